@@ -1,0 +1,61 @@
+# Two commands on a fresh Debian machine: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export DEBIAN_FRONTEND := noninteractive
+
+RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
+	libxcb-render-util0 libxcb-image0 fonts-dejavu-core xvfb xauth dbus gnome-keyring
+TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks openssl curl
+
+.PHONY: run test lint typecheck unit bench clean deps-run deps-test
+
+$(VENV)/.stamp-debs-run:
+	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then missing="$$missing python3-venv python3-pip"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) -E apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.stamp-debs-test: $(VENV)/.stamp-debs-run
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) -E apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# The packaged services are not used: tests start their own on loopback ports.
+	@-$(SUDO) systemctl disable --now postfix dovecot >/dev/null 2>&1 || true
+	@touch $@
+
+$(VENV)/.stamp-py: pyproject.toml | $(VENV)/.stamp-debs-run
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+deps-run: $(VENV)/.stamp-debs-run $(VENV)/.stamp-py
+deps-test: $(VENV)/.stamp-debs-test $(VENV)/.stamp-py
+
+run: deps-run
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/connector-desk; \
+	else echo "No display found: starting on a virtual screen (xvfb-run)."; xvfb-run -a $(VENV)/bin/connector-desk; fi
+
+lint: deps-run
+	$(VENV)/bin/ruff check desktop tests bench
+typecheck: deps-run
+	$(VENV)/bin/mypy
+
+test: deps-test lint typecheck
+	$(PY) tests/run_suite.py
+
+bench: deps-test
+	$(PY) tests/run_suite.py --bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

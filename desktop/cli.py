@@ -1,0 +1,262 @@
+"""Headless commands (DESIGN.md §3). Exit codes: 0 ok, 1 the check failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger("desktop.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="connector-desk",
+                                description="Set up and check messaging and e-mail connectors. "
+                                            "Without a command, the application window opens.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--smoke", action="store_true", help="start the window, exit 0 once it is painted")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("list", help="list saved connectors and their status")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("validate", help="check a saved connector, or a connector document, live")
+    s.add_argument("name", nargs="?", help="a saved connector")
+    s.add_argument("--spec", type=Path, help="a connector document (JSON) instead of a saved connector")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("test-send", help="send a real test message through a connector")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--spec", type=Path)
+    s.add_argument("--to", required=True, help="the test recipient")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
+    s.add_argument("files", nargs="+", type=Path)
+    s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("export", help="write connector documents (secrets as references)")
+    s.add_argument("names", nargs="*")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--with-secrets", action="store_true",
+                   help="seal the secrets into the file with a passphrase "
+                        "(CONNECTOR_DESK_EXPORT_PASSPHRASE, or asked for)")
+    return p
+
+
+class BadInput(Exception):
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload.get("message", ""))
+        self.payload = payload
+
+
+def _desk() -> Any:
+    from desktop.connectors import registry
+    from desktop.core.service import Desk
+    return Desk(registry())
+
+
+def _read_json(path: Path, field: str = "file") -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput({"code": "bad_input", "message": f"{field}: no such file: {path}",
+                        "fields": {field: f"no such file: {path}"}}) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput({"code": "bad_input", "message": f"{field}: {path} is not valid JSON ({exc})",
+                        "fields": {field: "not valid JSON"}}) from None
+
+
+def _bad_input(exc: Any) -> dict[str, Any]:
+    from desktop.core.errors import InputErrors
+    fields = exc.fields if isinstance(exc, InputErrors) else {getattr(exc, "field", "input"): exc.message}
+    return {"code": "bad_input", "message": exc.message, "hint": exc.hint, "fields": fields}
+
+
+def _print_result(result: Any, as_json: bool) -> int:
+    from desktop.core import errors
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for st in result.steps:
+            mark = "✓" if st.ok else "✗"
+            print(f"  {mark} {st.label:<34} {st.ms:8.1f} ms  {st.detail}")
+        if result.ok:
+            print(f"OK: {result.connector} ({result.type}) in {result.ms:.0f} ms")
+        else:
+            err = result.error
+            print(f"FAILED [{err.code}] at {err.step or 'start'}: {err.message}")
+            if err.hint:
+                print(f"  What to do: {err.hint}")
+    if result.ok:
+        return EXIT_OK
+    return EXIT_BAD_INPUT if result.error.code == errors.BAD_INPUT else EXIT_FAILED
+
+
+def _draft_from_args(desk: Any, args: argparse.Namespace) -> tuple[Any, Any, bool]:
+    """(connector, secrets, saved) from NAME or --spec."""
+    if args.spec and args.name:
+        raise BadInput({"code": "bad_input", "message": "give either NAME or --spec, not both"})
+    if args.spec:
+        draft = desk.connector_from_document(_read_json(args.spec, "spec"), os.environ)
+        return draft.connector, draft.secrets, False
+    if not args.name:
+        raise BadInput({"code": "bad_input", "message": "name: give a saved connector's name, or --spec FILE",
+                        "fields": {"name": "is required"}})
+    conn = desk.get(args.name)
+    return conn, desk.load_secrets(conn), True
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conns = desk.list()
+    if args.json:
+        print(json.dumps([{"name": c.name, "type": c.type, "server": desk.ctype(c).server_label(c.settings),
+                           "description": c.description, "status": c.status.to_dict(),
+                           "warnings": desk.ctype(c).warnings(c.settings)} for c in conns], indent=2))
+        return EXIT_OK
+    if not conns:
+        print("No connectors yet. Create one in the application, or: connector-desk import FILE")
+        return EXIT_OK
+    for c in conns:
+        st = c.status
+        status = {"valid": f"valid at {st.at}", "failed": f"failed: {st.message}"}.get(st.state, "never validated")
+        print(f"{c.name:<24} {c.type:<9} {desk.ctype(c).server_label(c.settings):<32} {status}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conn, secrets, saved = _draft_from_args(desk, args)
+    result = desk.validate(conn, secrets)
+    if saved:
+        desk.record(conn.name, result)
+    return _print_result(result, args.json)
+
+
+def _cmd_test_send(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conn, secrets, _saved = _draft_from_args(desk, args)
+    result = desk.test_send(conn, secrets, args.to)
+    return _print_result(result, args.json)
+
+
+def _passphrase(env: str, prompt: str) -> str | None:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return None
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from desktop.core import bundle
+    from desktop.core.errors import ConnectorError, InputErrors
+    desk = _desk()
+    imported, failed = [], []
+    for path in args.files:
+        data = _read_json(path)
+        sealed: dict[str, Any] = {}
+        if isinstance(data, dict) and "sealed_secrets" in data:
+            sealed = bundle.open_sealed(data, _passphrase("CONNECTOR_DESK_EXPORT_PASSPHRASE", "Passphrase: "))
+        for i, doc in enumerate(bundle.documents_of(data)):
+            where = f"{path}" + (f"[{i}]" if not isinstance(data, dict) or "connectors" in data else "")
+            try:
+                name = doc.get("name") if isinstance(doc, dict) else None
+                conn = desk.import_document(bundle.strip_sealed_refs(doc), os.environ, replace=args.replace,
+                                            sealed=sealed.get(name) if isinstance(name, str) else None)
+                imported.append(conn.name)
+            except InputErrors as exc:
+                failed.append({"where": where, **_bad_input(exc)})
+            except ConnectorError as exc:
+                failed.append({"where": where, **exc.to_dict()})
+    if args.json:
+        print(json.dumps({"imported": imported, "failed": failed}, indent=2))
+    else:
+        for n in imported:
+            print(f"imported {n}")
+        for f in failed:
+            for field, problem in (f.get("fields") or {"": f["message"]}).items():
+                print(f"error: {f['where']}: {field}: {problem}" if field else f"error: {f['where']}: {problem}",
+                      file=sys.stderr)
+    if failed:
+        return EXIT_BAD_INPUT if all(f.get("code") == "bad_input" for f in failed) else EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from desktop.core import bundle
+    from desktop.core.atomic import write_atomic
+    from desktop.core.model import to_document
+    desk = _desk()
+    conns = desk.list()
+    if args.names:
+        known = {c.name for c in conns}
+        missing = [n for n in args.names if n not in known]
+        if missing:
+            raise BadInput({"code": "bad_input", "message": f"names: no connector named {', '.join(missing)}",
+                            "fields": {"names": f"unknown: {', '.join(missing)}"}})
+        conns = [c for c in conns if c.name in args.names]
+    docs = [to_document(c) for c in conns]
+    secrets = None
+    passphrase = None
+    if args.with_secrets:
+        passphrase = _passphrase("CONNECTOR_DESK_EXPORT_PASSPHRASE", "Passphrase for the export: ")
+        secrets = {c.name: desk.load_secrets(c) for c in conns}
+    data = bundle.make(docs, secrets, passphrase)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    print(f"exported {len(docs)} connector(s) to {args.out}"
+          + ("" if args.with_secrets else "; secrets are written as environment references"))
+    return EXIT_OK
+
+
+COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send,
+            "import": _cmd_import, "export": _cmd_export}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        print(f"connector-desk {__version__}")
+        return EXIT_OK
+    if args.command is None:
+        from desktop.gui.app import run_gui
+        return run_gui(smoke=args.smoke)
+    from desktop.core.errors import ConnectorError, InputErrors
+    from desktop.core.logsetup import setup_logging
+    setup_logging()
+    as_json = getattr(args, "json", False)
+    try:
+        return COMMANDS[args.command](args)
+    except (BadInput, InputErrors, ConnectorError) as exc:
+        if isinstance(exc, BadInput):
+            payload = exc.payload
+        elif isinstance(exc, InputErrors) or exc.code == "bad_input":
+            payload = _bad_input(exc)
+        else:
+            payload = exc.to_dict()
+        code = EXIT_BAD_INPUT if payload.get("code") == "bad_input" else EXIT_FAILED
+        if as_json:
+            print(json.dumps({"ok": False, "error": payload}, indent=2))
+        else:
+            fields = payload.get("fields")
+            if fields:
+                for field, problem in fields.items():
+                    print(f"error: {field}: {problem}", file=sys.stderr)
+            else:
+                print(f"error: {payload.get('message')}", file=sys.stderr)
+            if payload.get("hint"):
+                print(f"  What to do: {payload['hint']}", file=sys.stderr)
+        return code

@@ -1,0 +1,1 @@
+"""Connector Desk core: no Qt here, ever (tests/unit/test_layering.py enforces it)."""

@@ -1,0 +1,198 @@
+"""The connector model and the connector document (DESIGN.md §3).
+
+A document carries settings and *references* to secrets (``{"env": "VAR"}``), never secret
+values; a literal secret in a file is refused. Every invalid field is reported by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from desktop.core.errors import FieldError, InputErrors
+from desktop.core.fields import EMAIL_RE, check_settings
+from desktop.core.secret import Secret
+
+if TYPE_CHECKING:
+    from desktop.connectors.base import ConnectorType
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ADMIN_KEYS = ("email", "name", "test_recipient")
+DOC_KEYS = {"name", "type", "description", "settings", "secrets", "admin"}
+
+
+@dataclass
+class Status:
+    """The last validation outcome shown in the list."""
+
+    state: str = "never"  # never | valid | failed
+    at: str | None = None  # ISO 8601 UTC
+    code: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "at": self.at, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Status:
+        d = d or {}
+        return cls(d.get("state", "never"), d.get("at"), d.get("code"), d.get("message"))
+
+
+@dataclass
+class Connector:
+    name: str
+    type: str
+    description: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    admin: dict[str, str] = field(default_factory=dict)
+    secret_names: list[str] = field(default_factory=list)  # names stored in the keychain
+    status: Status = field(default_factory=Status)
+
+    def copy(self) -> Connector:
+        return copy.deepcopy(self)
+
+    @property
+    def timeout_s(self) -> float:
+        return float(self.settings.get("timeout_s") or 15)
+
+
+def check_name(name: Any, taken: set[str] | None = None) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("name", "is required")
+    name = name.strip()
+    if not NAME_RE.match(name):
+        raise FieldError("name", "use 1–64 letters, digits, “.”, “_” or “-”, starting with a letter or digit")
+    if taken is not None and name in taken:
+        raise FieldError("name", f"a connector named “{name}” already exists")
+    return name
+
+
+def check_admin(raw: Any) -> tuple[dict[str, str], list[FieldError]]:
+    problems: list[FieldError] = []
+    if raw is None:
+        return {}, problems
+    if not isinstance(raw, Mapping):
+        return {}, [FieldError("admin", "must be an object")]
+    admin: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in ADMIN_KEYS:
+            problems.append(FieldError(f"admin.{key}", "is not an admin field"))
+            continue
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            problems.append(FieldError(f"admin.{key}", "must be text"))
+            continue
+        value = value.strip()
+        if key in ("email", "test_recipient") and not EMAIL_RE.match(value):
+            problems.append(FieldError(f"admin.{key}", f"“{value}” is not an e-mail address"))
+            continue
+        admin[key] = value
+    return admin, problems
+
+
+def parse_document(data: Any, types: Mapping[str, ConnectorType],
+                   taken: set[str] | None = None) -> tuple[Connector, dict[str, str]]:
+    """Check a connector document. Returns the connector and its secret references
+    (secret name → environment variable). Raises :class:`InputErrors` listing every bad field."""
+    problems: list[FieldError] = []
+    if not isinstance(data, Mapping):
+        raise InputErrors([FieldError("document", "must be a JSON object")])
+    for key in data:
+        if key not in DOC_KEYS:
+            problems.append(FieldError(key, "is not a field of a connector document"))
+    name = ""
+    try:
+        name = check_name(data.get("name"), taken)
+    except FieldError as exc:
+        problems.append(exc)
+    type_name = data.get("type")
+    ctype = types.get(type_name) if isinstance(type_name, str) else None
+    if ctype is None:
+        problems.append(FieldError("type", f"must be one of {', '.join(sorted(types))}; got {type_name!r}"))
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        problems.append(FieldError("description", "must be text"))
+        description = ""
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, Mapping):
+        problems.append(FieldError("settings", "must be an object"))
+        raw_settings = {}
+    settings: dict[str, Any] = {}
+    refs: dict[str, str] = {}
+    if ctype is not None:
+        settings, setting_problems = check_settings(ctype.fields, raw_settings)
+        problems.extend(setting_problems)
+        refs, secret_problems = check_secret_refs(ctype, settings, data.get("secrets"))
+        problems.extend(secret_problems)
+    admin, admin_problems = check_admin(data.get("admin"))
+    problems.extend(admin_problems)
+    if problems:
+        raise InputErrors(problems)
+    assert ctype is not None
+    return Connector(name=name, type=ctype.type_name, description=description.strip(),
+                     settings=settings, admin=admin), refs
+
+
+def check_secret_refs(ctype: ConnectorType, settings: Mapping[str, Any],
+                      raw: Any) -> tuple[dict[str, str], list[FieldError]]:
+    problems: list[FieldError] = []
+    refs: dict[str, str] = {}
+    if raw is None:
+        return refs, problems
+    if not isinstance(raw, Mapping):
+        return refs, [FieldError("secrets", "must be an object of references like {\"env\": \"VAR\"}")]
+    known = {s.name for s in ctype.secrets}
+    for key, ref in raw.items():
+        where = f"secrets.{key}"
+        if key not in known:
+            problems.append(FieldError(where, f"is not a secret of a {ctype.type_name} connector "
+                                              f"(known: {', '.join(sorted(known))})"))
+            continue
+        if isinstance(ref, Mapping) and set(ref) == {"env"} and isinstance(ref["env"], str) \
+                and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", ref["env"]):
+            refs[key] = ref["env"]
+        elif isinstance(ref, str) or (isinstance(ref, Mapping) and "value" in ref):
+            problems.append(FieldError(where, "a secret value may not be written in a file; use a "
+                                              "reference such as {\"env\": \"VARIABLE\"} and set that "
+                                              "environment variable"))
+        else:
+            problems.append(FieldError(where, "must be a reference such as {\"env\": \"VARIABLE\"}"))
+    return refs, problems
+
+
+def resolve_refs(refs: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, Secret]:
+    problems = []
+    values: dict[str, Secret] = {}
+    for key, var in refs.items():
+        value = environ.get(var)
+        if not value:
+            problems.append(FieldError(f"secrets.{key}", f"the environment variable {var} is not set"))
+        else:
+            values[key] = Secret(value)
+    if problems:
+        raise InputErrors(problems)
+    return values
+
+
+def env_var_name(connector: str, secret: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", f"{connector}_{secret}").upper()
+
+
+def to_document(conn: Connector, secret_names: list[str] | None = None) -> dict[str, Any]:
+    """A shareable document: settings, and environment references for the secrets."""
+    names = conn.secret_names if secret_names is None else secret_names
+    doc: dict[str, Any] = {
+        "name": conn.name,
+        "type": conn.type,
+        "description": conn.description,
+        "settings": dict(conn.settings),
+        "secrets": {n: {"env": env_var_name(conn.name, n)} for n in names},
+    }
+    if conn.admin:
+        doc["admin"] = dict(conn.admin)
+    return doc

@@ -1,0 +1,157 @@
+"""The validation pipeline: named steps with timings, one overall deadline, a cancel token and
+a redacted transcript. Connectors write their checks as a sequence of ``with run.step(...)``
+blocks; the pipeline turns any failure into one classified :class:`ConnectorError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktop.core import errors
+from desktop.core.deadline import CancelToken, Deadline
+from desktop.core.errors import ConnectorError
+from desktop.core.secret import Secret
+from desktop.core.transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StepResult:
+    name: str
+    label: str
+    ok: bool
+    ms: float
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "ok": self.ok, "ms": round(self.ms, 1),
+                "detail": self.detail}
+
+
+@dataclass
+class RunResult:
+    """The outcome of one validation or test action."""
+
+    ok: bool
+    connector: str
+    type: str
+    action: str
+    steps: list[StepResult]
+    error: ConnectorError | None
+    transcript: list[str]
+    info: dict[str, Any] = field(default_factory=dict)
+    ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "connector": self.connector,
+            "type": self.type,
+            "action": self.action,
+            "ms": round(self.ms, 1),
+            "steps": [s.to_dict() for s in self.steps],
+            "error": self.error.to_dict() if self.error else None,
+            "info": self.info,
+            "transcript": self.transcript,
+        }
+
+
+# Events for live progress: ("started", name, label) and ("finished", StepResult).
+Event = tuple[str, Any, Any]
+
+
+class StepHandle:
+    def __init__(self) -> None:
+        self.detail = ""
+
+
+class Run:
+    """What a connector's check gets: the deadline, the cancel token, the transcript, and
+    ``step()`` to report progress. ``info`` collects facts to show (TLS certificate, counts)."""
+
+    def __init__(self, timeout_s: float, cancel: CancelToken | None = None,
+                 on_event: Callable[[Event], None] | None = None,
+                 secrets: Mapping[str, Secret] | None = None) -> None:
+        self.deadline = Deadline(timeout_s)
+        self.cancel = cancel or CancelToken()
+        self.transcript = Transcript()
+        self.steps: list[StepResult] = []
+        self.info: dict[str, Any] = {}
+        self._on_event = on_event
+        for s in (secrets or {}).values():
+            self.transcript.register(s)
+
+    def _emit(self, event: Event) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:  # noqa: BLE001 - a progress listener must not break the check
+                log.exception("progress listener failed")
+
+    @contextmanager
+    def step(self, name: str, label: str) -> Iterator[StepHandle]:
+        self.cancel.raise_if_cancelled()
+        handle = StepHandle()
+        self._emit(("started", name, label))
+        t0 = time.perf_counter()
+        try:
+            yield handle
+        except BaseException as exc:
+            ms = (time.perf_counter() - t0) * 1000
+            err = self.classify(exc)
+            if err.step is None:
+                err.step = name
+            result = StepResult(name, label, False, ms, self.transcript.redactor.scrub(err.message))
+            self.steps.append(result)
+            self._emit(("finished", result, None))
+            raise err from None
+        ms = (time.perf_counter() - t0) * 1000
+        result = StepResult(name, label, True, ms, self.transcript.redactor.scrub(handle.detail))
+        self.steps.append(result)
+        self._emit(("finished", result, None))
+
+    def classify(self, exc: BaseException) -> ConnectorError:
+        if self.cancel.cancelled:
+            return ConnectorError(errors.CANCELLED, "Cancelled.", "Nothing was changed.")
+        if isinstance(exc, ConnectorError):
+            # Scrub in case a server echoed a credential into a message.
+            exc.message = self.transcript.redactor.scrub(exc.message)
+            return exc
+        if isinstance(exc, TimeoutError) or self.deadline.expired:
+            return self.deadline.error("waiting for the server")
+        log.error("unexpected %s during a check", exc.__class__.__name__, exc_info=exc)
+        return ConnectorError(
+            errors.INTERNAL_ERROR,
+            f"Connector Desk hit an unexpected error ({exc.__class__.__name__}). This is a bug.",
+            "Please report it with the log file; the check itself may be fine.",
+        )
+
+
+def execute(connector_name: str, type_name: str, action: str, run: Run,
+            body: Callable[[Run], None]) -> RunResult:
+    """Run ``body`` and package whatever happens as a :class:`RunResult`. Never raises."""
+    t0 = time.perf_counter()
+    error: ConnectorError | None = None
+    try:
+        body(run)
+    except BaseException as exc:  # noqa: BLE001 - everything becomes a result
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        error = run.classify(exc)
+    return RunResult(
+        ok=error is None,
+        connector=connector_name,
+        type=type_name,
+        action=action,
+        steps=list(run.steps),
+        error=error,
+        transcript=run.transcript.lines,
+        info=run.info,
+        ms=(time.perf_counter() - t0) * 1000,
+    )

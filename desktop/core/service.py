@@ -1,0 +1,212 @@
+"""The one place that ties the catalogue, the vault and the connector types together.
+The CLI and the GUI's workers call this; nothing here touches Qt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.core import errors, paths
+from desktop.core.deadline import CancelToken
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.fields import check_settings
+from desktop.core.model import Connector, Status, check_admin, check_name, parse_document, resolve_refs
+from desktop.core.pipeline import Event, Run, RunResult, execute
+from desktop.core.secret import Secret
+from desktop.core.store import Catalogue
+from desktop.core.vault import Vault, open_vault, secret_key
+
+if TYPE_CHECKING:
+    from desktop.connectors.base import ConnectorType
+
+
+@dataclass
+class Draft:
+    """A connector being edited together with the secrets typed for it (not yet stored)."""
+
+    connector: Connector
+    secrets: dict[str, Secret]
+
+
+class Desk:
+    def __init__(self, types: Mapping[str, ConnectorType], folder: Path | None = None,
+                 vault: Vault | None = None) -> None:
+        self.types = types
+        self.folder = folder or paths.home()
+        self.catalogue = Catalogue(self.folder)
+        self._vault = vault
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            self._vault = open_vault(self.folder)
+        return self._vault
+
+    def ctype(self, conn: Connector) -> ConnectorType:
+        try:
+            return self.types[conn.type]
+        except KeyError:
+            raise FieldError("type", f"unknown connector type {conn.type!r}") from None
+
+    # -- reading ---------------------------------------------------------------------------
+    def list(self) -> list[Connector]:
+        return self.catalogue.load()
+
+    def get(self, name: str) -> Connector:
+        conn = self.catalogue.get(name)
+        if conn is None:
+            raise FieldError("name", f"no connector named “{name}”")
+        return conn
+
+    def load_secrets(self, conn: Connector) -> dict[str, Secret]:
+        out: dict[str, Secret] = {}
+        for sname in conn.secret_names:
+            value = self.vault.get(secret_key(conn.name, sname))
+            if value is not None:
+                out[sname] = value
+        return out
+
+    # -- checking input --------------------------------------------------------------------
+    def check(self, conn: Connector, secrets: Mapping[str, Secret], *, old_name: str | None = None,
+              new: bool = False) -> Connector:
+        """Normalise a connector from a form; raise InputErrors naming every bad field."""
+        ctype = self.ctype(conn)
+        problems: list[FieldError] = []
+        taken = {c.name for c in self.list()} - ({old_name} if old_name else set())
+        try:
+            conn.name = check_name(conn.name, taken if (new or old_name) else None)
+        except FieldError as exc:
+            problems.append(exc)
+        settings, more = check_settings(ctype.fields, conn.settings)
+        problems += more
+        admin, more = check_admin(conn.admin)
+        problems += more
+        for sf in ctype.secrets_needed(settings):
+            if not secrets.get(sf.name):
+                problems.append(FieldError(f"secrets.{sf.name}", "is required"))
+        if problems:
+            raise InputErrors(problems)
+        out = conn.copy()
+        out.settings, out.admin = settings, admin
+        return out
+
+    # -- actions ---------------------------------------------------------------------------
+    def _run(self, conn: Connector, secrets: Mapping[str, Secret], action: str,
+             body: Callable[[ConnectorType, Run], None], cancel: CancelToken | None,
+             on_event: Callable[[Event], None] | None, timeout: float | None = None) -> RunResult:
+        run = Run(timeout or conn.timeout_s, cancel, on_event, secrets)
+        try:
+            ctype = self.ctype(conn)
+        except ConnectorError as exc:
+            return execute(conn.name, conn.type, action, run, lambda _r: (_ for _ in ()).throw(exc))
+        return execute(conn.name, conn.type, action, run, lambda r: body(ctype, r))
+
+    def validate(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
+                 on_event: Callable[[Event], None] | None = None) -> RunResult:
+        return self._run(conn, secrets, "validate", lambda t, r: t.validate(conn, secrets, r), cancel, on_event)
+
+    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], to: str,
+                  cancel: CancelToken | None = None,
+                  on_event: Callable[[Event], None] | None = None) -> RunResult:
+        admin, problems = check_admin({"test_recipient": to})
+        if problems:
+            run = Run(1)
+            return execute(conn.name, conn.type, "test_send", run,
+                           lambda _r: (_ for _ in ()).throw(InputErrors(problems)))
+        return self._run(conn, secrets, "test_send",
+                         lambda t, r: t.test_send(conn, secrets, r, admin["test_recipient"]),
+                         cancel, on_event, timeout=conn.timeout_s * 3)
+
+    def validate_saved(self, name: str, cancel: CancelToken | None = None,
+                       on_event: Callable[[Event], None] | None = None) -> RunResult:
+        conn = self.get(name)
+        result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
+        self.record(name, result)
+        return result
+
+    def record(self, name: str, result: RunResult) -> None:
+        """Remember the outcome of a validation of a saved connector (shown in the list)."""
+        if result.error is not None and result.error.code == errors.CANCELLED:
+            return
+        status = Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
+                        result.error.code if result.error else None,
+                        result.error.message if result.error else None)
+
+        def change(conns: list[Connector]) -> None:
+            for c in conns:
+                if c.name == name:
+                    c.status = status
+        self.catalogue.update(change)
+
+    # -- writing ---------------------------------------------------------------------------
+    def save(self, conn: Connector, secrets: Mapping[str, Secret], old_name: str | None = None,
+             status: Status | None = None) -> Connector:
+        """Store a connector: secrets to the vault first, then the catalogue entry."""
+        conn = self.check(conn, secrets, old_name=old_name, new=old_name is None)
+        ctype = self.ctype(conn)
+        needed = [s.name for s in ctype.secrets_needed(conn.settings)]
+        for sname in needed:
+            self.vault.set(secret_key(conn.name, sname), secrets[sname])
+        conn.secret_names = needed
+        if status is not None:
+            conn.status = status
+
+        def change(conns: list[Connector]) -> None:
+            idx = next((i for i, c in enumerate(conns) if c.name == (old_name or conn.name)), None)
+            if old_name is None and any(c.name == conn.name for c in conns):
+                raise InputErrors([FieldError("name", f"a connector named “{conn.name}” already exists")])
+            if idx is None:
+                conns.append(conn)
+            else:
+                if status is None:
+                    conn.status = conns[idx].status
+                conns[idx] = conn
+        previous = self.catalogue.get(old_name) if old_name else None
+        self.catalogue.update(change)
+        # Only after the catalogue points at the new secrets, drop the ones no longer used.
+        if previous is not None:
+            for sname in previous.secret_names:
+                if previous.name != conn.name or sname not in needed:
+                    self.vault.delete(secret_key(previous.name, sname))
+        return conn
+
+    def delete(self, name: str) -> None:
+        conn = self.get(name)
+
+        def change(conns: list[Connector]) -> None:
+            conns[:] = [c for c in conns if c.name != name]
+        self.catalogue.update(change)
+        for sname in conn.secret_names:
+            self.vault.delete(secret_key(name, sname))
+
+    def duplicate_name(self, name: str) -> str:
+        taken = {c.name for c in self.list()}
+        base = name[:56]
+        for i in range(2, 1000):
+            candidate = f"{base}-copy" if i == 2 else f"{base}-copy{i - 1}"
+            if candidate not in taken:
+                return candidate
+        raise FieldError("name", "too many copies")
+
+    # -- documents -------------------------------------------------------------------------
+    def connector_from_document(self, data: Any, environ: Mapping[str, str],
+                                taken: set[str] | None = None,
+                                sealed: Mapping[str, Secret] | None = None) -> Draft:
+        conn, refs = parse_document(data, self.types, taken)
+        secrets = {**(sealed or {}), **resolve_refs(refs, environ)}
+        ctype = self.ctype(conn)
+        missing = [s.name for s in ctype.secrets_needed(conn.settings) if s.name not in secrets]
+        if missing:
+            raise InputErrors([FieldError(f"secrets.{m}", "is required: give {\"env\": \"VARIABLE\"}")
+                               for m in missing])
+        return Draft(conn, secrets)
+
+    def import_document(self, data: Any, environ: Mapping[str, str], replace: bool = False,
+                        sealed: Mapping[str, Secret] | None = None) -> Connector:
+        taken = None if replace else {c.name for c in self.list()}
+        draft = self.connector_from_document(data, environ, taken, sealed)
+        exists = self.catalogue.get(draft.connector.name) is not None
+        return self.save(draft.connector, draft.secrets, old_name=draft.connector.name if exists else None)

@@ -1,0 +1,110 @@
+"""TLS contexts (verified by default) and the classification of TLS failures."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from datetime import UTC, datetime
+from typing import Any
+
+from desktop.core import errors
+from desktop.core.errors import ConnectorError, FieldError
+
+# OpenSSL X509_V_ERR_* codes we name precisely.
+_EXPIRED = {10}  # CERT_HAS_EXPIRED
+_NOT_YET_VALID = {9}
+_HOSTNAME = {62}  # HOSTNAME_MISMATCH
+_UNTRUSTED = {2, 18, 19, 20, 21, 27}
+
+
+def make_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
+    """A client context: system trust store plus ``ca_file``; TLS 1.2 or newer."""
+    ctx = ssl.create_default_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_file:
+        try:
+            ctx.load_verify_locations(cafile=ca_file)
+        except FileNotFoundError:
+            raise FieldError("ca_file", f"no such file: {ca_file}") from None
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise FieldError("ca_file", f"not a readable PEM certificate file ({exc.__class__.__name__})") from None
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _name(parts: Any) -> str:
+    fields = {}
+    for rdn in parts or ():
+        for key, value in rdn:
+            fields[key] = value
+    return fields.get("commonName") or fields.get("organizationName") or "?"
+
+
+def describe(sock: ssl.SSLSocket) -> dict[str, str]:
+    """Issuer, subject, expiry, SHA-256 fingerprint, protocol version of the peer certificate."""
+    info: dict[str, str] = {"version": sock.version() or "?"}
+    cipher = sock.cipher()
+    if cipher:
+        info["cipher"] = cipher[0]
+    der = sock.getpeercert(binary_form=True)
+    if der:
+        digest = hashlib.sha256(der).hexdigest().upper()
+        info["sha256"] = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    cert = sock.getpeercert()
+    if cert:
+        info["subject"] = _name(cert.get("subject"))
+        info["issuer"] = _name(cert.get("issuer"))
+        not_after = cert.get("notAfter")
+        if isinstance(not_after, str):
+            ts = ssl.cert_time_to_seconds(not_after)
+            info["expires"] = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    return info
+
+
+def classify(exc: BaseException, host: str, port: int) -> ConnectorError:
+    """Turn an exception raised during a TLS handshake into a ConnectorError."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        code = exc.verify_code
+        detail = exc.verify_message or str(exc)
+        if code in _EXPIRED:
+            return ConnectorError(
+                errors.CERT_EXPIRED,
+                f"The certificate of {host} has expired ({detail}).",
+                "Ask the server's administrator to renew the certificate. Nothing was sent.",
+            )
+        if code in _NOT_YET_VALID:
+            return ConnectorError(
+                errors.CERT_EXPIRED,
+                f"The certificate of {host} is not valid yet ({detail}).",
+                "Check this computer's clock and the certificate's start date.",
+            )
+        if code in _HOSTNAME:
+            return ConnectorError(
+                errors.CERT_HOSTNAME_MISMATCH,
+                f"The certificate presented on {host}:{port} is not for the name “{host}” ({detail}).",
+                "Use the host name the certificate was issued for (often the provider's documented "
+                "server name), or ask for a certificate that covers this name.",
+            )
+        return ConnectorError(
+            errors.CERT_UNTRUSTED,
+            f"The certificate of {host} is not signed by an authority this computer trusts ({detail}).",
+            "If the server uses an internal certificate authority, give its certificate (PEM) as "
+            "“CA file”. Do not turn verification off unless you know why it fails.",
+        )
+    reason = getattr(exc, "reason", None) or exc.__class__.__name__
+    if isinstance(exc, ssl.SSLError) and reason in ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL",
+                                                     "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
+        return ConnectorError(
+            errors.TLS_FAILED,
+            f"{host}:{port} did not answer with TLS (the port speaks plain text).",
+            "This port may expect STARTTLS or no encryption: choose the security that matches the "
+            "port (587 and 143 use STARTTLS; 465 and 993 use TLS).",
+        )
+    return ConnectorError(
+        errors.TLS_FAILED,
+        f"The TLS handshake with {host}:{port} failed ({reason}).",
+        "The server closed or broke the encrypted connection. Check the port and security settings; "
+        "the server may require a newer TLS version or a client certificate.",
+    )

@@ -1,0 +1,265 @@
+"""Real Postfix + Dovecot on loopback ephemeral ports, run from a temporary config folder.
+
+Postfix: submission (STARTTLS, SASL through Dovecot), smtps (implicit TLS), and a plain port
+that offers AUTH without TLS (to prove the client refuses to send the password there).
+Dovecot: IMAP (STARTTLS) and IMAPS, LMTP delivery, SASL for Postfix. Mail submitted to Postfix
+for @example.test is delivered over LMTP into the Dovecot mailbox of that user.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+from tests.servers.certs import TestCA
+from tests.servers.ports import free_port, wait_listening
+
+DOMAIN = "example.test"
+
+
+@dataclass
+class MailUser:
+    address: str
+    password: str
+
+
+@dataclass
+class MailServers:
+    folder: Path
+    ca: TestCA
+    users: list[MailUser] = field(default_factory=list)
+    ports: dict[str, int] = field(default_factory=dict)
+    _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    # -- layout --------------------------------------------------------------------------
+    @property
+    def mail_root(self) -> Path:
+        return self.folder / "mail"
+
+    def maildir(self, address: str) -> Path:
+        return self.mail_root / address / "Maildir"
+
+    def start(self) -> None:
+        for name in ("submission", "smtps", "plain", "imap", "imaps", "lmtp", "auth"):
+            self.ports[name] = free_port()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # The servers' unprivileged workers must reach the folder: make the path traversable.
+        for parent in (self.folder, *self.folder.parents):
+            if parent.stat().st_mode & 0o001 == 0:
+                parent.chmod(parent.stat().st_mode | 0o711)
+        self.server_cert = self.ca.issue("mail", ["localhost", "127.0.0.1"])
+        self._start_dovecot()
+        self._start_postfix()
+        for name in ("submission", "smtps", "plain", "imap", "imaps"):
+            wait_listening(self.ports[name])
+
+    def stop(self) -> None:
+        for p in reversed(self._procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self._procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self._procs.clear()
+
+    # -- Dovecot -------------------------------------------------------------------------
+    def _start_dovecot(self) -> None:
+        d = self.folder / "dovecot"
+        for sub in ("run", "state"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        nobody = pwd.getpwnam("nobody")
+        self.mail_root.mkdir(exist_ok=True)
+        os.chown(self.mail_root, nobody.pw_uid, nobody.pw_gid)
+        users = d / "users"
+        users.write_text("".join(f"{u.address}:{{PLAIN}}{u.password}::::::\n" for u in self.users))
+        users.chmod(0o644)
+        conf = d / "dovecot.conf"
+        conf.write_text(f"""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{self.server_cert.cert}
+ssl_key = <{self.server_cert.key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+default_login_user = dovenull
+default_internal_user = dovecot
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {users}
+}}
+userdb {{
+  driver = static
+  args = uid={nobody.pw_uid} gid={nobody.pw_gid} home={self.mail_root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.ports['imap']}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.ports['imaps']}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.ports['lmtp']}
+  }}
+}}
+service auth {{
+  inet_listener {{
+    address = 127.0.0.1
+    port = {self.ports['auth']}
+  }}
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@{DOMAIN}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+""")
+        self._procs.append(subprocess.Popen(["dovecot", "-F", "-c", str(conf)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_listening(self.ports["auth"])
+        wait_listening(self.ports["lmtp"])
+
+    # -- Postfix -------------------------------------------------------------------------
+    def _start_postfix(self) -> None:
+        p = self.folder / "postfix"
+        conf = p / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        queue, data = p / "queue", p / "data"
+        queue.mkdir(exist_ok=True)
+        data.mkdir(exist_ok=True)
+        pf = pwd.getpwnam("postfix")
+        os.chown(data, pf.pw_uid, pf.pw_gid)
+        cert, key = self.server_cert.cert, self.server_cert.key
+        (conf / "main.cf").write_text(f"""
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.{DOMAIN}
+mydomain = {DOMAIN}
+myorigin = {DOMAIN}
+mydestination =
+mynetworks = 127.0.0.0/8
+maillog_file = {p}/postfix.log
+maillog_file_prefixes = {p}
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+smtputf8_enable = no
+virtual_mailbox_domains = {DOMAIN}
+virtual_transport = lmtp:inet:127.0.0.1:{self.ports['lmtp']}
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{self.ports['auth']}
+smtpd_sasl_auth_enable = no
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_sender_restrictions =
+smtpd_helo_required = no
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 100
+smtpd_hard_error_limit = 200
+smtpd_client_connection_rate_limit = 0
+anvil_rate_time_unit = 1s
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+""")
+        auth = "-o smtpd_sasl_auth_enable=yes"
+        (conf / "master.cf").write_text(f"""
+127.0.0.1:{self.ports['submission']} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt {auth} -o smtpd_tls_auth_only=yes -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:{self.ports['smtps']} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes {auth} -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:{self.ports['plain']} inet n - n - - smtpd -o smtpd_tls_security_level=none {auth} -o smtpd_tls_auth_only=no
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+""")
+        env = {**os.environ, "MAIL_CONFIG": str(conf)}
+        # Create the queue's subfolders with their owners (what `postfix start` would do; the
+        # `postfix` command itself insists on alternate_config_directories in /etc/postfix).
+        subprocess.run(["/usr/lib/postfix/sbin/post-install", f"config_directory={conf}",
+                        "meta_directory=/etc/postfix", f"queue_directory={queue}",
+                        "daemon_directory=/usr/lib/postfix/sbin", "command_directory=/usr/sbin",
+                        "mail_owner=postfix", "setgid_group=postdrop", "create-missing"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        self._procs.append(subprocess.Popen(
+            ["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+
+    # -- inspection ----------------------------------------------------------------------
+    def wait_for_mail(self, address: str, predicate: object = None, timeout: float = 20.0) -> Message:
+        """The first message in ``address``'s mailbox that satisfies ``predicate`` (a callable)."""
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while time.monotonic() < deadline:
+            for sub in ("new", "cur"):
+                folder = self.maildir(address) / sub
+                if not folder.is_dir():
+                    continue
+                for f in sorted(folder.iterdir()):
+                    msg = message_from_bytes(f.read_bytes())
+                    if predicate is None or predicate(msg):  # type: ignore[operator]
+                        return msg
+                    seen.append(str(msg["Subject"]))
+            time.sleep(0.1)
+        log = (self.folder / "postfix" / "postfix.log")
+        tail = log.read_text()[-2000:] if log.exists() else "(no postfix log)"
+        raise AssertionError(f"no matching mail for {address} within {timeout} s; seen {seen}; log:\n{tail}")
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
