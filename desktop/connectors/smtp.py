@@ -183,9 +183,10 @@ class SmtpConnector(ConnectorType):
                 try:
                     r = smtp.reply("waiting for the server's greeting")
                 except ConnectorError as exc:
-                    if exc.code == errors.TIMEOUT and security != "tls" and port in (465, 993):
-                        exc.hint = (f"Port {port} expects TLS from the first byte: choose the "
-                                    "security “TLS”, or use port 587 with STARTTLS.")
+                    if exc.code == errors.TIMEOUT and security != "tls":
+                        exc.hint = (f"The server said nothing on port {port}. A port that expects TLS "
+                                    "from the first byte (usually 465) stays silent like this: choose "
+                                    "the security “TLS”, or use port 587 with STARTTLS.")
                     raise
                 if r.code != 220:
                     raise ConnectorError(errors.SERVER_ERROR,
@@ -194,7 +195,7 @@ class SmtpConnector(ConnectorType):
                                          "Check its access rules and try again later.",
                                          temporary=_temporary(r))
                 st.detail = r.text[:80]
-            ehlo_name = f"[{sock.getsockname()[0]}]"
+            ehlo_name = f"[{lc.sock.getsockname()[0]}]"
             with run.step("ehlo", pre + "EHLO") as st:
                 smtp.ehlo(ehlo_name)
                 st.detail = " ".join(sorted(smtp.extensions)) or "no extensions"

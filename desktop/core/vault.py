@@ -38,6 +38,14 @@ WEAK_BACKENDS = {
 }
 
 
+def service_name(folder: Path) -> str:
+    """The keychain service for one install: portable installs (CONNECTOR_DESK_HOME) get their own,
+    so two of them on one machine never read or overwrite each other's secrets."""
+    if not os.environ.get("CONNECTOR_DESK_HOME"):
+        return SERVICE
+    return f"{SERVICE}:{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}"
+
+
 def secret_key(connector: str, secret: str) -> str:
     return f"{connector}/{secret}"
 
@@ -96,6 +104,7 @@ class KeyringVault(Vault):
             raise _unavailable(f"No secure keychain is available: {reason}.")
         self.folder = folder
         self.blob_dir = folder / "sealed"
+        self.service = service_name(folder)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:
@@ -106,20 +115,20 @@ class KeyringVault(Vault):
             raise _unavailable(f"The keychain failed while {what} ({exc.__class__.__name__}).") from None
 
     def _install_key(self, create: bool) -> bytes | None:
-        stored = self._call("reading the install key", self.kr.get_password, SERVICE, _INSTALL_KEY)
+        stored = self._call("reading the install key", self.kr.get_password, self.service, _INSTALL_KEY)
         if stored:
             return crypto.unb64(stored)
         if not create:
             return None
         key = crypto.new_key()
-        self._call("storing the install key", self.kr.set_password, SERVICE, _INSTALL_KEY, crypto.b64(key))
+        self._call("storing the install key", self.kr.set_password, self.service, _INSTALL_KEY, crypto.b64(key))
         return key
 
     def _blob_path(self, key: str) -> Path:
         return self.blob_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".sealed")
 
     def get(self, key: str) -> Secret | None:
-        stored = self._call("reading a secret", self.kr.get_password, SERVICE, key)
+        stored = self._call("reading a secret", self.kr.get_password, self.service, key)
         if stored is None:
             return None
         if stored.startswith(_ENVELOPE_PREFIX):
@@ -140,15 +149,15 @@ class KeyringVault(Vault):
             assert ikey is not None
             self.blob_dir.mkdir(parents=True, exist_ok=True)
             write_atomic(self._blob_path(key), crypto.seal(ikey, raw, key.encode()))
-            self._call("storing a secret", self.kr.set_password, SERVICE, key,
+            self._call("storing a secret", self.kr.set_password, self.service, key,
                        _ENVELOPE_PREFIX + self._blob_path(key).name)
         else:
-            self._call("storing a secret", self.kr.set_password, SERVICE, key, value.reveal())
+            self._call("storing a secret", self.kr.set_password, self.service, key, value.reveal())
             self._blob_path(key).unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
         try:
-            self.kr.delete_password(SERVICE, key)
+            self.kr.delete_password(self.service, key)
         except self._errors.PasswordDeleteError:
             pass
         except self._errors.KeyringError as exc:

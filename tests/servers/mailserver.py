@@ -131,6 +131,13 @@ service auth {{
     port = {self.ports['auth']}
   }}
 }}
+# Tests fail sign-ins on purpose, many times: no growing penalty, no delay.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 protocol lmtp {{
   postmaster_address = postmaster@{DOMAIN}
 }}

@@ -1,0 +1,82 @@
+"""Shared fixtures: a private app folder per test, a test CA, real Postfix + Dovecot, and the
+connector helpers. The suite runs inside a D-Bus session with gnome-keyring (tests/run_suite.py)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers.certs import CertPair, TestCA
+from tests.servers.mailserver import MailServers, MailUser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = str(item.fspath)
+        if f"{os.sep}gui{os.sep}" in path:
+            item.add_marker(pytest.mark.gui)
+        if f"{os.sep}integration{os.sep}" in path:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "app-home"
+    home.mkdir()
+    monkeypatch.setenv("CONNECTOR_DESK_HOME", str(home))
+    return home
+
+
+@dataclass
+class Certs:
+    ca: TestCA
+    good: CertPair
+    expired: CertPair
+    wrong_name: CertPair
+    self_signed: CertPair
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    ca = TestCA(tmp_path_factory.mktemp("ca"))
+    return Certs(
+        ca=ca,
+        good=ca.issue("good", ["localhost", "127.0.0.1"]),
+        expired=ca.issue("expired", ["localhost", "127.0.0.1"], expired=True),
+        wrong_name=ca.issue("wrong", ["wrong.example"]),
+        self_signed=ca.self_signed("selfsigned", "localhost"),
+    )
+
+
+@pytest.fixture(scope="session")
+def mail(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[MailServers]:
+    users = [MailUser("alice@example.test", "alice-" + secrets.token_hex(8)),
+             MailUser("bob@example.test", "bob-" + secrets.token_hex(8))]
+    servers = MailServers(tmp_path_factory.mktemp("mail"), certs.ca, users)
+    servers.start()
+    yield servers
+    servers.stop()
+
+
+def smtp_document(mail: MailServers, certs: Certs, *, name: str = "billing-mail", security: str = "starttls",
+                  port: int | None = None, env: str = "CD_TEST_SMTP_PASSWORD", **settings: Any) -> dict[str, Any]:
+    ports = {"starttls": mail.ports["submission"], "tls": mail.ports["smtps"], "none": mail.ports["plain"]}
+    doc: dict[str, Any] = {
+        "name": name,
+        "type": "smtp",
+        "description": "Outbound mail for invoices",
+        "settings": {"host": "localhost", "port": port or ports[security], "security": security,
+                     "auth": "password", "username": mail.users[0].address,
+                     "from_address": mail.users[0].address, "ca_file": str(certs.ca.ca_file),
+                     "timeout_s": 5, **settings},
+        "secrets": {"password": {"env": env}},
+    }
+    return doc
