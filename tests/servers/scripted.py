@@ -100,18 +100,22 @@ class ScriptedServer:
             t.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        peer: Peer | None = None
         try:
             sock: socket.socket = conn
             if self.tls is not None:
                 sock = self.tls.wrap_socket(conn, server_side=True)
-            self.handler(Peer(self, sock))
+            peer = Peer(self, sock)
+            self.handler(peer)
         except (OSError, ssl.SSLError):
             pass
         finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
+            for s in (conn, peer.sock if peer else None):
+                try:
+                    if s is not None:
+                        s.close()
+                except OSError:
+                    pass
 
     def stop(self) -> None:
         self.stopped.set()
