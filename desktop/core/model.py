@@ -63,12 +63,12 @@ class Connector:
 def check_name(name: Any, taken: set[str] | None = None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise FieldError("name", "is required")
-    name = name.strip()
-    if not NAME_RE.match(name):
+    clean: str = name.strip()
+    if not NAME_RE.match(clean):
         raise FieldError("name", "use 1–64 letters, digits, “.”, “_” or “-”, starting with a letter or digit")
-    if taken is not None and name in taken:
-        raise FieldError("name", f"a connector named “{name}” already exists")
-    return name
+    if taken is not None and clean in taken:
+        raise FieldError("name", f"a connector named “{clean}” already exists")
+    return clean
 
 
 def check_admin(raw: Any) -> tuple[dict[str, str], list[FieldError]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
-from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.errors import FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.model import Connector, Status, check_admin, check_name, parse_document, resolve_refs
 from desktop.core.pipeline import Event, Run, RunResult, execute
@@ -98,11 +98,7 @@ class Desk:
              body: Callable[[ConnectorType, Run], None], cancel: CancelToken | None,
              on_event: Callable[[Event], None] | None, timeout: float | None = None) -> RunResult:
         run = Run(timeout or conn.timeout_s, cancel, on_event, secrets)
-        try:
-            ctype = self.ctype(conn)
-        except ConnectorError as exc:
-            return execute(conn.name, conn.type, action, run, lambda _r: (_ for _ in ()).throw(exc))
-        return execute(conn.name, conn.type, action, run, lambda r: body(ctype, r))
+        return execute(conn.name, conn.type, action, run, lambda r: body(self.ctype(conn), r))
 
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
                  on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -111,14 +107,12 @@ class Desk:
     def test_send(self, conn: Connector, secrets: Mapping[str, Secret], to: str,
                   cancel: CancelToken | None = None,
                   on_event: Callable[[Event], None] | None = None) -> RunResult:
-        admin, problems = check_admin({"test_recipient": to})
-        if problems:
-            run = Run(1)
-            return execute(conn.name, conn.type, "test_send", run,
-                           lambda _r: (_ for _ in ()).throw(InputErrors(problems)))
-        return self._run(conn, secrets, "test_send",
-                         lambda t, r: t.test_send(conn, secrets, r, admin["test_recipient"]),
-                         cancel, on_event, timeout=conn.timeout_s * 3)
+        def body(ctype: ConnectorType, run: Run) -> None:
+            admin, problems = check_admin({"test_recipient": to})
+            if problems or "test_recipient" not in admin:
+                raise InputErrors(problems or [FieldError("admin.test_recipient", "is required")])
+            ctype.test_send(conn, secrets, run, admin["test_recipient"])
+        return self._run(conn, secrets, "test_send", body, cancel, on_event, timeout=conn.timeout_s * 3)
 
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:

@@ -208,10 +208,14 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 """)
         auth = "-o smtpd_sasl_auth_enable=yes"
+        only_signed_in = "-o smtpd_client_restrictions=permit_sasl_authenticated,reject"
         (conf / "master.cf").write_text(f"""
-127.0.0.1:{self.ports['submission']} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt {auth} -o smtpd_tls_auth_only=yes -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-127.0.0.1:{self.ports['smtps']} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes {auth} -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-127.0.0.1:{self.ports['plain']} inet n - n - - smtpd -o smtpd_tls_security_level=none {auth} -o smtpd_tls_auth_only=no
+127.0.0.1:{self.ports['submission']} inet n - n - - smtpd \
+  -o smtpd_tls_security_level=encrypt {auth} -o smtpd_tls_auth_only=yes {only_signed_in}
+127.0.0.1:{self.ports['smtps']} inet n - n - - smtpd \
+  -o smtpd_tls_wrappermode=yes {auth} {only_signed_in}
+127.0.0.1:{self.ports['plain']} inet n - n - - smtpd \
+  -o smtpd_tls_security_level=none {auth} -o smtpd_tls_auth_only=no
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr

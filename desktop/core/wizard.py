@@ -1,0 +1,211 @@
+"""The connector wizard as a Qt-free navigation map (Electrum's wizard.py): pages, what each
+page needs before Next, how presets and the security choice fill in fields, and the draft
+connector that validation runs on. Qt pages only attach widgets to this."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from desktop.core.errors import FieldError, InputErrors
+from desktop.core.fields import Field, SecretField, check_settings
+from desktop.core.model import Connector, check_admin, check_name
+from desktop.core.pipeline import RunResult
+from desktop.core.secret import Secret
+
+if TYPE_CHECKING:
+    from desktop.connectors.base import ConnectorType
+
+BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY = (
+    "basics", "provider", "server", "auth", "validate", "admin", "summary")
+ALL_PAGES = (BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY)
+
+
+class WizardFlow:
+    def __init__(self, types: Mapping[str, ConnectorType], taken_names: set[str],
+                 existing: Connector | None = None, secrets: Mapping[str, Secret] | None = None,
+                 duplicate: bool = False) -> None:
+        self.types = types
+        self.taken = set(taken_names)
+        self.original_name = existing.name if existing is not None and not duplicate else None
+        if self.original_name:
+            self.taken.discard(self.original_name)
+        if existing is not None:
+            self.draft = existing.copy()
+            self.preset_id: str | None = str(existing.settings.get("provider") or "") or None
+            self.touched: set[str] = set(existing.settings)
+        else:
+            first = sorted(types)[0] if "smtp" not in types else "smtp"
+            self.draft = Connector(name="", type=first, settings=types[first].default_settings())
+            self.preset_id = None
+            self.touched = set()
+        self.secrets: dict[str, Secret] = dict(secrets or {})
+        self.result: RunResult | None = None
+        self._validated_fingerprint: str | None = None
+        self.test_result: RunResult | None = None
+
+    @property
+    def editing(self) -> bool:
+        return self.original_name is not None
+
+    @property
+    def ctype(self) -> ConnectorType:
+        return self.types[self.draft.type]
+
+    # -- navigation ------------------------------------------------------------------------
+    def pages(self) -> list[str]:
+        return [p for p in ALL_PAGES if p != PROVIDER or self.ctype.presets()]
+
+    def next_page(self, page: str) -> str | None:
+        pages = self.pages()
+        i = pages.index(page)
+        return pages[i + 1] if i + 1 < len(pages) else None
+
+    def previous_page(self, page: str) -> str | None:
+        pages = self.pages()
+        i = pages.index(page)
+        return pages[i - 1] if i > 0 else None
+
+    # -- editing ---------------------------------------------------------------------------
+    def set_basics(self, name: str, description: str, type_name: str) -> None:
+        self.draft.name = name.strip()
+        self.draft.description = description.strip()
+        if type_name != self.draft.type:
+            if type_name not in self.types:
+                raise FieldError("type", f"unknown connector type {type_name!r}")
+            self.draft.type = type_name
+            self.draft.settings = self.types[type_name].default_settings()
+            self.secrets = {}
+            self.preset_id = None
+            self.touched = set()
+
+    def apply_preset(self, preset_id: str) -> None:
+        preset = self.ctype.preset(preset_id)
+        if preset is None:
+            raise FieldError("provider", f"unknown provider {preset_id!r}")
+        self.preset_id = preset_id
+        self.draft.settings.update(preset.settings)
+        self.touched = set(preset.settings)
+
+    def set_setting(self, name: str, value: Any) -> None:
+        self.ctype.field(name)  # KeyError for an unknown field is a programming error
+        self.draft.settings[name] = value
+        self.touched.add(name)
+        for f in self.ctype.fields:
+            if f.default_from is None or f.default_from[0] != name:
+                continue
+            # A field that follows this one (port follows security) moves along unless the user
+            # typed a value of their own that is not one of the standard ones.
+            current = self.draft.settings.get(f.name)
+            standard = set(f.default_from[1].values())
+            if f.name not in self.touched or current in standard or current in (None, ""):
+                self.draft.settings[f.name] = f.default_for(self.draft.settings)
+
+    def set_secret(self, name: str, value: str) -> None:
+        if value:
+            self.secrets[name] = Secret(value)
+        else:
+            self.secrets.pop(name, None)
+
+    def set_admin(self, email: str, name: str, test_recipient: str) -> None:
+        self.draft.admin = {k: v.strip() for k, v in
+                            (("email", email), ("name", name), ("test_recipient", test_recipient)) if v.strip()}
+
+    # -- what each page shows and needs ----------------------------------------------------
+    def fields_for(self, page: str) -> list[Field]:
+        return [f for f in self.ctype.fields if f.page == page or (page == SERVER and f.page == "advanced")]
+
+    def visible(self, f: Field | SecretField) -> bool:
+        return f.applies(self.draft.settings)
+
+    def secrets_for(self, page: str) -> list[SecretField]:
+        return [s for s in self.ctype.secrets if page == AUTH and s.applies(self.draft.settings)]
+
+    def problems(self, page: str) -> dict[str, str]:
+        """Field name → problem, for the fields on ``page``. Empty when Next may proceed."""
+        out: dict[str, str] = {}
+        if page == BASICS:
+            try:
+                check_name(self.draft.name, self.taken)
+            except FieldError as exc:
+                out["name"] = exc.problem
+        elif page in (SERVER, AUTH):
+            names = {f.name for f in self.fields_for(page)}
+            _settings, problems = check_settings(self.ctype.fields, self.draft.settings)
+            for p in problems:
+                key = p.field.removeprefix("settings.")
+                if key in names:
+                    out[key] = p.problem
+            for s in self.secrets_for(page):
+                if not self.secrets.get(s.name):
+                    out[s.name] = "is required"
+        elif page == ADMIN:
+            _admin, problems = check_admin(self.draft.admin)
+            for p in problems:
+                out[p.field.removeprefix("admin.")] = p.problem
+        return out
+
+    def connector(self) -> Connector:
+        """The connector exactly as the form has it now, normalised; InputErrors if invalid."""
+        settings, problems = check_settings(self.ctype.fields, self.draft.settings)
+        admin, admin_problems = check_admin(self.draft.admin)
+        problems += admin_problems
+        try:
+            check_name(self.draft.name, self.taken)
+        except FieldError as exc:
+            problems.append(exc)
+        if problems:
+            raise InputErrors(problems)
+        conn = self.draft.copy()
+        conn.settings, conn.admin = settings, admin
+        return conn
+
+    def needed_secrets(self) -> dict[str, Secret]:
+        return {s.name: self.secrets[s.name] for s in self.ctype.secrets_needed(self.draft.settings)
+                if s.name in self.secrets}
+
+    # -- validation state ------------------------------------------------------------------
+    def _fingerprint(self) -> str:
+        blob = json.dumps({"t": self.draft.type, "s": self.draft.settings,
+                           "r": self.draft.admin.get("test_recipient")}, sort_keys=True, default=str)
+        h = hashlib.sha256(blob.encode())
+        for k in sorted(self.needed_secrets()):
+            h.update(k.encode() + b"\0" + hashlib.sha256(self.secrets[k].reveal().encode()).digest())
+        return h.hexdigest()
+
+    def record_validation(self, result: RunResult) -> None:
+        self.result = result
+        self._validated_fingerprint = self._fingerprint()
+
+    @property
+    def validation_current(self) -> bool:
+        """True when the last validation ran on exactly the values in the form now."""
+        return self.result is not None and self._validated_fingerprint == self._fingerprint()
+
+    @property
+    def validated_ok(self) -> bool:
+        return self.validation_current and self.result is not None and self.result.ok
+
+    def summary(self) -> list[tuple[str, str]]:
+        c, t = self.draft, self.ctype
+        rows = [("Name", c.name), ("Type", t.label), ("Description", c.description or "—"),
+                ("Server", t.server_label(c.settings))]
+        if c.settings.get("security"):
+            rows.append(("Security", str(c.settings["security"])))
+        if c.settings.get("username"):
+            rows.append(("User name", str(c.settings["username"])))
+        secret_names = ", ".join(s.label for s in t.secrets_needed(c.settings)) or "none"
+        rows.append(("Secrets", f"{secret_names} — stored in the system keychain"))
+        if self.validated_ok:
+            state = "passed"
+        elif self.validation_current and self.result is not None and self.result.error is not None:
+            state = f"failed: {self.result.error.message}"
+        else:
+            state = "not run on these values"
+        rows.append(("Validation", state))
+        if self.test_result is not None:
+            rows.append(("Test send", "sent" if self.test_result.ok else
+                         f"failed: {self.test_result.error.message if self.test_result.error else '?'}"))
+        return rows
