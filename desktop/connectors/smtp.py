@@ -116,7 +116,7 @@ class SmtpConnector(ConnectorType):
     fields = (
         Field("provider", "Provider", "choice", "other",
               choices=(("gmail", "Gmail"), ("microsoft365", "Microsoft 365"), ("other", "Other server")),
-              page="advanced", help="Which service this server belongs to; selects its hints."),
+              page="provider", help="Which service this server belongs to; selects its hints."),
         Field("host", "Server", "host", required=True, placeholder="smtp.example.com",
               help="The host name of the mail server."),
         Field("security", "Security", "choice", "starttls", choices=SECURITY,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from desktop.core.errors import FieldError
 
 Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
-Page = Literal["server", "auth", "advanced"]
+Page = Literal["provider", "server", "auth", "advanced"]
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"

@@ -168,8 +168,8 @@ class WizardFlow:
 
     # -- validation state ------------------------------------------------------------------
     def _fingerprint(self) -> str:
-        blob = json.dumps({"t": self.draft.type, "s": self.draft.settings,
-                           "r": self.draft.admin.get("test_recipient")}, sort_keys=True, default=str)
+        # Settings and secrets only: the admin details are entered after validation.
+        blob = json.dumps({"t": self.draft.type, "s": self.draft.settings}, sort_keys=True, default=str)
         h = hashlib.sha256(blob.encode())
         for k in sorted(self.needed_secrets()):
             h.update(k.encode() + b"\0" + hashlib.sha256(self.secrets[k].reveal().encode()).digest())

@@ -1,0 +1,1 @@
+"""Qt front end: thin widgets over desktop.core; all slow work goes through gui.worker."""

@@ -1,0 +1,61 @@
+"""Application start-up. Heavy modules are imported only when used."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop import APP_ID, APP_NAME, __version__
+from desktop.connectors import registry
+from desktop.core.logsetup import setup_logging
+from desktop.core.resources import resource
+from desktop.core.service import Desk
+from desktop.gui.main_window import MainWindow
+
+
+class _FirstPaint(QObject):
+    """Quits the application once the watched window has painted (``--smoke``)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, QApplication.instance().quit)
+        return False
+
+
+def make_app() -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(APP_ID)
+    app.setDesktopFileName(APP_ID)
+    icon = resource("icons", "connector-desk.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resource("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def run_gui(smoke: bool = False) -> int:
+    setup_logging()
+    app = make_app()
+    window = MainWindow(Desk(registry()))
+    if smoke:
+        watcher = _FirstPaint(window)
+        window.installEventFilter(watcher)
+        QTimer.singleShot(10_000, lambda: app.exit(1))  # never hang a smoke test
+    window.show()
+    rc = app.exec()
+    window.runner.cancel_all()
+    window.runner.wait(3000)
+    return int(rc)
+
+
+def main() -> int:
+    return run_gui()

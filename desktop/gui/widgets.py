@@ -1,0 +1,349 @@
+"""Reusable widgets: forms rendered from declared fields, the live step list, the result
+banner (the one place a ConnectorError is rendered) and the collapsible transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.errors import ConnectorError
+from desktop.core.fields import Field, SecretField
+from desktop.core.pipeline import RunResult, StepResult
+
+SPINNER = "◐◓◑◒"
+OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
+
+
+class FieldForm(QWidget):
+    """Editors for declared fields (and secrets), each with its own error line.
+
+    Signals:
+        changed(str, object): a field's value changed (secrets: name, str).
+    """
+
+    changed = Signal(str, object)
+
+    def __init__(self, fields: list[Field], secrets: list[SecretField] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fields = {f.name: f for f in fields}
+        self.secret_fields = {s.name: s for s in (secrets or [])}
+        self.editors: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.rows: dict[str, QWidget] = {}
+        self.layout_ = QFormLayout(self)
+        self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self._loading = False
+        for f in fields:
+            self._add(f.name, f.label, self._editor(f), f.help, is_bool=f.kind == "bool")
+        for s in secrets or []:
+            self._add(s.name, s.label, self._secret_editor(s), s.help)
+
+    # -- building --------------------------------------------------------------------------
+    def _add(self, name: str, label: str, editor: QWidget, help_text: str, is_bool: bool = False) -> None:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        v.addWidget(editor)
+        if help_text:
+            hl = QLabel(help_text)
+            hl.setWordWrap(True)
+            hl.setProperty("role", "help")
+            v.addWidget(hl)
+        err = QLabel()
+        err.setProperty("role", "error")
+        err.setWordWrap(True)
+        err.hide()
+        v.addWidget(err)
+        self.errors[name] = err
+        self.rows[name] = box
+        if is_bool:
+            self.layout_.addRow("", box)
+        else:
+            lab = QLabel(f"&{label}:" if "&" not in label else label)
+            lab.setBuddy(editor.focusProxy() or editor)
+            self.layout_.addRow(lab, box)
+
+    def _editor(self, f: Field) -> QWidget:
+        w: QWidget
+        if f.kind == "int":
+            sb = QSpinBox()
+            sb.setRange(f.minimum if f.minimum is not None else 0, f.maximum if f.maximum is not None else 10**6)
+            sb.valueChanged.connect(lambda v, n=f.name: self._emit(n, v))
+            w = sb
+        elif f.kind == "bool":
+            cb = QCheckBox(f.label)
+            cb.toggled.connect(lambda v, n=f.name: self._emit(n, v))
+            w = cb
+        elif f.kind == "choice":
+            combo = QComboBox()
+            for value, label in f.choices:
+                combo.addItem(label, value)
+            combo.currentIndexChanged.connect(lambda _i, n=f.name, c=combo: self._emit(n, c.currentData()))
+            w = combo
+        elif f.kind == "path":
+            w = QWidget()
+            h = QHBoxLayout(w)
+            h.setContentsMargins(0, 0, 0, 0)
+            le = QLineEdit()
+            le.setPlaceholderText(f.placeholder or self.tr("none"))
+            le.textChanged.connect(lambda v, n=f.name: self._emit(n, v or None))
+            btn = QPushButton(self.tr("Browse…"))
+            btn.clicked.connect(lambda _=False, e=le, lab=f.label: self._browse(e, lab))
+            h.addWidget(le, 1)
+            h.addWidget(btn)
+            w.setFocusProxy(le)
+            w.setProperty("line_edit", le)
+        else:
+            le = QLineEdit()
+            le.setPlaceholderText(f.placeholder)
+            le.textChanged.connect(lambda v, n=f.name: self._emit(n, v))
+            w = le
+        w.setObjectName(f"field_{f.name}")
+        self.editors[f.name] = w
+        return w
+
+    def _secret_editor(self, s: SecretField) -> QWidget:
+        le = QLineEdit()
+        le.setEchoMode(QLineEdit.EchoMode.Password)
+        le.setObjectName(f"secret_{s.name}")
+        le.setPlaceholderText(self.tr("stored in the system keychain"))
+        show = QAction(self.tr("Show"), le)
+        show.setCheckable(True)
+        show.setToolTip(self.tr("Show or hide the value"))
+        show.toggled.connect(lambda on, e=le: e.setEchoMode(QLineEdit.EchoMode.Normal if on
+                                                             else QLineEdit.EchoMode.Password))
+        le.addAction(show, QLineEdit.ActionPosition.TrailingPosition)
+        le.textChanged.connect(lambda v, n=s.name: self._emit(n, v))
+        self.editors[s.name] = le
+        return le
+
+    def _browse(self, edit: QLineEdit, label: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, label, edit.text(),
+                                              self.tr("PEM files (*.pem *.crt *.cer);;All files (*)"))
+        if path:
+            edit.setText(path)
+
+    def _emit(self, name: str, value: Any) -> None:
+        if not self._loading:
+            self.changed.emit(name, value)
+
+    # -- values ----------------------------------------------------------------------------
+    def set_values(self, settings: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> None:
+        self._loading = True
+        try:
+            for name, f in self.fields.items():
+                w = self.editors[name]
+                value = settings.get(name)
+                if isinstance(w, QSpinBox):
+                    w.setValue(int(value) if value not in (None, "") else w.minimum())
+                elif isinstance(w, QCheckBox):
+                    w.setChecked(bool(value))
+                elif isinstance(w, QComboBox):
+                    idx = w.findData(value)
+                    w.setCurrentIndex(max(idx, 0))
+                elif f.kind == "path":
+                    le = w.property("line_edit")
+                    if le.text() != (value or ""):
+                        le.setText(value or "")
+                elif isinstance(w, QLineEdit) and w.text() != str(value or ""):
+                    w.setText(str(value or ""))
+            for name, value in (secrets or {}).items():
+                w = self.editors.get(name)
+                if isinstance(w, QLineEdit) and w.text() != value:
+                    w.setText(value)
+        finally:
+            self._loading = False
+
+    def update_visibility(self, settings: Mapping[str, Any]) -> None:
+        for name, f in {**self.fields, **self.secret_fields}.items():
+            self.layout_.setRowVisible(self.rows[name], f.applies(settings))
+
+    def show_problems(self, problems: Mapping[str, str]) -> None:
+        first: QWidget | None = None
+        for name, label in self.errors.items():
+            if name in problems:
+                label.setText(f"⚠ {problems[name]}")
+                label.show()
+                first = first or self.editors[name]
+            else:
+                label.hide()
+        if first is not None:
+            (first.focusProxy() or first).setFocus()
+
+
+class StepList(QTreeWidget):
+    """Validation steps as they happen: a spinner while running, then ✓ or ✗ with the time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(4)
+        self.setHeaderLabels(["", self.tr("Step"), self.tr("Time"), self.tr("Detail")])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        h = self.header()
+        h.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        h.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        h.setStretchLastSection(True)
+        self._running: QTreeWidgetItem | None = None
+        self._frame = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self._spin)
+        self.setMinimumHeight(120)
+
+    def restart(self) -> None:
+        self.clear()
+        self._running = None
+        self._timer.stop()
+
+    def on_event(self, event: object) -> None:
+        kind = event[0] if isinstance(event, tuple) else None
+        if kind == "started":
+            _k, _name, label = event  # type: ignore[misc]
+            item = QTreeWidgetItem([SPINNER[0], str(label), "", self.tr("running…")])
+            self.addTopLevelItem(item)
+            self._running = item
+            self._timer.start()
+            self.scrollToItem(item)
+        elif kind == "finished":
+            step: StepResult = event[1]  # type: ignore[index]
+            item = self._running
+            if item is None or item.text(1) != step.label:
+                item = QTreeWidgetItem(["", step.label, "", ""])
+                self.addTopLevelItem(item)
+            self._set_done(item, step)
+            self._running = None
+            self._timer.stop()
+
+    def _set_done(self, item: QTreeWidgetItem, step: StepResult) -> None:
+        item.setText(0, "✓" if step.ok else "✗")
+        item.setForeground(0, Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
+        item.setText(2, f"{step.ms:.0f} ms" if step.ms >= 1 else f"{step.ms:.1f} ms")
+        item.setText(3, step.detail)
+        item.setToolTip(3, step.detail)
+
+    def show_result(self, result: RunResult) -> None:
+        """Fill the list from a finished result (when no live events were shown)."""
+        self.restart()
+        for st in result.steps:
+            item = QTreeWidgetItem(["", st.label, "", ""])
+            self.addTopLevelItem(item)
+            self._set_done(item, st)
+
+    def _spin(self) -> None:
+        if self._running is not None:
+            self._frame = (self._frame + 1) % len(SPINNER)
+            self._running.setText(0, SPINNER[self._frame])
+
+
+class ResultBanner(QFrame):
+    """The one place an outcome is rendered: a title, the message, and what to do."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resultBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        v = QVBoxLayout(self)
+        self.title = QLabel()
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.message = QLabel()
+        self.hint = QLabel()
+        for lab in (self.title, self.message, self.hint):
+            lab.setWordWrap(True)
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.addWidget(lab)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.hide()
+
+    def _show(self, state: str, title: str, message: str = "", hint: str = "") -> None:
+        self.setProperty("state", state)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.title.setText(title)
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+        self.hint.setText(self.tr("What to do: ") + hint if hint else "")
+        self.hint.setVisible(bool(hint))
+        self.show()
+
+    def busy(self, title: str) -> None:
+        self._show("busy", title)
+
+    def success(self, title: str, message: str = "") -> None:
+        self._show("ok", "✓ " + title, message)
+
+    def info(self, title: str, message: str = "") -> None:
+        self._show("info", title, message)
+
+    def error(self, exc: BaseException, title: str | None = None) -> None:
+        if isinstance(exc, ConnectorError):
+            where = self.tr(" (step: {0})").format(exc.step) if exc.step else ""
+            self._show("failed", "✗ " + (title or self.tr("Failed")) + where,
+                       f"{exc.message}  [{exc.code}]", exc.hint)
+        else:
+            self._show("failed", "✗ " + self.tr("Unexpected error (a bug)"),
+                       f"{exc.__class__.__name__}", self.tr("Please report it with the log file."))
+
+
+class TranscriptPanel(QWidget):
+    """A collapsible, read-only view of the (already redacted) protocol transcript."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.toggle = QToolButton()
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setText(self.tr("Transcript (credentials hidden)"))
+        self.toggle.setObjectName("transcriptToggle")
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setObjectName("transcript")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(mono)
+        self.text.setMinimumHeight(140)
+        self.text.hide()
+        self.toggle.toggled.connect(self._toggled)
+        v.addWidget(self.toggle)
+        v.addWidget(self.text)
+
+    def _toggled(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.text.setVisible(on)
+
+    def set_lines(self, lines: list[str]) -> None:
+        self.text.setPlainText("\n".join(lines) if lines else self.tr("(nothing was exchanged)"))

@@ -1,0 +1,595 @@
+"""The connector wizard: Qt pages attached to core.wizard.WizardFlow. Validation and the test
+send run in workers on the values in the form; a failure never clears the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from desktop.core import wizard as flowmod
+from desktop.core.errors import ConnectorError, InputErrors
+from desktop.core.model import Connector, Status
+from desktop.core.pipeline import RunResult
+from desktop.core.service import Desk
+from desktop.core.wizard import WizardFlow
+from desktop.gui.widgets import FieldForm, ResultBanner, StepList, TranscriptPanel
+from desktop.gui.worker import TaskRunner
+
+PAGE_IDS = {name: i for i, name in enumerate(flowmod.ALL_PAGES)}
+
+
+def _wrap(label: QLabel) -> QLabel:
+    label.setWordWrap(True)
+    return label
+
+
+class _Page(QWizardPage):
+    name = ""
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__()
+        self.wiz = wiz
+        self.flow = wiz.flow
+
+    def nextId(self) -> int:
+        nxt = self.flow.next_page(self.name)
+        return PAGE_IDS[nxt] if nxt else -1
+
+
+class BasicsPage(_Page):
+    name = flowmod.BASICS
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Name and type"))
+        self.setSubTitle(self.tr("Give the connector a name your workflows will refer to, and choose what it "
+                                 "connects to."))
+        form = QFormLayout(self)
+        self.name_edit = QLineEdit(self.flow.draft.name)
+        self.name_edit.setObjectName("name")
+        self.name_edit.setPlaceholderText("billing-mail")
+        self.name_error = QLabel()
+        self.name_error.setProperty("role", "error")
+        self.name_error.hide()
+        lab = QLabel(self.tr("&Name:"))
+        lab.setBuddy(self.name_edit)
+        box = QVBoxLayout()
+        box.addWidget(self.name_edit)
+        box.addWidget(self.name_error)
+        form.addRow(lab, box)
+        self.desc_edit = QLineEdit(self.flow.draft.description)
+        self.desc_edit.setObjectName("description")
+        self.desc_edit.setPlaceholderText(self.tr("What it is for, e.g. outbound mail for invoices"))
+        dl = QLabel(self.tr("&Description:"))
+        dl.setBuddy(self.desc_edit)
+        form.addRow(dl, self.desc_edit)
+        self.types = QButtonGroup(self)
+        tbox = QVBoxLayout()
+        for type_name, ctype in sorted(self.flow.types.items()):
+            rb = QRadioButton(f"{ctype.label} — {ctype.summary}")
+            rb.setObjectName(f"type_{type_name}")
+            rb.setProperty("type_name", type_name)
+            rb.setChecked(type_name == self.flow.draft.type)
+            rb.setEnabled(not self.flow.editing)
+            self.types.addButton(rb)
+            tbox.addWidget(rb)
+        if self.flow.editing:
+            tbox.addWidget(_wrap(QLabel(self.tr("The type of a saved connector cannot change; duplicate it "
+                                                "to make a connector of another type."))))
+        form.addRow(self.tr("Type:"), tbox)
+
+    def validatePage(self) -> bool:
+        btn = self.types.checkedButton()
+        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(),
+                             btn.property("type_name") if btn else self.flow.draft.type)
+        problems = self.flow.problems(self.name)
+        self.name_error.setText("⚠ " + problems.get("name", ""))
+        self.name_error.setVisible("name" in problems)
+        if problems:
+            self.name_edit.setFocus()
+        return not problems
+
+
+class ProviderPage(_Page):
+    name = flowmod.PROVIDER
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Provider"))
+        self.setSubTitle(self.tr("Choose the service; Connector Desk fills in its server settings and knows its "
+                                 "pitfalls."))
+        self.layout_ = QVBoxLayout(self)
+        self.group = QButtonGroup(self)
+
+    def initializePage(self) -> None:
+        for b in self.group.buttons():
+            self.group.removeButton(b)
+        while self.layout_.count():
+            item = self.layout_.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        current = self.flow.preset_id or "other"
+        for p in self.flow.ctype.presets():
+            rb = QRadioButton(p.label)
+            rb.setObjectName(f"preset_{p.id}")
+            rb.setProperty("preset", p.id)
+            rb.setChecked(p.id == current)
+            self.group.addButton(rb)
+            self.layout_.addWidget(rb)
+            if p.notes:
+                note = _wrap(QLabel(p.notes))
+                note.setProperty("role", "help")
+                note.setContentsMargins(24, 0, 0, 8)
+                self.layout_.addWidget(note)
+        self.layout_.addStretch(1)
+
+    def validatePage(self) -> bool:
+        btn = self.group.checkedButton()
+        if btn is not None and btn.property("preset") != self.flow.preset_id:
+            self.flow.apply_preset(btn.property("preset"))
+        return True
+
+
+class _FormPage(_Page):
+    """A page whose fields come from the connector type's declarations."""
+
+    def __init__(self, wiz: ConnectorWizard, title: str, subtitle: str) -> None:
+        super().__init__(wiz)
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
+        outer = QVBoxLayout(self)
+        self.notes = _wrap(QLabel())
+        self.notes.setProperty("role", "note")
+        self.notes.hide()
+        outer.addWidget(self.notes)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(self.scroll, 1)
+        self.warnings = _wrap(QLabel())
+        self.warnings.setProperty("role", "warning")
+        self.warnings.hide()
+        outer.addWidget(self.warnings)
+        self.form: FieldForm | None = None
+        self._built_for: str | None = None
+
+    def build_form(self) -> FieldForm:
+        raise NotImplementedError
+
+    def initializePage(self) -> None:
+        if self._built_for != self.flow.draft.type:
+            self.form = self.build_form()
+            self.form.changed.connect(self._changed)
+            self.scroll.setWidget(self._decorate(self.form))
+            self._built_for = self.flow.draft.type
+        self.refresh()
+
+    def _decorate(self, form: FieldForm) -> QWidget:
+        return form
+
+    def refresh(self) -> None:
+        assert self.form is not None
+        self.form.set_values(self.flow.draft.settings,
+                             {k: v.reveal() for k, v in self.flow.secrets.items()})
+        self.form.update_visibility(self.flow.draft.settings)
+        warnings = self.flow.ctype.warnings(self.flow.draft.settings)
+        self.warnings.setText("\n".join("⚠ " + w for w in warnings))
+        self.warnings.setVisible(bool(warnings))
+
+    def _changed(self, name: str, value: Any) -> None:
+        if name in self.form.secret_fields:  # type: ignore[union-attr]
+            self.flow.set_secret(name, value or "")
+        else:
+            self.flow.set_setting(name, value)
+        self.refresh()
+
+    def validatePage(self) -> bool:
+        problems = self.flow.problems(self.name)
+        assert self.form is not None
+        self.form.show_problems(problems)
+        return not problems
+
+
+class ServerPage(_FormPage):
+    name = flowmod.SERVER
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz, wiz.tr("Server and security"),
+                         wiz.tr("Where the server is and how the connection is protected. The port follows "
+                                "the security you choose."))
+
+    def build_form(self) -> FieldForm:
+        fields = [f for f in self.flow.fields_for(self.name) if f.page == "server"]
+        advanced = [f for f in self.flow.fields_for(self.name) if f.page == "advanced"]
+        form = FieldForm(fields + advanced)
+        self._advanced = advanced
+        return form
+
+    def _decorate(self, form: FieldForm) -> QWidget:
+        # Advanced rows are in the same form (one set of values); a heading separates them.
+        if self._advanced:
+            first = self._advanced[0].name
+            row = form.layout_.getWidgetPosition(form.rows[first])[0]
+            heading = QLabel(self.tr("Advanced"))
+            heading.setProperty("role", "heading")
+            form.layout_.insertRow(row, heading)
+        return form
+
+
+class AuthPage(_FormPage):
+    name = flowmod.AUTH
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz, wiz.tr("Sign-in"),
+                         wiz.tr("How Connector Desk signs in. Secrets go to the system keychain, never to a "
+                                "file."))
+
+    def build_form(self) -> FieldForm:
+        return FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
+
+    def initializePage(self) -> None:
+        super().initializePage()
+        preset = self.flow.ctype.preset(self.flow.preset_id)
+        note = preset.notes if preset is not None and preset.id != "other" else ""
+        self.notes.setText(note)
+        self.notes.setVisible(bool(note))
+
+
+class ValidatePage(_Page):
+    name = flowmod.VALIDATE
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Live validation"))
+        self.setSubTitle(self.tr("Connector Desk connects, negotiates encryption, signs in and checks the "
+                                 "sender — with the values in this form, storing nothing."))
+        v = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        self.run_btn = QPushButton(self.tr("&Validate again"))
+        self.run_btn.setObjectName("validate")
+        self.cancel_btn = QPushButton(self.tr("&Cancel check"))
+        self.cancel_btn.setObjectName("cancelValidation")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.setToolTip(self.tr("Available while a check runs"))
+        self.run_btn.clicked.connect(self.start)
+        self.cancel_btn.clicked.connect(self.cancel)
+        buttons.addWidget(self.run_btn)
+        buttons.addWidget(self.cancel_btn)
+        buttons.addStretch(1)
+        v.addLayout(buttons)
+        self.steps = StepList()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.transcript = TranscriptPanel()
+        v.addWidget(self.transcript)
+        self.task: Any = None
+
+    def initializePage(self) -> None:
+        if not self.flow.validation_current:
+            self.start()
+        elif self.flow.result is not None:
+            self._show(self.flow.result)
+
+    def cleanupPage(self) -> None:
+        self.cancel()
+
+    def start(self) -> None:
+        if self.task is not None:
+            return
+        try:
+            conn = self.flow.connector()
+        except InputErrors as exc:
+            self.banner.error(exc, self.tr("Some fields need attention"))
+            return
+        secrets = self.flow.needed_secrets()
+        self.steps.restart()
+        self.transcript.set_lines([])
+        self.banner.busy(self.tr("Checking {0}…").format(self.flow.ctype.server_label(conn.settings)))
+        self.run_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        desk = self.wiz.desk
+        self.task = self.wiz.runner.run(
+            lambda token, emit: desk.validate(conn, secrets, token, emit), "validate",
+            on_progress=self.steps.on_event, on_finished=self._finished, on_failed=self._failed)
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _finished(self, result: RunResult) -> None:
+        self.task = None
+        self.flow.record_validation(result)
+        self._show(result, live=True)
+        self.completeChanged.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.task = None
+        self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self.banner.error(exc)
+        self.completeChanged.emit()
+
+    def _show(self, result: RunResult, live: bool = False) -> None:
+        if not live:
+            self.steps.show_result(result)
+        self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self.transcript.set_lines(result.transcript)
+        if result.ok:
+            self.banner.success(self.tr("All checks passed in {0:.0f} ms").format(result.ms),
+                                self.tr("You can add admin details and send a test message next."))
+        elif result.error is not None:
+            if result.error.code == "cancelled":
+                self.banner.info(self.tr("Check cancelled"), self.tr("Nothing was changed. Validate again "
+                                                                     "when ready."))
+            else:
+                self.banner.error(result.error, self.tr("Validation failed"))
+
+    def isComplete(self) -> bool:
+        return self.task is None
+
+
+class AdminPage(_Page):
+    name = flowmod.ADMIN
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Admin details and test send"))
+        self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. A test send "
+                                 "delivers a real message."))
+        v = QVBoxLayout(self)
+        form = QFormLayout()
+        self.edits: dict[str, QLineEdit] = {}
+        self.errors: dict[str, QLabel] = {}
+        for key, label, ph in (("email", self.tr("Admin &e-mail:"), "it-ops@example.com"),
+                               ("name", self.tr("Admin &name:"), "Jane Admin"),
+                               ("test_recipient", self.tr("&Test recipient:"), "you@example.com")):
+            le = QLineEdit()
+            le.setObjectName(f"admin_{key}")
+            le.setPlaceholderText(ph)
+            err = QLabel()
+            err.setProperty("role", "error")
+            err.hide()
+            box = QVBoxLayout()
+            box.addWidget(le)
+            box.addWidget(err)
+            lab = QLabel(label)
+            lab.setBuddy(le)
+            form.addRow(lab, box)
+            self.edits[key] = le
+            self.errors[key] = err
+            le.textChanged.connect(self._update_send)
+        v.addLayout(form)
+        row = QHBoxLayout()
+        self.send_btn = QPushButton(self.tr("&Send test"))
+        self.send_btn.setObjectName("sendTest")
+        self.send_btn.clicked.connect(self.send)
+        self.send_hint = QLabel()
+        self.send_hint.setProperty("role", "help")
+        row.addWidget(self.send_btn)
+        row.addWidget(self.send_hint, 1)
+        v.addLayout(row)
+        self.steps = StepList()
+        self.steps.hide()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        v.addStretch(0)
+        self.task: Any = None
+
+    def initializePage(self) -> None:
+        for key, le in self.edits.items():
+            if not le.text():
+                le.setText(self.flow.draft.admin.get(key, ""))
+        self._update_send()
+
+    def _store(self) -> None:
+        self.flow.set_admin(self.edits["email"].text(), self.edits["name"].text(),
+                            self.edits["test_recipient"].text())
+
+    def _update_send(self) -> None:
+        has_to = bool(self.edits["test_recipient"].text().strip())
+        busy = self.task is not None
+        self.send_btn.setEnabled(has_to and not busy)
+        self.send_hint.setText(self.tr("Sending…") if busy else
+                               ("" if has_to else self.tr("Enter a test recipient to send a test message.")))
+
+    def _show_problems(self) -> dict[str, str]:
+        self._store()
+        problems = self.flow.problems(self.name)
+        for key, err in self.errors.items():
+            err.setText("⚠ " + problems.get(key, ""))
+            err.setVisible(key in problems)
+        return problems
+
+    def send(self) -> None:
+        if self._show_problems() or self.task is not None:
+            return
+        try:
+            conn = self.flow.connector()
+        except InputErrors as exc:
+            self.banner.error(exc, self.tr("Some fields need attention"))
+            return
+        secrets = self.flow.needed_secrets()
+        to = self.flow.draft.admin["test_recipient"]
+        self.steps.restart()
+        self.steps.show()
+        self.banner.busy(self.tr("Sending a test message to {0}…").format(to))
+        desk = self.wiz.desk
+        self.task = self.wiz.runner.run(lambda token, emit: desk.test_send(conn, secrets, to, token, emit),
+                                        "test-send", on_progress=self.steps.on_event,
+                                        on_finished=self._finished, on_failed=self._failed)
+        self._update_send()
+
+    def _finished(self, result: RunResult) -> None:
+        self.task = None
+        self.flow.test_result = result
+        self._update_send()
+        attempts = result.info.get("attempts", [])
+        tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
+        if result.ok:
+            self.banner.success(self.tr("Test message sent to {0}{1}").format(result.info.get("to"), tries),
+                                str(result.info.get("queued_as", "")))
+        elif result.error is not None:
+            self.banner.error(result.error, self.tr("Test send failed{0}").format(tries))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.task = None
+        self._update_send()
+        self.banner.error(exc)
+
+    def cleanupPage(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def validatePage(self) -> bool:
+        return not self._show_problems()
+
+
+class SummaryPage(_Page):
+    name = flowmod.SUMMARY
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Summary"))
+        self.setSubTitle(self.tr("Check the details, then save. Secrets go to the system keychain."))
+        v = QVBoxLayout(self)
+        self.box = QGroupBox()
+        self.form = QFormLayout(self.box)
+        v.addWidget(self.box)
+        self.warnings = _wrap(QLabel())
+        self.warnings.setProperty("role", "warning")
+        v.addWidget(self.warnings)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        v.addStretch(1)
+        self.setFinalPage(True)
+        self.saving = False
+
+    def initializePage(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        for label, value in self.flow.summary():
+            val = _wrap(QLabel(value))
+            val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.form.addRow(QLabel(f"<b>{label}:</b>"), val)
+        warnings = self.flow.ctype.warnings(self.flow.draft.settings)
+        self.warnings.setText("\n".join("⚠ " + w for w in warnings))
+        self.warnings.setVisible(bool(warnings))
+        self.banner.hide()
+        self.wiz.setButtonText(QWizard.WizardButton.FinishButton, self.tr("&Save"))
+
+    def isComplete(self) -> bool:
+        return not self.saving
+
+
+class ConnectorWizard(QWizard):
+    """New / Edit / Duplicate connector.
+
+    Signals:
+        saved(object): the stored Connector, after secrets and catalogue were written.
+    """
+
+    saved = Signal(object)
+
+    def __init__(self, desk: Desk, runner: TaskRunner, flow: WizardFlow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.runner = runner
+        self.flow = flow
+        self.setObjectName("connectorWizard")
+        self.setWindowTitle(self.tr("Edit connector “{0}”").format(flow.original_name) if flow.editing
+                            else self.tr("New connector"))
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.resize(760, 620)
+        self.pages_: dict[str, _Page] = {}
+        for cls in (BasicsPage, ProviderPage, ServerPage, AuthPage, ValidatePage, AdminPage, SummaryPage):
+            page = cls(self)
+            self.pages_[cls.name] = page
+            self.setPage(PAGE_IDS[cls.name], page)
+        self.setStartId(PAGE_IDS[flowmod.BASICS])
+
+    def page_named(self, name: str) -> Any:
+        return self.pages_[name]
+
+    def accept(self) -> None:
+        summary: SummaryPage = self.pages_[flowmod.SUMMARY]  # type: ignore[assignment]
+        if summary.saving:
+            return
+        if not self.flow.validated_ok and not self._confirm_unvalidated():
+            return
+        try:
+            conn = self.flow.connector()
+        except InputErrors as exc:
+            summary.banner.error(exc, self.tr("Some fields need attention"))
+            return
+        secrets = self.flow.needed_secrets()
+        status = self._status()
+        old = self.flow.original_name
+        summary.saving = True
+        summary.completeChanged.emit()
+        summary.banner.busy(self.tr("Saving — storing secrets in the keychain…"))
+        desk = self.desk
+        self.runner.run(lambda _t, _e: desk.save(conn, secrets, old_name=old, status=status), "save",
+                        on_finished=self._saved, on_failed=self._save_failed)
+
+    def _status(self) -> Status | None:
+        r = self.flow.result
+        if not self.flow.validation_current or r is None:
+            return Status() if not self.flow.editing else None
+        from datetime import UTC, datetime
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        if r.ok:
+            return Status("valid", at)
+        assert r.error is not None
+        if r.error.code == "cancelled":
+            return Status() if not self.flow.editing else None
+        return Status("failed", at, r.error.code, r.error.message)
+
+    def _confirm_unvalidated(self) -> bool:
+        if getattr(self, "skip_confirmation", False):
+            return True
+        answer = QMessageBox.question(
+            self, self.tr("Save without a passing check?"),
+            self.tr("The last validation of these values did not pass (or was not run). Save the connector "
+                    "anyway? It will be listed with its failure so you can fix it later."),
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Save
+
+    def _saved(self, conn: Connector) -> None:
+        summary: SummaryPage = self.pages_[flowmod.SUMMARY]  # type: ignore[assignment]
+        summary.saving = False
+        self.saved.emit(conn)
+        super().accept()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        summary: SummaryPage = self.pages_[flowmod.SUMMARY]  # type: ignore[assignment]
+        summary.saving = False
+        summary.completeChanged.emit()
+        summary.banner.error(exc, self.tr("Not saved") if isinstance(exc, ConnectorError) else None)
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWidget
+
+
+@pytest.fixture
+def shoot():  # type: ignore[no-untyped-def]
+    """Save a screenshot of a widget when CONNECTOR_DESK_SCREENSHOTS names a folder."""
+    folder = os.environ.get("CONNECTOR_DESK_SCREENSHOTS")
+
+    def take(widget: QWidget, name: str) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            widget.grab().save(str(Path(folder) / f"{name}.png"))
+    return take
