@@ -11,7 +11,7 @@ RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdb
 	libxcb-render-util0 libxcb-image0 fonts-dejavu-core xvfb xauth dbus gnome-keyring
 TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks openssl curl
 
-.PHONY: run test lint typecheck unit bench clean deps-run deps-test
+.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots
 
 $(VENV)/.stamp-debs-run:
 	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -59,3 +59,7 @@ bench: deps-test
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate the README's screenshots from the GUI tests (real Postfix + Dovecot behind them).
+screenshots: deps-test
+	CONNECTOR_DESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) tests/run_suite.py tests/gui -q -k "whole or failed"

@@ -142,7 +142,7 @@ class SmtpConnector(ConnectorType):
               placeholder="billing@example.com",
               help="Checked with MAIL FROM during validation; used as the sender of test mail."),
     )
-    secrets = (SecretField("password", "Password", when={"auth": ("password",)},
+    secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
                            help="For Gmail with 2-step verification, an App Password."),)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:

@@ -74,6 +74,7 @@ class ConnectorError(Exception):
         self.message = message
         self.hint = hint
         self.step = step
+        self.step_label: str | None = None  # the step's label as shown to the user
         self.temporary = temporary
 
     def to_dict(self) -> dict[str, str | None]:

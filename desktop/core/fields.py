@@ -108,6 +108,7 @@ class SecretField:
     label: str
     when: Mapping[str, tuple[Any, ...]] | None = None
     help: str = ""
+    after: str | None = None  # the field it is shown after on its page
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:

@@ -107,6 +107,8 @@ class Run:
             err = self.classify(exc)
             if err.step is None:
                 err.step = name
+            if err.step == name:
+                err.step_label = label
             result = StepResult(name, label, False, ms, self.transcript.redactor.scrub(err.message))
             self.steps.append(result)
             self._emit(("finished", result, None))

@@ -192,8 +192,10 @@ class WizardFlow:
         c, t = self.draft, self.ctype
         rows = [("Name", c.name), ("Type", t.label), ("Description", c.description or "—"),
                 ("Server", t.server_label(c.settings))]
-        if c.settings.get("security"):
-            rows.append(("Security", str(c.settings["security"])))
+        for f in t.fields:
+            if f.kind == "choice" and f.page in ("server", "auth") and f.applies(c.settings):
+                labels = dict(f.choices)
+                rows.append((f.label, labels.get(c.settings.get(f.name), str(c.settings.get(f.name)))))
         if c.settings.get("username"):
             rows.append(("User name", str(c.settings["username"])))
         secret_names = ", ".join(s.label for s in t.secrets_needed(c.settings)) or "none"

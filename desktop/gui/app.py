@@ -25,6 +25,15 @@ class _FirstPaint(QObject):
         return False
 
 
+def apply_style(app: QApplication) -> None:
+    icon = resource("icons", "connector-desk.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resource("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+
 def make_app() -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
@@ -33,12 +42,7 @@ def make_app() -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_ID)
     app.setDesktopFileName(APP_ID)
-    icon = resource("icons", "connector-desk.svg")
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
-    style = resource("style.qss")
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    apply_style(app)
     return app
 
 

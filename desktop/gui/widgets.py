@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,18 +58,26 @@ class FieldForm(QWidget):
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self._loading = False
+        placed = {s.after for s in secrets or [] if s.after in self.fields}
         for f in fields:
             self._add(f.name, f.label, self._editor(f), f.help, is_bool=f.kind == "bool")
+            if f.name in placed:
+                for s in secrets or []:
+                    if s.after == f.name:
+                        self._add(s.name, s.label, self._secret_editor(s), s.help)
         for s in secrets or []:
-            self._add(s.name, s.label, self._secret_editor(s), s.help)
+            if s.after not in placed:
+                self._add(s.name, s.label, self._secret_editor(s), s.help)
 
     # -- building --------------------------------------------------------------------------
     def _add(self, name: str, label: str, editor: QWidget, help_text: str, is_bool: bool = False) -> None:
         box = QWidget()
+        box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         v = QVBoxLayout(box)
         v.setContentsMargins(0, 0, 0, 0)
         v.setSpacing(2)
-        v.addWidget(editor)
+        compact = isinstance(editor, (QSpinBox, QComboBox))
+        v.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft if compact else Qt.AlignmentFlag(0))
         if help_text:
             hl = QLabel(help_text)
             hl.setWordWrap(True)
@@ -129,19 +137,29 @@ class FieldForm(QWidget):
         return w
 
     def _secret_editor(self, s: SecretField) -> QWidget:
+        w = QWidget()
+        h = QHBoxLayout(w)
+        h.setContentsMargins(0, 0, 0, 0)
         le = QLineEdit()
         le.setEchoMode(QLineEdit.EchoMode.Password)
         le.setObjectName(f"secret_{s.name}")
         le.setPlaceholderText(self.tr("stored in the system keychain"))
-        show = QAction(self.tr("Show"), le)
+        show = QToolButton()
+        show.setText(self.tr("Show"))
+        show.setObjectName(f"show_{s.name}")
         show.setCheckable(True)
         show.setToolTip(self.tr("Show or hide the value"))
-        show.toggled.connect(lambda on, e=le: e.setEchoMode(QLineEdit.EchoMode.Normal if on
-                                                             else QLineEdit.EchoMode.Password))
-        le.addAction(show, QLineEdit.ActionPosition.TrailingPosition)
+
+        def toggle(on: bool, e: QLineEdit = le, b: QToolButton = show) -> None:
+            e.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+            b.setText(self.tr("Hide") if on else self.tr("Show"))
+        show.toggled.connect(toggle)
+        h.addWidget(le, 1)
+        h.addWidget(show)
+        w.setFocusProxy(le)
         le.textChanged.connect(lambda v, n=s.name: self._emit(n, v))
         self.editors[s.name] = le
-        return le
+        return w
 
     def _browse(self, edit: QLineEdit, label: str) -> None:
         path, _ = QFileDialog.getOpenFileName(self, label, edit.text(),
@@ -308,7 +326,8 @@ class ResultBanner(QFrame):
 
     def error(self, exc: BaseException, title: str | None = None) -> None:
         if isinstance(exc, ConnectorError):
-            where = self.tr(" (step: {0})").format(exc.step) if exc.step else ""
+            step = exc.step_label or exc.step
+            where = self.tr(" at “{0}”").format(step) if step else ""
             self._show("failed", "✗ " + (title or self.tr("Failed")) + where,
                        f"{exc.message}  [{exc.code}]", exc.hint)
         else:

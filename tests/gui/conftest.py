@@ -7,6 +7,13 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 
+@pytest.fixture(autouse=True)
+def styled(qapp):  # type: ignore[no-untyped-def]
+    """The application's own style sheet and icon, as in the real app."""
+    from desktop.gui.app import apply_style
+    apply_style(qapp)
+
+
 @pytest.fixture
 def shoot():  # type: ignore[no-untyped-def]
     """Save a screenshot of a widget when CONNECTOR_DESK_SCREENSHOTS names a folder."""
