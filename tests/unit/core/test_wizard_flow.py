@@ -1,0 +1,106 @@
+"""Every wizard branch, without a display."""
+
+from __future__ import annotations
+
+from desktop.connectors import registry
+from desktop.core import wizard as w
+from desktop.core.errors import ConnectorError
+from desktop.core.model import Connector
+from desktop.core.pipeline import RunResult
+from desktop.core.secret import Secret
+from desktop.core.wizard import WizardFlow
+
+
+def flow(**kw):  # type: ignore[no-untyped-def]
+    return WizardFlow(registry(), {"taken"}, **kw)
+
+
+def test_page_order_and_navigation():
+    f = flow()
+    assert f.pages() == list(w.ALL_PAGES)
+    assert f.next_page(w.BASICS) == w.PROVIDER and f.previous_page(w.SERVER) == w.PROVIDER
+    assert f.next_page(w.SUMMARY) is None and f.previous_page(w.BASICS) is None
+
+
+def test_basics_needs_a_unique_valid_name():
+    f = flow()
+    f.set_basics("taken", "", "smtp")
+    assert "already exists" in f.problems(w.BASICS)["name"]
+    f.set_basics("", "", "smtp")
+    assert f.problems(w.BASICS)["name"] == "is required"
+    f.set_basics("new-one", "d", "smtp")
+    assert f.problems(w.BASICS) == {}
+
+
+def test_presets_fill_the_server():
+    f = flow()
+    f.apply_preset("gmail")
+    assert f.draft.settings["host"] == "smtp.gmail.com" and f.draft.settings["port"] == 587
+    f.apply_preset("microsoft365")
+    assert f.draft.settings["host"] == "smtp.office365.com" and f.draft.settings["provider"] == "microsoft365"
+
+
+def test_port_follows_security_unless_typed_by_hand():
+    f = flow()
+    f.set_setting("security", "tls")
+    assert f.draft.settings["port"] == 465
+    f.set_setting("security", "none")
+    assert f.draft.settings["port"] == 25
+    f.set_setting("port", 2525)
+    f.set_setting("security", "starttls")
+    assert f.draft.settings["port"] == 2525  # the administrator's own port stays
+
+
+def test_auth_page_needs_user_and_password_only_for_password_sign_in():
+    f = flow()
+    problems = f.problems(w.AUTH)
+    assert problems == {"username": "is required", "password": "is required"}
+    f.set_setting("auth", "none")
+    assert f.problems(w.AUTH) == {}
+    assert f.secrets_for(w.AUTH) == []
+
+
+def test_plaintext_permission_only_shows_for_unencrypted():
+    f = flow()
+    allow = f.ctype.field("allow_plaintext")
+    assert not f.visible(allow)
+    f.set_setting("security", "none")
+    assert f.visible(allow)
+
+
+def test_validation_goes_stale_when_the_form_changes():
+    f = flow()
+    f.set_basics("n", "", "smtp")
+    f.set_setting("host", "h.example")
+    f.set_setting("username", "u")
+    f.set_secret("password", "p1")
+    f.record_validation(RunResult(True, "n", "smtp", "validate", [], None, []))
+    assert f.validated_ok
+    f.set_admin("a@example.com", "A", "t@example.com")
+    assert f.validated_ok  # admin details come after validation
+    f.set_secret("password", "p2")
+    assert not f.validation_current and "not run on these values" in dict(f.summary())["Validation"]
+
+
+def test_failed_validation_shows_in_summary():
+    f = flow()
+    f.set_basics("n", "", "smtp")
+    err = ConnectorError("auth_failed", "The server rejected the user name or password.")
+    f.record_validation(RunResult(False, "n", "smtp", "validate", [], err, []))
+    assert dict(f.summary())["Validation"].startswith("failed: The server rejected")
+
+
+def test_editing_keeps_values_and_allows_the_same_name():
+    existing = Connector("taken", "smtp", settings={**registry()["smtp"].default_settings(), "host": "h.example",
+                                                    "username": "u", "port": 2525})
+    f = flow(existing=existing, secrets={"password": Secret("p")})
+    assert f.editing and f.problems(w.BASICS) == {}
+    assert f.draft.settings["port"] == 2525 and f.problems(w.AUTH) == {}
+    conn = f.connector()
+    assert conn.name == "taken" and conn.settings["host"] == "h.example"
+
+
+def test_duplicate_needs_a_new_name():
+    existing = Connector("taken", "smtp", settings=registry()["smtp"].default_settings())
+    f = flow(existing=existing, duplicate=True)
+    assert not f.editing and "already exists" in f.problems(w.BASICS)["name"]
