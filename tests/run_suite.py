@@ -29,7 +29,6 @@ def main() -> int:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_RUNTIME_DIR": str(home / "runtime"),
         "QT_QPA_PLATFORM": "offscreen",
-        "PYTHONDONTWRITEBYTECODE": "1",
     }
     (home / "runtime").mkdir(mode=0o700)
     if bench:

@@ -13,7 +13,6 @@ from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField, defaults
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
-from desktop.core.resources import load_json
 from desktop.core.secret import Secret
 
 
@@ -37,6 +36,7 @@ class ConnectorType(ABC):
     test_action_label = "Send test"
 
     def presets(self) -> list[Preset]:
+        from desktop.core.resources import load_json
         try:
             data = load_json("presets", f"{self.type_name}.json")
         except FileNotFoundError:

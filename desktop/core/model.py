@@ -179,6 +179,11 @@ def resolve_refs(refs: Mapping[str, str], environ: Mapping[str, str]) -> dict[st
     return values
 
 
+def secret_key(connector: str, secret: str) -> str:
+    """The keychain item name of one secret of one connector."""
+    return f"{connector}/{secret}"
+
+
 def env_var_name(connector: str, secret: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", f"{connector}_{secret}").upper()
 

@@ -13,14 +13,22 @@ from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
 from desktop.core.errors import FieldError, InputErrors
 from desktop.core.fields import check_settings
-from desktop.core.model import Connector, Status, check_admin, check_name, parse_document, resolve_refs
+from desktop.core.model import (
+    Connector,
+    Status,
+    check_admin,
+    check_name,
+    parse_document,
+    resolve_refs,
+    secret_key,
+)
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
 from desktop.core.store import Catalogue
-from desktop.core.vault import Vault, open_vault, secret_key
 
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
+    from desktop.core.vault import Vault
 
 
 @dataclass
@@ -42,6 +50,7 @@ class Desk:
     @property
     def vault(self) -> Vault:
         if self._vault is None:
+            from desktop.core.vault import open_vault  # keychain and crypto load when first used
             self._vault = open_vault(self.folder)
         return self._vault
 

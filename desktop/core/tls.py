@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +20,22 @@ _UNTRUSTED = {2, 18, 19, 20, 21, 27}
 
 
 def make_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
-    """A client context: system trust store plus ``ca_file``; TLS 1.2 or newer."""
+    """A client context: system trust store plus ``ca_file``; TLS 1.2 or newer.
+
+    Contexts are shared (an SSLContext is safe to use from many threads): loading the system
+    trust store holds the GIL for milliseconds, which 50 parallel checks would feel."""
+    stamp = None
+    if ca_file:
+        try:
+            st = os.stat(ca_file)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+    return _context(ca_file, stamp, verify)
+
+
+@functools.lru_cache(maxsize=32)
+def _context(ca_file: str | None, _stamp: tuple[int, int] | None, verify: bool) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if ca_file:

@@ -23,6 +23,7 @@ from desktop import APP_ID
 from desktop.core import crypto, errors
 from desktop.core.atomic import file_lock, write_atomic
 from desktop.core.errors import ConnectorError
+from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
 from desktop.core.secret import Secret
 
 SERVICE = APP_ID
@@ -44,10 +45,6 @@ def service_name(folder: Path) -> str:
     if not os.environ.get("CONNECTOR_DESK_HOME"):
         return SERVICE
     return f"{SERVICE}:{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}"
-
-
-def secret_key(connector: str, secret: str) -> str:
-    return f"{connector}/{secret}"
 
 
 def _unavailable(message: str) -> ConnectorError:

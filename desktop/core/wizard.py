@@ -194,8 +194,8 @@ class WizardFlow:
                 ("Server", t.server_label(c.settings))]
         for f in t.fields:
             if f.kind == "choice" and f.page in ("server", "auth") and f.applies(c.settings):
-                labels = dict(f.choices)
-                rows.append((f.label, labels.get(c.settings.get(f.name), str(c.settings.get(f.name)))))
+                value = str(c.settings.get(f.name))
+                rows.append((f.label, dict(f.choices).get(value, value)))
         if c.settings.get("username"):
             rows.append(("User name", str(c.settings["username"])))
         secret_names = ", ".join(s.label for s in t.secrets_needed(c.settings)) or "none"

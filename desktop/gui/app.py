@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QApplication
 
 from desktop import APP_ID, APP_NAME, __version__
 from desktop.connectors import registry
-from desktop.core.logsetup import setup_logging
 from desktop.core.resources import resource
 from desktop.core.service import Desk
 from desktop.gui.main_window import MainWindow
@@ -46,8 +45,14 @@ def make_app() -> QApplication:
     return app
 
 
-def run_gui(smoke: bool = False) -> int:
+def _start_logging() -> None:
+    from desktop.core.logsetup import setup_logging
     setup_logging()
+
+
+def run_gui(smoke: bool = False) -> int:
+    # Hand the GIL back to the GUI thread sooner while workers run Python protocol code.
+    sys.setswitchinterval(0.001)
     app = make_app()
     window = MainWindow(Desk(registry()))
     if smoke:
@@ -55,6 +60,7 @@ def run_gui(smoke: bool = False) -> int:
         window.installEventFilter(watcher)
         QTimer.singleShot(10_000, lambda: app.exit(1))  # never hang a smoke test
     window.show()
+    QTimer.singleShot(0, _start_logging)  # after the first paint: start-up shows the window first
     rc = app.exec()
     window.runner.cancel_all()
     window.runner.wait(3000)

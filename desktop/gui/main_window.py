@@ -4,7 +4,7 @@ New / Edit / Duplicate / Delete / Validate. Catalogue and keychain work runs in 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core.model import Connector
-from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
-from desktop.core.wizard import WizardFlow
-from desktop.gui.widgets import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
-from desktop.gui.wizard import ConnectorWizard
+from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
 from desktop.gui.worker import TaskRunner
+
+if TYPE_CHECKING:
+    from desktop.core.pipeline import RunResult
+    from desktop.core.wizard import WizardFlow
+    from desktop.gui.wizard import ConnectorWizard
 
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
@@ -293,6 +295,7 @@ class MainWindow(QMainWindow):
 
     # -- actions ---------------------------------------------------------------------------
     def _open_wizard(self, flow: WizardFlow) -> ConnectorWizard:
+        from desktop.gui.wizard import ConnectorWizard  # its widgets load when first needed
         wiz = ConnectorWizard(self.desk, TaskRunner(), flow, self)
         wiz.runner.setParent(wiz)
         wiz.saved.connect(lambda c: self.reload(select=c.name))
@@ -303,6 +306,7 @@ class MainWindow(QMainWindow):
         return wiz
 
     def new_connector(self) -> ConnectorWizard:
+        from desktop.core.wizard import WizardFlow
         taken = {c.name for c in self.model.connectors}
         return self._open_wizard(WizardFlow(self.desk.types, taken))
 
@@ -318,6 +322,7 @@ class MainWindow(QMainWindow):
     def edit_connector(self) -> None:
         name = self.selected_name()
         if name:
+            from desktop.core.wizard import WizardFlow
             taken = {c.name for c in self.model.connectors}
             self._with_secrets(name, lambda c, s: self._open_wizard(
                 WizardFlow(self.desk.types, taken, existing=c, secrets=s)), "edit")
@@ -326,6 +331,7 @@ class MainWindow(QMainWindow):
         name = self.selected_name()
         if not name:
             return
+        from desktop.core.wizard import WizardFlow
         taken = {c.name for c in self.model.connectors}
 
         def open_copy(conn: Connector, secrets: Any) -> None:

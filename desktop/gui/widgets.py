@@ -1,5 +1,6 @@
-"""Reusable widgets: forms rendered from declared fields, the live step list, the result
-banner (the one place a ConnectorError is rendered) and the collapsible transcript."""
+"""Reusable widgets of the wizard: forms rendered from declared fields, the live step list and
+the collapsible transcript. (The result banner is in banner.py: the main window needs it at
+start-up, these only when a wizard opens.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.pipeline import RunResult, StepResult
+from desktop.gui.banner import ResultBanner  # noqa: F401 - re-exported for the wizard
 
 SPINNER = "◐◓◑◒"
-OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
 
 
 class FieldForm(QWidget):
@@ -281,58 +280,6 @@ class StepList(QTreeWidget):
         if self._running is not None:
             self._frame = (self._frame + 1) % len(SPINNER)
             self._running.setText(0, SPINNER[self._frame])
-
-
-class ResultBanner(QFrame):
-    """The one place an outcome is rendered: a title, the message, and what to do."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("resultBanner")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        v = QVBoxLayout(self)
-        self.title = QLabel()
-        f = self.title.font()
-        f.setBold(True)
-        self.title.setFont(f)
-        self.message = QLabel()
-        self.hint = QLabel()
-        for lab in (self.title, self.message, self.hint):
-            lab.setWordWrap(True)
-            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            v.addWidget(lab)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        self.hide()
-
-    def _show(self, state: str, title: str, message: str = "", hint: str = "") -> None:
-        self.setProperty("state", state)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.title.setText(title)
-        self.message.setText(message)
-        self.message.setVisible(bool(message))
-        self.hint.setText(self.tr("What to do: ") + hint if hint else "")
-        self.hint.setVisible(bool(hint))
-        self.show()
-
-    def busy(self, title: str) -> None:
-        self._show("busy", title)
-
-    def success(self, title: str, message: str = "") -> None:
-        self._show("ok", "✓ " + title, message)
-
-    def info(self, title: str, message: str = "") -> None:
-        self._show("info", title, message)
-
-    def error(self, exc: BaseException, title: str | None = None) -> None:
-        if isinstance(exc, ConnectorError):
-            step = exc.step_label or exc.step
-            where = self.tr(" at “{0}”").format(step) if step else ""
-            self._show("failed", "✗ " + (title or self.tr("Failed")) + where,
-                       f"{exc.message}  [{exc.code}]", exc.hint)
-        else:
-            self._show("failed", "✗ " + self.tr("Unexpected error (a bug)"),
-                       f"{exc.__class__.__name__}", self.tr("Please report it with the log file."))
 
 
 class TranscriptPanel(QWidget):

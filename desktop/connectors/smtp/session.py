@@ -1,8 +1,5 @@
-"""SMTP (outbound mail): implicit TLS, STARTTLS or plain; PLAIN/LOGIN password sign-in.
-
-Validation walks the real session step by step and stops before DATA; the test send completes
-it with a real message, retrying temporary (4xx) failures with backoff.
-"""
+"""The SMTP session: validation walks the real conversation step by step and stops before DATA;
+the test send completes it with a real message, retrying temporary (4xx) failures with backoff."""
 
 from __future__ import annotations
 
@@ -19,14 +16,10 @@ from typing import Any
 from desktop.connectors.base import ConnectorType
 from desktop.core import errors, net, tls
 from desktop.core.errors import ConnectorError
-from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
 
-SECURITY = (("tls", "TLS (implicit, port 465)"), ("starttls", "STARTTLS (port 587)"),
-            ("none", "None — unencrypted (not recommended)"))
-PORTS = {"tls": 465, "starttls": 587, "none": 25}
 ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 RETRY_DELAYS = (1.0, 3.0)  # backoff before the 2nd and 3rd attempt of a test send
 
@@ -109,51 +102,11 @@ def _temporary(reply: SmtpReply) -> bool:
     return 400 <= reply.code < 500
 
 
-class SmtpConnector(ConnectorType):
-    type_name = "smtp"
-    label = "SMTP"
-    summary = "Outbound e-mail through a mail server (Gmail, Microsoft 365, or your own)."
-    fields = (
-        Field("provider", "Provider", "choice", "other",
-              choices=(("gmail", "Gmail"), ("microsoft365", "Microsoft 365"), ("other", "Other server")),
-              page="provider", help="Which service this server belongs to; selects its hints."),
-        Field("host", "Server", "host", required=True, placeholder="smtp.example.com",
-              help="The host name of the mail server."),
-        Field("security", "Security", "choice", "starttls", choices=SECURITY,
-              help="How the connection is encrypted. The port follows this choice."),
-        Field("port", "Port", "int", default_from=("security", PORTS), required=True,
-              minimum=1, maximum=65535),
-        Field("verify_tls", "Verify the server's certificate", "bool", True, page="advanced",
-              help="Strongly recommended. Turn off only for a test server you control."),
-        Field("ca_file", "CA file", "path", page="advanced",
-              help="A PEM file with your internal certificate authority, trusted in addition "
-                   "to the system's."),
-        Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
-              help="How long a whole check may take."),
-        Field("auth", "Sign-in", "choice", "password",
-              choices=(("password", "User name and password"), ("none", "No sign-in (relay)")),
-              page="auth"),
-        Field("username", "User name", "text", required=True, page="auth",
-              when={"auth": ("password",)}, placeholder="svc-billing@example.com"),
-        Field("allow_plaintext", "Allow the password over an unencrypted connection", "bool", False,
-              page="auth", when={"security": ("none",)},
-              help="Anyone on the network path can read it. Leave off unless the link is trusted."),
-        Field("from_address", "Sender (From) address", "email", page="auth",
-              placeholder="billing@example.com",
-              help="Checked with MAIL FROM during validation; used as the sender of test mail."),
-    )
-    secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
-                           help="For Gmail with 2-step verification, an App Password."),)
+class SmtpChecks:
+    """The SMTP session behind the connector type (imported only when a check runs)."""
 
-    def warnings(self, settings: Mapping[str, Any]) -> list[str]:
-        out = []
-        if settings.get("security") == "none":
-            out.append("Unencrypted connection: mail and any password travel in clear text.")
-        if settings.get("verify_tls") is False and settings.get("security") != "none":
-            out.append("Certificate verification is OFF: anyone on the path can pose as the server.")
-        if settings.get("allow_plaintext") and settings.get("security") == "none":
-            out.append("The password may be sent unencrypted.")
-        return out
+    def __init__(self, ctype: ConnectorType) -> None:
+        self.ctype = ctype
 
     # -- the session ---------------------------------------------------------------------
     def _session(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, *,
@@ -332,7 +285,7 @@ class SmtpConnector(ConnectorType):
                 "Check the user name (often the full e-mail address) and the password. If the "
                 "password was changed recently, enter the new one.",
             )
-        self.add_provider_hint(conn.settings, err, (enh,) if enh else ())
+        self.ctype.add_provider_hint(conn.settings, err, (enh,) if enh else ())
         return err
 
     def _sender_error(self, conn: Connector, r: SmtpReply) -> ConnectorError:
@@ -349,7 +302,7 @@ class SmtpConnector(ConnectorType):
                 "Use an address this account is allowed to send as (its own address, or one it "
                 "has “Send As” rights for).",
             )
-        self.add_provider_hint(conn.settings, err, (r.enhanced or "",))
+        self.ctype.add_provider_hint(conn.settings, err, (r.enhanced or "",))
         return err
 
     def _recipient_error(self, recipient: str, r: SmtpReply) -> ConnectorError:
@@ -425,5 +378,3 @@ def build_test_message(conn: Connector, to: str) -> bytes:
     )
     return msg.as_bytes()
 
-
-CONNECTOR = SmtpConnector()

@@ -1,0 +1,62 @@
+"""The result banner: the one place a ConnectorError is rendered (title, message, what to do)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop.core.errors import ConnectorError
+
+OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
+
+
+class ResultBanner(QFrame):
+    """The one place an outcome is rendered: a title, the message, and what to do."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resultBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        v = QVBoxLayout(self)
+        self.title = QLabel()
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.message = QLabel()
+        self.hint = QLabel()
+        for lab in (self.title, self.message, self.hint):
+            lab.setWordWrap(True)
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.addWidget(lab)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.hide()
+
+    def _show(self, state: str, title: str, message: str = "", hint: str = "") -> None:
+        self.setProperty("state", state)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.title.setText(title)
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+        self.hint.setText(self.tr("What to do: ") + hint if hint else "")
+        self.hint.setVisible(bool(hint))
+        self.show()
+
+    def busy(self, title: str) -> None:
+        self._show("busy", title)
+
+    def success(self, title: str, message: str = "") -> None:
+        self._show("ok", "✓ " + title, message)
+
+    def info(self, title: str, message: str = "") -> None:
+        self._show("info", title, message)
+
+    def error(self, exc: BaseException, title: str | None = None) -> None:
+        if isinstance(exc, ConnectorError):
+            step = exc.step_label or exc.step
+            where = self.tr(" at “{0}”").format(step) if step else ""
+            self._show("failed", "✗ " + (title or self.tr("Failed")) + where,
+                       f"{exc.message}  [{exc.code}]", exc.hint)
+        else:
+            self._show("failed", "✗ " + self.tr("Unexpected error (a bug)"),
+                       f"{exc.__class__.__name__}", self.tr("Please report it with the log file."))
