@@ -11,7 +11,7 @@ RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdb
 	libxcb-render-util0 libxcb-image0 fonts-dejavu-core xvfb xauth dbus gnome-keyring
 TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl
 
-.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots
+.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile
 
 $(VENV)/.stamp-debs-run:
 	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -39,8 +39,13 @@ $(VENV)/.stamp-py: pyproject.toml | $(VENV)/.stamp-debs-run
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
-deps-run: $(VENV)/.stamp-debs-run $(VENV)/.stamp-py
-deps-test: $(VENV)/.stamp-debs-test $(VENV)/.stamp-py
+# Byte-compile the package as a wheel install would (an editable install does not, and some
+# environments set PYTHONDONTWRITEBYTECODE): start-up then reads .pyc instead of compiling.
+compile: $(VENV)/.stamp-py
+	@$(PY) -m compileall -q desktop
+
+deps-run: $(VENV)/.stamp-debs-run $(VENV)/.stamp-py compile
+deps-test: $(VENV)/.stamp-debs-test $(VENV)/.stamp-py compile
 
 run: deps-run
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/connector-desk; \
