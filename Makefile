@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SUDO_E := $(if $(SUDO),sudo -E,)
 export DEBIAN_FRONTEND := noninteractive
 
 RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
@@ -14,20 +15,20 @@ TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks 
 .PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile
 
 $(VENV)/.stamp-debs-run:
-	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || printf ' %s' $$p; done); \
 	if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then missing="$$missing python3-venv python3-pip"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) -E apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) apt-get update -qq && $(SUDO_E) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@mkdir -p $(VENV) && touch $@
 
 $(VENV)/.stamp-debs-test: $(VENV)/.stamp-debs-run
-	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || printf ' %s' $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
 	  echo "Installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) -E apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) apt-get update -qq && $(SUDO_E) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@# The packaged services are not used: tests start their own on loopback ports.
 	@-$(SUDO) systemctl disable --now postfix dovecot >/dev/null 2>&1 || true
