@@ -252,7 +252,49 @@ class AuthPage(_FormPage):
         self.notes.setVisible(bool(note))
 
 
-class ValidatePage(_Page):
+class _CheckPage(_Page):
+    """A page that runs one check in the background: live steps, a result banner, Cancel.
+    Subclasses build the widgets, call ``launch()`` and render the outcome in ``finished()``."""
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.steps = StepList()
+        self.banner = ResultBanner()
+        self.task: Any = None
+
+    def launch(self, work: Any, busy: str) -> None:
+        self.steps.restart()
+        self.steps.show()
+        self.banner.busy(busy)
+        self.task = self.wiz.runner.run(work, self.name, on_progress=self.steps.on_event,
+                                        on_finished=self._finished, on_failed=self._failed)
+        self.busy_changed()
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def cleanupPage(self) -> None:
+        self.cancel()
+
+    def _finished(self, result: RunResult) -> None:
+        self.task = None
+        self.finished(result)
+        self.busy_changed()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.task = None
+        self.banner.error(exc)
+        self.busy_changed()
+
+    def finished(self, result: RunResult) -> None:
+        raise NotImplementedError
+
+    def busy_changed(self) -> None:
+        """Update buttons when a check starts or ends."""
+
+
+class ValidatePage(_CheckPage):
     name = flowmod.VALIDATE
 
     def __init__(self, wiz: ConnectorWizard) -> None:
@@ -274,22 +316,17 @@ class ValidatePage(_Page):
         buttons.addWidget(self.cancel_btn)
         buttons.addStretch(1)
         v.addLayout(buttons)
-        self.steps = StepList()
         v.addWidget(self.steps, 1)
-        self.banner = ResultBanner()
         v.addWidget(self.banner)
         self.transcript = TranscriptPanel()
         v.addWidget(self.transcript)
-        self.task: Any = None
 
     def initializePage(self) -> None:
         if not self.flow.validation_current:
             self.start()
         elif self.flow.result is not None:
-            self._show(self.flow.result)
-
-    def cleanupPage(self) -> None:
-        self.cancel()
+            self.steps.show_result(self.flow.result)
+            self.finished(self.flow.result)
 
     def start(self) -> None:
         if self.task is not None:
@@ -300,39 +337,18 @@ class ValidatePage(_Page):
             self.banner.error(exc, self.tr("Some fields need attention"))
             return
         secrets = self.flow.needed_secrets()
-        self.steps.restart()
         self.transcript.set_lines([])
-        self.banner.busy(self.tr("Checking {0}…").format(self.flow.ctype.server_label(conn.settings)))
-        self.run_btn.setEnabled(False)
-        self.cancel_btn.setEnabled(True)
         desk = self.wiz.desk
-        self.task = self.wiz.runner.run(
-            lambda token, emit: desk.validate(conn, secrets, token, emit), "validate",
-            on_progress=self.steps.on_event, on_finished=self._finished, on_failed=self._failed)
+        self.launch(lambda token, emit: desk.validate(conn, secrets, token, emit),
+                    self.tr("Checking {0}…").format(self.flow.ctype.server_label(conn.settings)))
+
+    def busy_changed(self) -> None:
+        self.run_btn.setEnabled(self.task is None)
+        self.cancel_btn.setEnabled(self.task is not None)
         self.completeChanged.emit()
 
-    def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _finished(self, result: RunResult) -> None:
-        self.task = None
+    def finished(self, result: RunResult) -> None:
         self.flow.record_validation(result)
-        self._show(result, live=True)
-        self.completeChanged.emit()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.task = None
-        self.run_btn.setEnabled(True)
-        self.cancel_btn.setEnabled(False)
-        self.banner.error(exc)
-        self.completeChanged.emit()
-
-    def _show(self, result: RunResult, live: bool = False) -> None:
-        if not live:
-            self.steps.show_result(result)
-        self.run_btn.setEnabled(True)
-        self.cancel_btn.setEnabled(False)
         self.transcript.set_lines(result.transcript)
         if result.ok:
             self.banner.success(self.tr("All checks passed in {0:.0f} ms").format(result.ms),
@@ -348,7 +364,7 @@ class ValidatePage(_Page):
         return self.task is None
 
 
-class AdminPage(_Page):
+class AdminPage(_CheckPage):
     name = flowmod.ADMIN
 
     def __init__(self, wiz: ConnectorWizard) -> None:
@@ -377,7 +393,7 @@ class AdminPage(_Page):
             form.addRow(lab, box)
             self.edits[key] = le
             self.errors[key] = err
-            le.textChanged.connect(self._update_send)
+            le.textChanged.connect(self.busy_changed)
         v.addLayout(form)
         row = QHBoxLayout()
         self.send_btn = QPushButton(self.tr("&Send test"))
@@ -388,25 +404,18 @@ class AdminPage(_Page):
         row.addWidget(self.send_btn)
         row.addWidget(self.send_hint, 1)
         v.addLayout(row)
-        self.steps = StepList()
         self.steps.hide()
         v.addWidget(self.steps, 1)
-        self.banner = ResultBanner()
         v.addWidget(self.banner)
         v.addStretch(0)
-        self.task: Any = None
 
     def initializePage(self) -> None:
         for key, le in self.edits.items():
             if not le.text():
                 le.setText(self.flow.draft.admin.get(key, ""))
-        self._update_send()
+        self.busy_changed()
 
-    def _store(self) -> None:
-        self.flow.set_admin(self.edits["email"].text(), self.edits["name"].text(),
-                            self.edits["test_recipient"].text())
-
-    def _update_send(self) -> None:
+    def busy_changed(self) -> None:
         has_to = bool(self.edits["test_recipient"].text().strip())
         busy = self.task is not None
         self.send_btn.setEnabled(has_to and not busy)
@@ -414,7 +423,8 @@ class AdminPage(_Page):
                                ("" if has_to else self.tr("Enter a test recipient to send a test message.")))
 
     def _show_problems(self) -> dict[str, str]:
-        self._store()
+        self.flow.set_admin(self.edits["email"].text(), self.edits["name"].text(),
+                            self.edits["test_recipient"].text())
         problems = self.flow.problems(self.name)
         for key, err in self.errors.items():
             err.setText("⚠ " + problems.get(key, ""))
@@ -431,19 +441,12 @@ class AdminPage(_Page):
             return
         secrets = self.flow.needed_secrets()
         to = self.flow.draft.admin["test_recipient"]
-        self.steps.restart()
-        self.steps.show()
-        self.banner.busy(self.tr("Sending a test message to {0}…").format(to))
         desk = self.wiz.desk
-        self.task = self.wiz.runner.run(lambda token, emit: desk.test_send(conn, secrets, to, token, emit),
-                                        "test-send", on_progress=self.steps.on_event,
-                                        on_finished=self._finished, on_failed=self._failed)
-        self._update_send()
+        self.launch(lambda token, emit: desk.test_send(conn, secrets, to, token, emit),
+                    self.tr("Sending a test message to {0}…").format(to))
 
-    def _finished(self, result: RunResult) -> None:
-        self.task = None
+    def finished(self, result: RunResult) -> None:
         self.flow.test_result = result
-        self._update_send()
         attempts = result.info.get("attempts", [])
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
         if result.ok:
@@ -451,15 +454,6 @@ class AdminPage(_Page):
                                 str(result.info.get("queued_as", "")))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("Test send failed{0}").format(tries))
-
-    def _failed(self, exc: BaseException) -> None:
-        self.task = None
-        self._update_send()
-        self.banner.error(exc)
-
-    def cleanupPage(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
 
     def validatePage(self) -> bool:
         return not self._show_problems()
