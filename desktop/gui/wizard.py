@@ -270,6 +270,14 @@ class _CheckPage(_Page):
                                         on_finished=self._finished, on_failed=self._failed)
         self.busy_changed()
 
+    def form_connector(self) -> tuple[Connector, dict[str, Any]] | None:
+        """The connector and secrets exactly as the form has them, or None (the banner says why)."""
+        try:
+            return self.flow.connector(), dict(self.flow.needed_secrets())
+        except InputErrors as exc:
+            self.banner.error(exc, self.tr("Some fields need attention"))
+            return None
+
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
@@ -329,14 +337,10 @@ class ValidatePage(_CheckPage):
             self.finished(self.flow.result)
 
     def start(self) -> None:
-        if self.task is not None:
+        form = None if self.task is not None else self.form_connector()
+        if form is None:
             return
-        try:
-            conn = self.flow.connector()
-        except InputErrors as exc:
-            self.banner.error(exc, self.tr("Some fields need attention"))
-            return
-        secrets = self.flow.needed_secrets()
+        conn, secrets = form
         self.transcript.set_lines([])
         desk = self.wiz.desk
         self.launch(lambda token, emit: desk.validate(conn, secrets, token, emit),
@@ -432,14 +436,10 @@ class AdminPage(_CheckPage):
         return problems
 
     def send(self) -> None:
-        if self._show_problems() or self.task is not None:
+        form = None if self._show_problems() or self.task is not None else self.form_connector()
+        if form is None:
             return
-        try:
-            conn = self.flow.connector()
-        except InputErrors as exc:
-            self.banner.error(exc, self.tr("Some fields need attention"))
-            return
-        secrets = self.flow.needed_secrets()
+        conn, secrets = form
         to = self.flow.draft.admin["test_recipient"]
         desk = self.wiz.desk
         self.launch(lambda token, emit: desk.test_send(conn, secrets, to, token, emit),
