@@ -37,6 +37,23 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--to", required=True, help="the test recipient")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("peek", help="show the newest messages of a mailbox connector (read-only)")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--spec", type=Path)
+    s.add_argument("--count", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("folders", help="list the folders of a mailbox connector's account")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--spec", type=Path)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("roundtrip", help="send a tagged message through SMTP_NAME and wait for it in IMAP_NAME")
+    s.add_argument("sender", metavar="SMTP_NAME")
+    s.add_argument("receiver", metavar="IMAP_NAME")
+    s.add_argument("--to", help="the address that delivers into IMAP_NAME's mailbox (default: its user name)")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
     s.add_argument("files", nargs="+", type=Path)
     s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
@@ -148,6 +165,41 @@ def _cmd_test_send(args: argparse.Namespace) -> int:
     return _print_result(result, args.json)
 
 
+def _cmd_peek(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conn, secrets, _saved = _draft_from_args(desk, args)
+    result = desk.peek(conn, secrets, max(1, min(args.count, 200)))
+    code = _print_result(result, args.json)
+    if not args.json and result.ok:
+        for m in result.info.get("messages", []):
+            print(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
+        if not result.info.get("messages"):
+            print("  (the mailbox is empty)")
+    return code
+
+
+def _cmd_folders(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conn, secrets, _saved = _draft_from_args(desk, args)
+    result = desk.folders(conn, secrets)
+    code = _print_result(result, args.json)
+    if not args.json and result.ok:
+        for f in result.info.get("folders", []):
+            marks = " ".join(f["special_use"]) + ("" if f["selectable"] else " (holds only folders)")
+            print(f"  {f['name']}  {marks}".rstrip())
+    return code
+
+
+def _cmd_roundtrip(args: argparse.Namespace) -> int:
+    desk = _desk()
+    sender, receiver = desk.get(args.sender), desk.get(args.receiver)
+    result = desk.roundtrip(sender, desk.load_secrets(sender), receiver, desk.load_secrets(receiver), args.to)
+    code = _print_result(result, args.json)
+    if not args.json and result.ok:
+        print(f"Delivered in {result.info['delivery_ms']:.0f} ms")
+    return code
+
+
 def _passphrase(env: str, prompt: str) -> str | None:
     value = os.environ.get(env)
     if value:
@@ -220,8 +272,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send,
-            "import": _cmd_import, "export": _cmd_export}
+COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
+            "folders": _cmd_folders, "roundtrip": _cmd_roundtrip, "import": _cmd_import, "export": _cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,3 +80,43 @@ def smtp_document(mail: MailServers, certs: Certs, *, name: str = "billing-mail"
         "secrets": {"password": {"env": env}},
     }
     return doc
+
+
+@pytest.fixture(scope="session")
+def mailboxes(mail: MailServers, certs: Certs) -> MailServers:
+    """alice's account gets the folders the IMAP tests need (made over real IMAP), and three
+    messages in INBOX (delivered through real Postfix → Dovecot)."""
+    import imaplib
+    import smtplib
+    import ssl
+
+    user = mail.users[0]
+    ctx = ssl.create_default_context(cafile=str(certs.ca.ca_file))
+    c = imaplib.IMAP4("localhost", mail.ports["imap"])
+    c.starttls(ssl_context=ctx)
+    c.login(user.address, user.password)
+    for name in ("Sent", "Trash", "Entw&APw-rfe", "Archive/2025"):  # Entwürfe in modified UTF-7
+        c.create(name)
+    c.logout()
+    with smtplib.SMTP("localhost", mail.ports["submission"], timeout=10) as s:
+        s.starttls(context=ctx)
+        s.login(user.address, user.password)
+        for i in range(3):
+            s.sendmail(user.address, [user.address],
+                       f"From: Sender {i} <s{i}@example.test>\r\nSubject: Seed message {i}\r\n"
+                       f"Date: Mon, 1 Jun 2026 10:0{i}:00 +0000\r\n\r\nbody {i}\r\n".encode())
+    for i in range(3):
+        mail.wait_for_mail(user.address, lambda m, i=i: str(m["Subject"]) == f"Seed message {i}")
+    return mail
+
+
+def imap_document(mail: MailServers, certs: Certs, *, name: str = "inbox-trigger", security: str = "starttls",
+                  env: str = "CD_TEST_IMAP_PASSWORD", **settings: Any) -> dict[str, Any]:
+    ports = {"starttls": mail.ports["imap"], "tls": mail.ports["imaps"], "none": mail.ports["imap"]}
+    return {
+        "name": name, "type": "imap",
+        "settings": {"host": "localhost", "port": ports[security], "security": security, "auth": "password",
+                     "username": mail.users[0].address, "ca_file": str(certs.ca.ca_file), "timeout_s": 5,
+                     "mailbox": "INBOX", **settings},
+        "secrets": {"password": {"env": env}},
+    }

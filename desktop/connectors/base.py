@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from desktop.core import errors
 from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField, defaults
 from desktop.core.model import Connector
@@ -33,7 +34,9 @@ class ConnectorType(ABC):
     summary: str
     fields: tuple[Field, ...]
     secrets: tuple[SecretField, ...]
-    test_action_label = "Send test"
+    # What the wizard's test action does: "send" (a message to a recipient) or "peek" (read the
+    # newest messages). Types that receive mail also implement wait_for() for the round trip.
+    test_action = "send"
 
     def presets(self) -> list[Preset]:
         from desktop.core.resources import load_json
@@ -86,6 +89,23 @@ class ConnectorType(ABC):
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
         """Check everything short of storing anything: raise ConnectorError on failure."""
 
-    @abstractmethod
-    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str) -> None:
-        """Do one real test action (send a message) and record what happened in ``run.info``."""
+    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str,
+                  tag: str | None = None) -> None:
+        """Send one real test message (header X-Connector-Desk-Test: ``tag``); record it in ``run.info``."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector does not send messages.",
+                             "Use the connector's own test action.")
+
+    def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
+        """Read (without changing anything) the newest ``count`` messages into ``run.info["messages"]``."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector has no messages to peek at.",
+                             "Use the connector's own test action.")
+
+    def folders(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        """List the account's folders into ``run.info["folders"]``."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector has no folders.", "")
+
+    def wait_for(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, tag: str,
+                 sent_at: float) -> None:
+        """Wait until the message tagged ``tag`` arrives (round trip); ``run.info["delivery_ms"]``."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector does not receive messages.",
+                             "Choose a connector that receives mail (IMAP) for the round trip.")

@@ -123,6 +123,41 @@ class Desk:
             ctype.test_send(conn, secrets, run, admin["test_recipient"])
         return self._run(conn, secrets, "test_send", body, cancel, on_event, timeout=conn.timeout_s * 3)
 
+    def peek(self, conn: Connector, secrets: Mapping[str, Secret], count: int = 10,
+             cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        return self._run(conn, secrets, "peek", lambda t, r: t.peek(conn, secrets, r, count), cancel, on_event)
+
+    def folders(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
+                on_event: Callable[[Event], None] | None = None) -> RunResult:
+        return self._run(conn, secrets, "folders", lambda t, r: t.folders(conn, secrets, r), cancel, on_event)
+
+    def roundtrip(self, sender: Connector, sender_secrets: Mapping[str, Secret], receiver: Connector,
+                  receiver_secrets: Mapping[str, Secret], to: str | None = None, cancel: CancelToken | None = None,
+                  on_event: Callable[[Event], None] | None = None) -> RunResult:
+        """Send a uniquely tagged message through ``sender`` and wait, within the receiver's deadline
+        (at least 30 s), until it appears in ``receiver``'s mailbox; report the delivery time."""
+        import uuid
+        tag = uuid.uuid4().hex
+        recipient = to or receiver.settings.get("username") or ""
+
+        def body(ctype: ConnectorType, run: Run) -> None:
+            rtype = self.ctype(receiver)
+            if ctype.test_action != "send":
+                raise InputErrors([FieldError("sender", f"“{sender.name}” does not send mail")])
+            if rtype.test_action != "peek":
+                raise InputErrors([FieldError("receiver", f"“{receiver.name}” does not receive mail")])
+            admin, problems = check_admin({"test_recipient": recipient})
+            if problems or not admin:
+                raise InputErrors([FieldError("to", "give the receiving mailbox's address (--to)")])
+            run.transcript.register_many(list(receiver_secrets.values()))
+            ctype.test_send(sender, sender_secrets, run, admin["test_recipient"], tag)
+            sent_at = float(run.info.get("sent_at", 0.0))
+            rtype.wait_for(receiver, receiver_secrets, run, tag, sent_at)
+            run.info["tag"] = tag
+        run = Run(max(30.0, receiver.timeout_s + sender.timeout_s), cancel, on_event, sender_secrets)
+        return execute(f"{sender.name} → {receiver.name}", f"{sender.type}→{receiver.type}", "roundtrip", run,
+                       lambda r: body(self.ctype(sender), r))
+
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)

@@ -59,6 +59,9 @@ class Transcript:
     def register(self, value: str | bytes | Secret) -> None:
         self.redactor.register(value)
 
+    def register_many(self, values: Iterable[str | bytes | Secret]) -> None:
+        self.redactor.register_many(values)
+
     def _add(self, prefix: str, text: str) -> None:
         text = self.redactor.scrub(text)
         text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)

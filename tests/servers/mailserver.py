@@ -144,6 +144,15 @@ protocol lmtp {{
 namespace inbox {{
   inbox = yes
   separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+  }}
 }}
 """)
         self._procs.append(subprocess.Popen(["dovecot", "-F", "-c", str(conf)],

@@ -235,3 +235,46 @@ def smtp(*, greeting: str = "220 scripted.example ESMTP", starttls: ssl.SSLConte
             else:
                 peer.send("502 5.5.2 Error: command not recognized")
     return handle
+
+
+def imap(*, greeting: str = "* OK scripted IMAP ready", starttls: ssl.SSLContext | None = None,
+         caps: Iterable[str] = ("IMAP4rev1", "AUTH=PLAIN", "SASL-IR"), login_reply: str = "OK signed in",
+         list_lines: Iterable[str | bytes] = ('* LIST (\\HasNoChildren) "/" INBOX',),
+         examine_lines: Iterable[str] = ("* 2 EXISTS", "* OK [UIDVALIDITY 7] ok"),
+         examine_reply: str = "OK [READ-ONLY] examined") -> Handler:
+    """A scripted IMAP server. ``list_lines`` may hold raw bytes (e.g. a literal bomb)."""
+    base_caps = list(caps)
+
+    def handle(peer: Peer) -> None:
+        peer.send(greeting)
+        while True:
+            line = peer.readline()
+            if line is None:
+                return
+            tag, _, rest = line.partition(" ")
+            verb = rest.split(" ", 1)[0].upper()
+            if verb == "CAPABILITY":
+                c = base_caps + (["STARTTLS"] if starttls is not None and not peer.tls else [])
+                peer.send("* CAPABILITY " + " ".join(c))
+                peer.send(f"{tag} OK done")
+            elif verb == "STARTTLS":
+                peer.send(f"{tag} OK begin TLS")
+                if starttls is None or not peer.starttls(starttls):
+                    return
+            elif verb in ("LOGIN", "AUTHENTICATE"):
+                peer.send(f"{tag} {login_reply}")
+            elif verb == "LIST":
+                for item in list_lines:
+                    peer.send(item if isinstance(item, bytes) else item)
+                peer.send(f"{tag} OK listed")
+            elif verb == "EXAMINE":
+                for item in examine_lines:
+                    peer.send(item)
+                peer.send(f"{tag} {examine_reply}")
+            elif verb == "LOGOUT":
+                peer.send("* BYE bye")
+                peer.send(f"{tag} OK logged out")
+                return
+            else:
+                peer.send(f"{tag} BAD unknown")
+    return handle

@@ -70,9 +70,10 @@ class SmtpConnector(ConnectorType):
         from desktop.connectors.smtp.session import SmtpChecks
         SmtpChecks(self).validate(conn, secrets, run)
 
-    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str) -> None:
+    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str,
+                  tag: str | None = None) -> None:
         from desktop.connectors.smtp.session import SmtpChecks
-        SmtpChecks(self).test_send(conn, secrets, run, to)
+        SmtpChecks(self).test_send(conn, secrets, run, to, tag)
 
 
 CONNECTOR = SmtpConnector()

@@ -323,8 +323,11 @@ class SmtpChecks:
             run.transcript.note("certificate verification is OFF for this connector")
         self._session(conn, secrets, run, recipient=conn.admin.get("test_recipient"))
 
-    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str) -> None:
-        message = build_test_message(conn, to)
+    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str,
+                  tag: str | None = None) -> None:
+        tag = tag or uuid.uuid4().hex
+        message = build_test_message(conn, to, tag)
+        run.info["tag"] = tag
         attempts: list[dict[str, Any]] = []
         run.info["attempts"] = attempts
         delays = (0.0, *RETRY_DELAYS)
@@ -345,6 +348,7 @@ class SmtpChecks:
                 continue
             attempts.append({"attempt": n, "ok": True, "ms": round((time.perf_counter() - t0) * 1000, 1)})
             run.info["to"] = to
+            run.info["sent_at"] = time.monotonic()
             return
 
 
@@ -360,7 +364,7 @@ def _dot_stuff(message: bytes) -> bytes:
     return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
 
 
-def build_test_message(conn: Connector, to: str) -> bytes:
+def build_test_message(conn: Connector, to: str, tag: str) -> bytes:
     now = datetime.now(UTC)
     sender = conn.settings.get("from_address") or conn.settings.get("username") or conn.admin.get("email")
     msg = EmailMessage()
@@ -369,7 +373,7 @@ def build_test_message(conn: Connector, to: str) -> bytes:
     msg["Subject"] = f"Connector Desk test: {conn.name} at {now:%Y-%m-%d %H:%M:%S} UTC"
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain="connector-desk.invalid")
-    msg["X-Connector-Desk-Test"] = uuid.uuid4().hex
+    msg["X-Connector-Desk-Test"] = tag
     admin = conn.admin.get("name") or conn.admin.get("email") or "the administrator"
     msg.set_content(
         f"This is a test message sent by Connector Desk for the connector “{conn.name}”,\n"

@@ -1,0 +1,81 @@
+"""IMAP (inbound mail trigger): implicit TLS, STARTTLS or plain; AUTHENTICATE PLAIN or LOGIN;
+the mailbox matched exactly. The protocol code in :mod:`.session` loads when a check runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from desktop.connectors.base import ConnectorType
+from desktop.core.fields import Field, SecretField
+from desktop.core.model import Connector
+from desktop.core.pipeline import Run
+from desktop.core.secret import Secret
+
+SECURITY = (("tls", "TLS (implicit, port 993)"), ("starttls", "STARTTLS (port 143)"),
+            ("none", "None — unencrypted (not recommended)"))
+PORTS = {"tls": 993, "starttls": 143, "none": 143}
+
+
+class ImapConnector(ConnectorType):
+    type_name = "imap"
+    label = "IMAP"
+    summary = "Inbound e-mail: a mailbox a workflow watches (Gmail, Microsoft 365, or your own)."
+    test_action = "peek"
+    fields = (
+        Field("provider", "Provider", "choice", "other",
+              choices=(("gmail", "Gmail"), ("microsoft365", "Microsoft 365"), ("other", "Other server")),
+              page="provider", help="Which service this server belongs to; selects its hints."),
+        Field("host", "Server", "host", required=True, placeholder="imap.example.com",
+              help="The host name of the IMAP server."),
+        Field("security", "Security", "choice", "tls", choices=SECURITY,
+              help="How the connection is encrypted. The port follows this choice."),
+        Field("port", "Port", "int", default_from=("security", PORTS), required=True, minimum=1, maximum=65535),
+        Field("verify_tls", "Verify the server's certificate", "bool", True, page="advanced",
+              help="Strongly recommended. Turn off only for a test server you control."),
+        Field("ca_file", "CA file", "path", page="advanced",
+              help="A PEM file with your internal certificate authority, trusted in addition to the system's."),
+        Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
+              help="How long a whole check may take."),
+        Field("auth", "Sign-in", "choice", "password", choices=(("password", "User name and password"),),
+              page="auth"),
+        Field("username", "User name", "text", required=True, page="auth", placeholder="inbox@example.com"),
+        Field("allow_plaintext", "Allow the password over an unencrypted connection", "bool", False,
+              page="auth", when={"security": ("none",)},
+              help="Anyone on the network path can read it. Leave off unless the link is trusted."),
+        Field("mailbox", "Mailbox", "text", "INBOX", required=True, page="auth",
+              help="Matched exactly: names are case-sensitive. Use “Choose…” to pick it from the account."),
+    )
+    secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
+                           help="For Gmail with 2-step verification, an App Password."),)
+
+    def warnings(self, settings: Mapping[str, Any]) -> list[str]:
+        out = []
+        if settings.get("security") == "none":
+            out.append("Unencrypted connection: mail and any password travel in clear text.")
+        if settings.get("verify_tls") is False and settings.get("security") != "none":
+            out.append("Certificate verification is OFF: anyone on the path can pose as the server.")
+        return out
+
+    def server_label(self, settings: Mapping[str, Any]) -> str:
+        return f"{super().server_label(settings)} · {settings.get('mailbox') or 'INBOX'}"
+
+    def _checks(self) -> Any:
+        from desktop.connectors.imap.session import ImapChecks
+        return ImapChecks(self)
+
+    def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        self._checks().validate(conn, secrets, run)
+
+    def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
+        self._checks().peek(conn, secrets, run, count)
+
+    def folders(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        self._checks().folders(conn, secrets, run)
+
+    def wait_for(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, tag: str,
+                 sent_at: float) -> None:
+        self._checks().wait_for(conn, secrets, run, tag, sent_at)
+
+
+CONNECTOR = ImapConnector()
