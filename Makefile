@@ -68,4 +68,4 @@ clean:
 
 # Regenerate the README's screenshots from the GUI tests (real Postfix + Dovecot behind them).
 screenshots: deps-test
-	CONNECTOR_DESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) tests/run_suite.py tests/gui -q -k "whole or failed"
+	CONNECTOR_DESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) tests/run_suite.py tests/gui -q

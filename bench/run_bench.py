@@ -95,6 +95,22 @@ def bench_smtp(work: Path, env: dict[str, str]) -> tuple[list[tuple[str, dict[st
                ("connector-desk validate --spec (whole process)",
                 series(lambda: timed([sys.executable, "-m", "desktop", "validate", "--spec", str(spec)],
                                      {**env, "BENCH_PW": user.password, "CONNECTOR_DESK_HOME": str(work / "h2")})))]
+    # IMAP: CAPABILITY, STARTTLS, sign-in, EXAMINE INBOX, LOGOUT (ours also LISTs to match the name).
+    imap_doc = {"name": "bench-imap", "type": "imap",
+                "settings": {"host": "localhost", "port": mail.ports["imap"], "security": "starttls",
+                             "username": user.address, "ca_file": str(ca.ca_file), "mailbox": "INBOX"}}
+    imap_conn, _ = parse_document(imap_doc, registry())
+
+    def imap_in_app() -> float:
+        t0 = time.perf_counter()
+        r = desk.validate(imap_conn, secrets)
+        assert r.ok, r.error
+        return (time.perf_counter() - t0) * 1000
+
+    curl = ["curl", "-s", "--ssl-reqd", "--cacert", str(ca.ca_file), "-u", f"{user.address}:{user.password}",
+            f"imap://localhost:{mail.ports['imap']}/INBOX", "-X", "EXAMINE INBOX"]
+    results += [("curl EXAMINE (whole process)", series(lambda: timed(curl, env))),
+                ("Connector Desk in-app IMAP validation", series(imap_in_app))]
     return results, mail
 
 
@@ -197,8 +213,12 @@ def main() -> int:
     smtp, mail = bench_smtp(work, env)
     try:
         lines += ["### SMTP validation against local Postfix (EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT, QUIT)", ""]
-        lines += [f"- {name}: {fmt(s)}" for name, s in smtp]
+        lines += [f"- {name}: {fmt(s)}" for name, s in smtp[:3]]
         lines += [f"- in-app vs swaks: **{smtp[1][1]['median'] / smtp[0][1]['median']:.2f}×** (target ≤ 1×)", ""]
+        lines += ["### IMAP validation against local Dovecot (CAPABILITY, STARTTLS, sign-in, EXAMINE, LOGOUT; "
+                  "ours also LISTs to match the mailbox name exactly)", ""]
+        lines += [f"- {name}: {fmt(s)}" for name, s in smtp[3:]]
+        lines += [f"- in-app vs curl: **{smtp[4][1]['median'] / smtp[3][1]['median']:.2f}×** (target ≤ 1×)", ""]
         refused = bench_refused(work)
         lines += ["### Refused port", "", f"- connect_refused reported in {fmt(refused)} (target: well under 1 s)", ""]
         resp = bench_responsiveness(mail, work)

@@ -36,6 +36,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     placeholder: str = ""
+    picker: str | None = None  # a connector action that lists choices for this field ("folders")
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:

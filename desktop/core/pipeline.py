@@ -83,6 +83,8 @@ class Run:
         self.transcript = Transcript()
         self.steps: list[StepResult] = []
         self.info: dict[str, Any] = {}
+        # A run that spans two connectors (the round trip) names its phases: ("send", "Send: ").
+        self.phase: tuple[str, str] = ("", "")
         self._on_event = on_event
         for s in (secrets or {}).values():
             self.transcript.register(s)
@@ -96,6 +98,8 @@ class Run:
 
     @contextmanager
     def step(self, name: str, label: str) -> Iterator[StepHandle]:
+        if self.phase[0]:
+            name, label = f"{self.phase[0]}.{name}", self.phase[1] + label
         self.cancel.raise_if_cancelled()
         handle = StepHandle()
         self._emit(("started", name, label))

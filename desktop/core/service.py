@@ -150,8 +150,10 @@ class Desk:
             if problems or not admin:
                 raise InputErrors([FieldError("to", "give the receiving mailbox's address (--to)")])
             run.transcript.register_many(list(receiver_secrets.values()))
+            run.phase = ("send", "Send: ")
             ctype.test_send(sender, sender_secrets, run, admin["test_recipient"], tag)
             sent_at = float(run.info.get("sent_at", 0.0))
+            run.phase = ("receive", "Receive: ")
             rtype.wait_for(receiver, receiver_secrets, run, tag, sent_at)
             run.info["tag"] = tag
         run = Run(max(30.0, receiver.timeout_s + sender.timeout_s), cancel, on_event, sender_secrets)

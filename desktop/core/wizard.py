@@ -208,6 +208,8 @@ class WizardFlow:
             state = "not run on these values"
         rows.append(("Validation", state))
         if self.test_result is not None:
-            rows.append(("Test send", "sent" if self.test_result.ok else
+            label = "Peek" if self.test_result.action == "peek" else "Test send"
+            done = "read the newest messages" if self.test_result.action == "peek" else "sent"
+            rows.append((label, done if self.test_result.ok else
                          f"failed: {self.test_result.error.message if self.test_result.error else '?'}"))
         return rows

@@ -164,7 +164,10 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         self.validate_action = action(self.tr("&Validate"), "Ctrl+R", self.validate_selected,
                                       self.tr("Check the selected connector live"))
-        self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action]
+        self.roundtrip_action = action(self.tr("&Round trip…"), "Ctrl+T", self.round_trip,
+                                       self.tr("Send through an SMTP connector and wait for the mail in an IMAP one"))
+        self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
+                                  self.roundtrip_action]
 
     def _build_body(self) -> None:
         self.stack = QStackedWidget()
@@ -179,7 +182,8 @@ class MainWindow(QMainWindow):
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(self.tr(
-            "A connector holds the server, sign-in and checks for one SMTP account your workflows use.\n"
+            "A connector holds the server, sign-in and checks for one mail account your workflows use —\n"
+            "SMTP to send, IMAP to watch a mailbox.\n"
             "Create one and Connector Desk checks it live — encryption, sign-in, sender — before you "
             "save it.\nPasswords go to your system keychain, never to a file."))
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -381,6 +385,17 @@ class MainWindow(QMainWindow):
         self.model.busy.discard(name)
         self.model.layoutChanged.emit()
         self.banner.error(exc, self.tr("“{0}” could not be validated").format(name))
+
+    def round_trip(self) -> None:
+        from desktop.gui.dialogs import RoundTripDialog
+        name = self.selected_name()
+        conn = next((c for c in self.model.connectors if c.name == name), None)
+        if conn is None:
+            return
+        dialog = RoundTripDialog(self.desk, self.model.connectors, conn, self)
+        self.roundtrip_dialog = dialog
+        dialog.finished.connect(lambda _r: self.reload(select=name))
+        dialog.open()
 
     def closeEvent(self, event: Any) -> None:
         self.runner.cancel_all()

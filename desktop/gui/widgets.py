@@ -44,6 +44,7 @@ class FieldForm(QWidget):
     """
 
     changed = Signal(str, object)
+    pick_requested = Signal(str)
 
     def __init__(self, fields: list[Field], secrets: list[SecretField] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -53,6 +54,7 @@ class FieldForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self.rows: dict[str, QWidget] = {}
+        self.pick_buttons: dict[str, QPushButton] = {}
         self.layout_ = QFormLayout(self)
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.layout_.setContentsMargins(0, 0, 0, 0)
@@ -131,6 +133,19 @@ class FieldForm(QWidget):
             le.setPlaceholderText(f.placeholder)
             le.textChanged.connect(lambda v, n=f.name: self._emit(n, v))
             w = le
+            if f.picker:
+                w = QWidget()
+                h = QHBoxLayout(w)
+                h.setContentsMargins(0, 0, 0, 0)
+                choose = QPushButton(self.tr("Choose…"))
+                choose.setObjectName(f"pick_{f.name}")
+                choose.setToolTip(self.tr("Sign in and pick from the account's list"))
+                choose.clicked.connect(lambda _=False, n=f.name: self.pick_requested.emit(n))
+                h.addWidget(le, 1)
+                h.addWidget(choose)
+                w.setFocusProxy(le)
+                w.setProperty("line_edit", le)
+                self.pick_buttons[f.name] = choose
         w.setObjectName(f"field_{f.name}")
         self.editors[f.name] = w
         return w
@@ -184,7 +199,7 @@ class FieldForm(QWidget):
                 elif isinstance(w, QComboBox):
                     idx = w.findData(value)
                     w.setCurrentIndex(max(idx, 0))
-                elif f.kind == "path":
+                elif f.kind == "path" or f.picker:
                     le = w.property("line_edit")
                     if le.text() != (value or ""):
                         le.setText(value or "")

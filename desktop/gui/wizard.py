@@ -17,6 +17,9 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -242,7 +245,50 @@ class AuthPage(_FormPage):
                                 "file."))
 
     def build_form(self) -> FieldForm:
-        return FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
+        form = FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
+        form.pick_requested.connect(self.pick)
+        return form
+
+    def pick(self, field: str) -> None:
+        """Sign in with the values on the form and let the administrator choose (the folder picker)."""
+        assert self.form is not None
+        problems = {k: v for k, v in self.flow.problems(flowmod.SERVER).items()}
+        problems.update({k: v for k, v in self.flow.problems(self.name).items() if k != field})
+        if problems:
+            self.form.show_problems(problems)
+            self.notes.setText(self.tr("Fill in the server and sign-in first: {0}").format(", ".join(problems)))
+            self.notes.show()
+            return
+        conn, secrets = self.flow.connector(), self.flow.needed_secrets()
+        button = self.form.pick_buttons[field]
+        button.setEnabled(False)
+        button.setText(self.tr("Signing in…"))
+        desk = self.wiz.desk
+        self.wiz.runner.run(lambda token, emit: desk.folders(conn, secrets, token, emit), "folders",
+                            on_finished=lambda r: self._picked(field, r),
+                            on_failed=lambda exc: self._picked(field, None, exc))
+
+    def _picked(self, field: str, result: RunResult | None, exc: BaseException | None = None) -> None:
+        from desktop.gui.dialogs import FolderDialog
+        assert self.form is not None
+        button = self.form.pick_buttons[field]
+        button.setEnabled(True)
+        button.setText(self.tr("Choose…"))
+        if result is None or not result.ok:
+            err = exc if result is None else result.error
+            self.form.show_problems({field: f"{getattr(err, 'message', err)} — {getattr(err, 'hint', '')}"})
+            return
+        dialog = FolderDialog(result.info.get("folders", []), str(self.flow.draft.settings.get(field) or ""), self)
+        self.wiz.folder_dialog = dialog
+        dialog.accepted.connect(lambda: self._chosen(field, dialog.selected()))
+        dialog.open()
+
+    def _chosen(self, field: str, value: str | None) -> None:
+        if value:
+            self.flow.set_setting(field, value)
+            self.refresh()
+            assert self.form is not None
+            self.form.show_problems({})
 
     def initializePage(self) -> None:
         super().initializePage()
@@ -408,23 +454,73 @@ class AdminPage(_CheckPage):
         row.addWidget(self.send_btn)
         row.addWidget(self.send_hint, 1)
         v.addLayout(row)
+        self.form_rows = form
+        # The read-only peek, for connectors that receive mail.
+        peek_row = QHBoxLayout()
+        self.peek_btn = QPushButton(self.tr("&Peek at the newest messages"))
+        self.peek_btn.setObjectName("peek")
+        self.peek_btn.clicked.connect(self.peek)
+        self.peek_count = QSpinBox()
+        self.peek_count.setObjectName("peekCount")
+        self.peek_count.setRange(1, 200)
+        self.peek_count.setValue(10)
+        self.peek_count.setSuffix(self.tr(" messages"))
+        peek_row.addWidget(self.peek_btn)
+        peek_row.addWidget(self.peek_count)
+        peek_row.addStretch(1)
+        self.peek_box = QWidget()
+        self.peek_box.setLayout(peek_row)
+        v.addWidget(self.peek_box)
+        self.messages = QTreeWidget()
+        self.messages.setObjectName("peekMessages")
+        self.messages.setHeaderLabels([self.tr("Date"), self.tr("From"), self.tr("Subject")])
+        self.messages.setRootIsDecorated(False)
+        self.messages.hide()
         self.steps.hide()
         v.addWidget(self.steps, 1)
+        v.addWidget(self.messages, 2)
         v.addWidget(self.banner)
         v.addStretch(0)
+
+    @property
+    def peeking(self) -> bool:
+        return self.flow.ctype.test_action == "peek"
 
     def initializePage(self) -> None:
         for key, le in self.edits.items():
             if not le.text():
                 le.setText(self.flow.draft.admin.get(key, ""))
+        peeking = self.peeking
+        self.form_rows.setRowVisible(2, not peeking)  # the test recipient
+        self.send_btn.setVisible(not peeking)
+        self.send_hint.setVisible(not peeking)
+        self.peek_box.setVisible(peeking)
+        self.setTitle(self.tr("Admin details and peek") if peeking else self.tr("Admin details and test send"))
+        self.setSubTitle(self.tr("Who looks after this connector. Peek shows the newest messages the trigger would "
+                                 "see, read-only: nothing is marked as read.") if peeking else
+                         self.tr("Who looks after this connector, and where test messages go. A test send "
+                                 "delivers a real message."))
         self.busy_changed()
 
     def busy_changed(self) -> None:
         has_to = bool(self.edits["test_recipient"].text().strip())
         busy = self.task is not None
         self.send_btn.setEnabled(has_to and not busy)
+        self.peek_btn.setEnabled(not busy)
         self.send_hint.setText(self.tr("Sending…") if busy else
                                ("" if has_to else self.tr("Enter a test recipient to send a test message.")))
+
+    def peek(self) -> None:
+        form = None if self.task is not None else self.form_connector()
+        if form is None:
+            return
+        conn, secrets = form
+        count = self.peek_count.value()
+        self.messages.clear()
+        self.messages.hide()
+        desk = self.wiz.desk
+        self.launch(lambda token, emit: desk.peek(conn, secrets, count, token, emit),
+                    self.tr("Reading the newest {0} messages of {1}…").format(count, conn.settings.get("mailbox")))
 
     def _show_problems(self) -> dict[str, str]:
         self.flow.set_admin(self.edits["email"].text(), self.edits["name"].text(),
@@ -447,6 +543,9 @@ class AdminPage(_CheckPage):
 
     def finished(self, result: RunResult) -> None:
         self.flow.test_result = result
+        if result.action == "peek":
+            self._show_peek(result)
+            return
         attempts = result.info.get("attempts", [])
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
         if result.ok:
@@ -454,6 +553,25 @@ class AdminPage(_CheckPage):
                                 str(result.info.get("queued_as", "")))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("Test send failed{0}").format(tries))
+
+    def _show_peek(self, result: RunResult) -> None:
+        if not result.ok:
+            if result.error is not None:
+                self.banner.error(result.error, self.tr("Peek failed"))
+            return
+        messages = result.info.get("messages", [])
+        self.steps.hide()
+        for m in messages:
+            item = QTreeWidgetItem([m["date"], m["from"], m["subject"]])
+            item.setToolTip(2, m["subject"])
+            self.messages.addTopLevelItem(item)
+        for col in range(2):
+            self.messages.resizeColumnToContents(col)
+        self.messages.setVisible(bool(messages))
+        box = result.info.get("mailbox", {})
+        self.banner.success(
+            self.tr("{0} of {1} messages in “{2}”").format(len(messages), box.get("messages", 0), box.get("name")),
+            self.tr("Read-only: nothing was marked as read.") if messages else self.tr("The mailbox is empty."))
 
     def validatePage(self) -> bool:
         return not self._show_problems()

@@ -118,7 +118,9 @@ def test_round_trip_through_postfix_and_dovecot(desk, mailboxes, certs):
     r = desk.roundtrip(smtp, pw(mailboxes), imap, pw(mailboxes))
     assert r.ok, r.error
     assert r.info["delivery_ms"] > 0
-    assert [s.name for s in r.steps].count("authenticate") == 2
+    names = [s.name for s in r.steps]
+    assert "send.authenticate" in names and "receive.authenticate" in names and names[-1] == "receive.logout"
+    assert r.steps[-2].label == "Receive: Wait for the test message"
 
 
 def test_cli_validate_spec_wrong_case_and_entwuerfe(tmp_path, app_home, mailboxes, certs):

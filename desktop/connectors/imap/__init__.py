@@ -43,7 +43,7 @@ class ImapConnector(ConnectorType):
         Field("allow_plaintext", "Allow the password over an unencrypted connection", "bool", False,
               page="auth", when={"security": ("none",)},
               help="Anyone on the network path can read it. Leave off unless the link is trusted."),
-        Field("mailbox", "Mailbox", "text", "INBOX", required=True, page="auth",
+        Field("mailbox", "Mailbox", "text", "INBOX", required=True, page="auth", picker="folders",
               help="Matched exactly: names are case-sensitive. Use “Choose…” to pick it from the account."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",

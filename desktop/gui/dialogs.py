@@ -1,0 +1,176 @@
+"""Dialogs: the folder picker (a mailbox account's folders as a tree) and the round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.model import Connector
+from desktop.core.pipeline import RunResult
+from desktop.core.service import Desk
+from desktop.gui.banner import ResultBanner
+from desktop.gui.widgets import StepList
+from desktop.gui.worker import TaskRunner
+
+SPECIAL = {"\\sent": "Sent", "\\trash": "Trash", "\\drafts": "Drafts", "\\junk": "Junk", "\\archive": "Archive",
+           "\\all": "All mail", "\\flagged": "Flagged", "\\important": "Important"}
+
+
+class FolderDialog(QDialog):
+    """Pick a mailbox from the account's folders (decoded names, special-use flags shown)."""
+
+    def __init__(self, folders: list[dict[str, Any]], current: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Choose the mailbox"))
+        self.setObjectName("folderDialog")
+        self.resize(460, 420)
+        v = QVBoxLayout(self)
+        v.addWidget(QLabel(self.tr("Folders of this account. Greyed folders only hold other folders.")))
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("folderTree")
+        self.tree.setHeaderLabels([self.tr("Folder"), self.tr("Kind")])
+        self.tree.setColumnWidth(0, 280)
+        v.addWidget(self.tree, 1)
+        self.items: dict[str, QTreeWidgetItem] = {}
+        for f in sorted(folders, key=lambda f: (f["name"].upper() != "INBOX", f["name"].lower())):
+            self._add(f)
+        self.tree.expandAll()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+        self.tree.currentItemChanged.connect(lambda *_: self._update())
+        self.tree.itemDoubleClicked.connect(lambda item, _c: self.accept() if self._selectable(item) else None)
+        if current in self.items:
+            self.tree.setCurrentItem(self.items[current])
+        self._update()
+
+    def _add(self, f: dict[str, Any]) -> None:
+        name, delim = f["name"], f["delimiter"]
+        parent_name, _, leaf = name.rpartition(delim) if delim and delim in name else ("", "", name)
+        parent = self.items.get(parent_name)
+        kind = ", ".join(SPECIAL.get(s.lower(), s) for s in f["special_use"])
+        item = QTreeWidgetItem([leaf, kind])
+        item.setData(0, Qt.ItemDataRole.UserRole, name)
+        item.setData(0, Qt.ItemDataRole.UserRole + 1, bool(f["selectable"]))
+        item.setToolTip(0, name)
+        if not f["selectable"]:
+            item.setForeground(0, Qt.GlobalColor.gray)
+            item.setToolTip(0, self.tr("{0} holds only other folders (\\Noselect)").format(name))
+        if parent is not None:
+            parent.addChild(item)
+        else:
+            self.tree.addTopLevelItem(item)
+        self.items[name] = item
+
+    @staticmethod
+    def _selectable(item: QTreeWidgetItem | None) -> bool:
+        return item is not None and bool(item.data(0, Qt.ItemDataRole.UserRole + 1))
+
+    def _update(self) -> None:
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        can = self._selectable(self.tree.currentItem())
+        ok.setEnabled(can)
+        ok.setToolTip("" if can else self.tr("Choose a folder that holds messages"))
+
+    def selected(self) -> str | None:
+        item = self.tree.currentItem()
+        return str(item.data(0, Qt.ItemDataRole.UserRole)) if self._selectable(item) else None
+
+
+class RoundTripDialog(QDialog):
+    """Send a tagged message through an SMTP connector and wait for it in an IMAP connector."""
+
+    def __init__(self, desk: Desk, connectors: list[Connector], selected: Connector,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.runner = TaskRunner(self)
+        self.setWindowTitle(self.tr("Round trip"))
+        self.setObjectName("roundTripDialog")
+        self.resize(680, 460)
+        sending = desk.types[selected.type].test_action == "send"
+        senders = [c for c in connectors if desk.types[c.type].test_action == "send"]
+        receivers = [c for c in connectors if desk.types[c.type].test_action == "peek"]
+        v = QVBoxLayout(self)
+        v.addWidget(QLabel(self.tr("Sends a uniquely tagged message and waits until it arrives in the mailbox, "
+                                   "reporting how long delivery took.")))
+        form = QFormLayout()
+        self.sender = QComboBox()
+        self.sender.setObjectName("sender")
+        self.receiver = QComboBox()
+        self.receiver.setObjectName("receiver")
+        for combo, items in ((self.sender, senders), (self.receiver, receivers)):
+            for c in items:
+                combo.addItem(f"{c.name} ({desk.types[c.type].server_label(c.settings)})", c.name)
+        self.sender.setCurrentIndex(max(0, self.sender.findData(selected.name)) if sending else 0)
+        self.receiver.setCurrentIndex(0 if sending else max(0, self.receiver.findData(selected.name)))
+        self.to = QLineEdit()
+        self.to.setObjectName("to")
+        self.to.setPlaceholderText(self.tr("the mailbox's address (default: its user name)"))
+        form.addRow(self.tr("Send through:"), self.sender)
+        form.addRow(self.tr("Wait in:"), self.receiver)
+        form.addRow(self.tr("To address:"), self.to)
+        v.addLayout(form)
+        self.steps = StepList()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.run_btn = self.buttons.addButton(self.tr("&Run"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.run_btn.setObjectName("runRoundTrip")
+        self.run_btn.clicked.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+        self.result: RunResult | None = None
+        if not senders or not receivers:
+            self.run_btn.setEnabled(False)
+            self.banner.info(self.tr("A round trip needs an SMTP and an IMAP connector"),
+                             self.tr("Create the missing one first."))
+
+    def start(self) -> None:
+        by_name = {c.name: c for c in self.desk.list()}
+        sender, receiver = by_name.get(self.sender.currentData()), by_name.get(self.receiver.currentData())
+        if sender is None or receiver is None:
+            return
+        to = self.to.text().strip() or None
+        desk = self.desk
+
+        def work(token: Any, emit: Any) -> RunResult:
+            return desk.roundtrip(sender, desk.load_secrets(sender), receiver, desk.load_secrets(receiver), to,
+                                  token, emit)
+        self.steps.restart()
+        self.banner.busy(self.tr("Sending and waiting for delivery…"))
+        self.run_btn.setEnabled(False)
+        self.runner.run(work, "roundtrip", on_progress=self.steps.on_event, on_finished=self._done,
+                        on_failed=self._failed)
+
+    def _done(self, result: RunResult) -> None:
+        self.result = result
+        self.run_btn.setEnabled(True)
+        if result.ok:
+            self.banner.success(self.tr("Delivered in {0:.0f} ms").format(result.info["delivery_ms"]),
+                                self.tr("The message went out through SMTP and arrived in the mailbox."))
+        elif result.error is not None:
+            self.banner.error(result.error, self.tr("Round trip failed"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.run_btn.setEnabled(True)
+        self.banner.error(exc)
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()
