@@ -256,9 +256,13 @@ class AuthPage(_FormPage):
         problems.update({k: v for k, v in self.flow.problems(self.name).items() if k != field})
         if problems:
             self.form.show_problems(problems)
-            self.notes.setText(self.tr("Fill in the server and sign-in first: {0}").format(", ".join(problems)))
+            labels = {f.name: f.label for f in self.flow.ctype.fields}
+            labels.update({sf.name: sf.label for sf in self.flow.ctype.secrets})
+            self.notes.setText(self.tr("To list the folders, fill in the server and sign-in first: {0}.").format(
+                ", ".join(labels.get(p, p) for p in problems)))
             self.notes.show()
             return
+        self._show_preset_note()
         conn, secrets = self.flow.connector(), self.flow.needed_secrets()
         button = self.form.pick_buttons[field]
         button.setEnabled(False)
@@ -292,6 +296,9 @@ class AuthPage(_FormPage):
 
     def initializePage(self) -> None:
         super().initializePage()
+        self._show_preset_note()
+
+    def _show_preset_note(self) -> None:
         preset = self.flow.ctype.preset(self.flow.preset_id)
         note = preset.notes if preset is not None and preset.id != "other" else ""
         self.notes.setText(note)

@@ -45,6 +45,7 @@ def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, sho
     # Choose… before signing in is explained, not silently ignored.
     qtbot.mouseClick(auth.form.pick_buttons["mailbox"], Qt.MouseButton.LeftButton)
     assert auth.form.errors["username"].isVisible()
+    assert auth.notes.isVisible() and "User name, Password" in auth.notes.text()
     fill_text(field(wiz, "auth", "username"), mailboxes.users[0].address)
     fill_text(field(wiz, "auth", "password"), mailboxes.users[0].password)
     qtbot.mouseClick(auth.form.pick_buttons["mailbox"], Qt.MouseButton.LeftButton)
@@ -62,6 +63,7 @@ def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, sho
     assert ok.isEnabled()
     ok.click()
     assert field(wiz, "auth", "mailbox").property("line_edit").text() == "Entwürfe"
+    assert not auth.notes.isVisible()  # the earlier “fill in first” note is gone
     shoot(wiz, "imap-auth")
     # Back to INBOX for the peek (the seed messages are there).
     fill_text(field(wiz, "auth", "mailbox"), "INBOX")
