@@ -224,7 +224,11 @@ class FieldForm(QWidget):
                 label.show()
                 first = first or self.editors[name]
             else:
+                label.clear()  # a hidden word-wrapped label would keep its height
                 label.hide()
+            self.rows[name].layout().invalidate()
+            self.rows[name].updateGeometry()
+        self.layout_.invalidate()
         if first is not None:
             (first.focusProxy() or first).setFocus()
 

@@ -64,6 +64,7 @@ def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, sho
     ok.click()
     assert field(wiz, "auth", "mailbox").property("line_edit").text() == "Entwürfe"
     assert not auth.notes.isVisible()  # the earlier “fill in first” note is gone
+    qtbot.wait(50)  # one turn of the event loop for the relayout after the error lines went away
     shoot(wiz, "imap-auth")
     # Back to INBOX for the peek (the seed messages are there).
     fill_text(field(wiz, "auth", "mailbox"), "INBOX")
