@@ -120,3 +120,22 @@ def imap_document(mail: MailServers, certs: Certs, *, name: str = "inbox-trigger
                      "mailbox": "INBOX", **settings},
         "secrets": {"password": {"env": env}},
     }
+
+
+@pytest.fixture
+def sendgrid() -> Iterator[Any]:
+    """The SendGrid stand-in; every request must satisfy SendGrid's OpenAPI documents."""
+    from tests.servers.sendgrid_standin import StandIn
+    standin = StandIn(verified=["billing@example.com"])
+    standin.start()
+    yield standin
+    standin.stop()
+    assert standin.violations == [], "requests or responses broke SendGrid's documented contract"
+
+
+def sendgrid_document(base: str, *, name: str = "sg-mail", env: str = "CD_TEST_SENDGRID_KEY",
+                      **settings: Any) -> dict[str, Any]:
+    return {"name": name, "type": "sendgrid",
+            "settings": {"region": "global", "api_base": base, "from_address": "billing@example.com",
+                         "timeout_s": 5, **settings},
+            "secrets": {"api_key": {"env": env}}}

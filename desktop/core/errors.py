@@ -66,6 +66,7 @@ class ConnectorError(Exception):
         *,
         step: str | None = None,
         temporary: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         if code not in ALL_CODES:
             raise ValueError(f"unknown error code {code!r}")
@@ -76,6 +77,7 @@ class ConnectorError(Exception):
         self.step = step
         self.step_label: str | None = None  # the step's label as shown to the user
         self.temporary = temporary
+        self.retry_after = retry_after  # seconds the server asked us to wait (rate limits)
 
     def to_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "step": self.step, "message": self.message, "hint": self.hint}

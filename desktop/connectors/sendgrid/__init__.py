@@ -1,0 +1,58 @@
+"""SendGrid (transactional mail API): the key's scopes, the verified sender, sandbox and live sends.
+The protocol code in :mod:`.session` (and the sendgrid library) loads when a check runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from desktop.connectors.base import ConnectorType
+from desktop.core.fields import Field, SecretField
+from desktop.core.model import Connector
+from desktop.core.pipeline import Run
+from desktop.core.secret import Secret
+
+API_BASES = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgrid.com"}
+
+
+class SendGridConnector(ConnectorType):
+    type_name = "sendgrid"
+    label = "SendGrid"
+    summary = "Transactional e-mail through SendGrid's Web API (global or EU data residency)."
+    fields = (
+        Field("region", "Region", "choice", "global",
+              choices=(("global", "Global (api.sendgrid.com)"), ("eu", "EU data residency (api.eu.sendgrid.com)")),
+              help="EU subusers must use the EU endpoint."),
+        Field("from_address", "Sender (From) address", "email", required=True, placeholder="billing@example.com",
+              help="Checked against the account's verified senders where the key may read them."),
+        Field("sandbox", "Sandbox test sends (validated by SendGrid, nothing delivered)", "bool", True,
+              page="auth", help="Turn off to deliver a real message to the test recipient."),
+        Field("api_base", "API address override", "text", page="advanced", placeholder="https://api.sendgrid.com",
+              help="Only for proxies and tests. Must be https unless it is a loopback address."),
+        Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
+              help="How long a whole check may take, retries included."),
+    )
+    secrets = (SecretField("api_key", "API key", help="Starts with “SG.”. Create it under Settings → API Keys "
+                                                      "with at least the Mail Send permission."),)
+
+    def server_label(self, settings: Mapping[str, Any]) -> str:
+        base = settings.get("api_base") or API_BASES.get(str(settings.get("region")), API_BASES["global"])
+        return str(base).removeprefix("https://").removeprefix("http://")
+
+    def warnings(self, settings: Mapping[str, Any]) -> list[str]:
+        base = str(settings.get("api_base") or "")
+        return ["The API address is not encrypted (http)."] if base.startswith("http://") else []
+
+    def _checks(self) -> Any:
+        from desktop.connectors.sendgrid.session import SendGridChecks
+        return SendGridChecks(self)
+
+    def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        self._checks().validate(conn, secrets, run)
+
+    def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str,
+                  tag: str | None = None) -> None:
+        self._checks().test_send(conn, secrets, run, to, tag)
+
+
+CONNECTOR = SendGridConnector()

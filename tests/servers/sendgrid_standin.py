@@ -1,0 +1,249 @@
+"""A SendGrid stand-in built from SendGrid's own OpenAPI documents (../shared/vendor-specs/sendgrid).
+
+Every request is checked against the documents — the operation must exist, the bearer token must be
+there, query parameters must be declared, and the JSON body must satisfy the request schema — and
+every response the stand-in sends is checked against the documented response schema for its status.
+Anything off is recorded in ``violations``; tests assert it stays empty, so a malformed request from
+our code fails the test. Behaviour follows the documents: 401 for unknown keys, 403 when a scope is
+missing, 429 with rate-limit headers, 200 for sandbox sends, 202 with X-Message-Id for live ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = Path(os.environ.get("CONNECTOR_DESK_SENDGRID_SPECS", ROOT.parent / "shared" / "vendor-specs" / "sendgrid"))
+
+
+def _nullable(node: Any) -> Any:
+    """The documents say openapi 3.1 but use 3.0's ``nullable: true`` (SendGrid really sends
+    ``"field": null``): read it as the 3.1 spelling, a type that also admits null."""
+    if isinstance(node, dict):
+        node = {k: _nullable(v) for k, v in node.items()}
+        if node.pop("nullable", False) and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    return node
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+class Contract:
+    """The operations of a set of OpenAPI 3.1 documents, with request and response validation."""
+
+    def __init__(self, folder: Path = SPECS) -> None:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"SendGrid's OpenAPI documents are not at {folder}")
+        self.docs: dict[str, dict[str, Any]] = {}
+        registry: Registry = Registry()
+        for path in sorted(folder.glob("*.json")):
+            doc = _nullable(json.loads(path.read_text(encoding="utf-8")))
+            urn = f"urn:sendgrid:{path.stem}"
+            self.docs[urn] = doc
+            registry = registry.with_resource(urn, Resource.from_contents(doc, default_specification=DRAFT202012))
+        self.registry = registry
+
+    def _resolve(self, urn: str, node: dict[str, Any], pointer: str) -> tuple[dict[str, Any], str]:
+        while "$ref" in node:
+            ref = node["$ref"]
+            pointer = ref[1:]
+            node = self.docs[urn]
+            for part in pointer.strip("/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node, pointer
+
+    def operation(self, method: str, path: str) -> tuple[str, dict[str, Any], str] | None:
+        for urn, doc in self.docs.items():
+            for template, ops in doc["paths"].items():
+                rx = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+                if re.match(rx, path) and method.lower() in ops:
+                    pointer = f"/paths/{_escape(template)}/{method.lower()}"
+                    return urn, ops[method.lower()], pointer
+        return None
+
+    def validator(self, urn: str, pointer: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": f"{urn}#{pointer}"}, registry=self.registry)
+
+    def check_request(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
+                      body: bytes) -> list[str]:
+        found = self.operation(method, path)
+        if found is None:
+            return [f"{method} {path} is not an operation in SendGrid's documents"]
+        urn, op, pointer = found
+        problems = []
+        if not str(headers.get("Authorization", "")).startswith("Bearer "):
+            problems.append(f"{method} {path}: no bearer token (securitySchemes require one)")
+        declared = set()
+        for i, p in enumerate(op.get("parameters", [])):
+            param, _ = self._resolve(urn, p, f"{pointer}/parameters/{i}")
+            if param.get("in") == "query":
+                declared.add(param["name"])
+        for name in query:
+            if name not in declared:
+                problems.append(f"{method} {path}: query parameter {name!r} is not documented")
+        if "requestBody" in op:
+            rb, rb_pointer = self._resolve(urn, op["requestBody"], f"{pointer}/requestBody")
+            if "application/json" not in str(headers.get("Content-Type", "")):
+                problems.append(f"{method} {path}: body must be application/json")
+            try:
+                data = json.loads(body or b"null")
+            except ValueError:
+                return [*problems, f"{method} {path}: body is not JSON"]
+            schema_ptr = f"{rb_pointer}/content/application~1json/schema"
+            for err in self.validator(urn, schema_ptr).iter_errors(data):
+                where = "/".join(str(x) for x in err.absolute_path) or "(body)"
+                problems.append(f"{method} {path}: {where}: {err.message}")
+        elif body:
+            problems.append(f"{method} {path}: this operation takes no body")
+        return problems
+
+    def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]:
+        found = self.operation(method, path)
+        if found is None:
+            return []
+        urn, op, pointer = found
+        resp = op.get("responses", {}).get(str(status))
+        if resp is None:
+            return []  # e.g. 429, which SendGrid documents outside these files
+        resp, resp_ptr = self._resolve(urn, resp, f"{pointer}/responses/{status}")
+        if "content" not in resp or "application/json" not in resp["content"]:
+            return [] if body is None else [f"{method} {path} {status}: the documents give this status no body"]
+        schema_ptr = f"{resp_ptr}/content/application~1json/schema"
+        return [f"{method} {path} {status}: response {e.message}"
+                for e in self.validator(urn, schema_ptr).iter_errors(body)]
+
+
+def make_key() -> str:
+    """A key of SendGrid's shape: SG. + 22 + . + 43 characters."""
+    raw = uuid.uuid4().hex + uuid.uuid4().hex + uuid.uuid4().hex
+    return f"SG.{raw[:22]}.{raw[22:65]}"
+
+
+@dataclass
+class KeyBehaviour:
+    scopes: list[str]
+    rate_limited: int = 0  # answer 429 this many times before succeeding
+    server_errors: int = 0  # answer 500 this many times before succeeding
+    reset_in: int = 1  # seconds until the rate limit resets
+
+
+@dataclass
+class StandIn:
+    contract: Contract = field(default_factory=Contract)
+    keys: dict[str, KeyBehaviour] = field(default_factory=dict)
+    verified: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    hang: bool = False
+
+    def start(self) -> None:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                standin.handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                standin.handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_key(self, scopes: list[str], **kw: Any) -> str:
+        key = make_key()
+        self.keys[key] = KeyBehaviour(scopes, **kw)
+        return key
+
+    # -- one request -----------------------------------------------------------------------
+    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        self.requests.append({"method": method, "path": url.path, "headers": dict(h.headers), "body": body})
+        self.violations += self.contract.check_request(method, url.path, parse_qs(url.query), h.headers, body)
+        if self.hang:
+            time.sleep(30)
+            return
+        key = str(h.headers.get("Authorization", "")).removeprefix("Bearer ")
+        kb = self.keys.get(key)
+        if kb is None:
+            return self.reply(h, method, url.path, 401, {"errors": [{"field": None, "message": "authorization required"}]})
+        if kb.rate_limited > 0:
+            kb.rate_limited -= 1
+            reset = int(time.time()) + kb.reset_in
+            return self.reply(h, method, url.path, 429, {"errors": [{"field": None, "message": "too many requests"}]},
+                              {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
+                               "X-RateLimit-Reset": str(reset)})
+        if kb.server_errors > 0:
+            kb.server_errors -= 1
+            return self.reply(h, method, url.path, 500, {"errors": [{"field": None, "message": "internal error"}]})
+        if url.path == "/v3/scopes":
+            return self.reply(h, method, url.path, 200, {"scopes": kb.scopes})
+        if url.path == "/v3/verified_senders":
+            if "verified_senders.read" not in kb.scopes and "sender_verification_eligible" not in kb.scopes:
+                return self.reply(h, method, url.path, 403, {"errors": [{"field": None, "message": "access forbidden"}]})
+            results = [{"id": i + 1, "nickname": e, "from_email": e, "from_name": "", "reply_to": e,
+                        "reply_to_name": "", "address": "", "address2": "", "state": "", "city": "", "country": "",
+                        "zip": "", "verified": True, "locked": False} for i, e in enumerate(self.verified)]
+            return self.reply(h, method, url.path, 200, {"results": results})
+        if url.path == "/v3/mail/send":
+            if "mail.send" not in kb.scopes:
+                return self.reply(h, method, url.path, 403, {"errors": [{"field": None, "message": "access forbidden"}]})
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return self.reply(h, method, url.path, 400, {"errors": [{"field": None, "message": "bad JSON"}]})
+            if not isinstance(data, dict) or "from" not in data:
+                return self.reply(h, method, url.path, 400,
+                                  {"errors": [{"field": "from", "message": "The from object must be provided"}]})
+            sandbox = bool(data.get("mail_settings", {}).get("sandbox_mode", {}).get("enable"))
+            self.sent.append({"sandbox": sandbox, **data})
+            if sandbox:
+                return self.reply(h, method, url.path, 200, None)
+            return self.reply(h, method, url.path, 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+        return self.reply(h, method, url.path, 404, {"errors": [{"field": None, "message": "not found"}]})
+
+    def reply(self, h: BaseHTTPRequestHandler, method: str, path: str, status: int, body: Any,
+              headers: dict[str, str] | None = None) -> None:
+        self.violations += self.contract.check_response(method, path, status, body)
+        data = b"" if body is None else json.dumps(body).encode()
+        h.send_response(status)
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        if data:
+            h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
