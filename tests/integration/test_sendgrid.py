@@ -200,6 +200,6 @@ def test_cli_sandbox_and_live_test_sends(tmp_path, app_home, sendgrid):
     for sandbox, expect in ((True, "sandbox"), (False, "X-Message-Id")):
         spec = tmp_path / f"sg-{sandbox}.json"
         spec.write_text(json.dumps(sendgrid_document(sendgrid.base, sandbox=sandbox)))
-        r = subprocess.run([sys.executable, "-m", "desktop", "test-send", "--spec", str(spec), "--to", "you@example.com"],
-                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+        cmd = [sys.executable, "-m", "desktop", "test-send", "--spec", str(spec), "--to", "you@example.com"]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
         assert r.returncode == 0 and expect in r.stdout, r.stdout + r.stderr

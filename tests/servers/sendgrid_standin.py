@@ -132,6 +132,10 @@ class Contract:
                 for e in self.validator(urn, schema_ptr).iter_errors(body)]
 
 
+def error(message: str, field: str | None = None) -> dict[str, Any]:
+    return {"errors": [{"field": field, "message": message}]}
+
+
 def make_key() -> str:
     """A key of SendGrid's shape: SG. + 22 + . + 43 characters."""
     raw = uuid.uuid4().hex + uuid.uuid4().hex + uuid.uuid4().hex
@@ -199,41 +203,41 @@ class StandIn:
         key = str(h.headers.get("Authorization", "")).removeprefix("Bearer ")
         kb = self.keys.get(key)
         if kb is None:
-            return self.reply(h, method, url.path, 401, {"errors": [{"field": None, "message": "authorization required"}]})
+            return self.reply(h, method, url.path, 401, error("authorization required"))
         if kb.rate_limited > 0:
             kb.rate_limited -= 1
             reset = int(time.time()) + kb.reset_in
-            return self.reply(h, method, url.path, 429, {"errors": [{"field": None, "message": "too many requests"}]},
+            return self.reply(h, method, url.path, 429, error("too many requests"),
                               {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
                                "X-RateLimit-Reset": str(reset)})
         if kb.server_errors > 0:
             kb.server_errors -= 1
-            return self.reply(h, method, url.path, 500, {"errors": [{"field": None, "message": "internal error"}]})
+            return self.reply(h, method, url.path, 500, error("internal error"))
         if url.path == "/v3/scopes":
             return self.reply(h, method, url.path, 200, {"scopes": kb.scopes})
         if url.path == "/v3/verified_senders":
             if "verified_senders.read" not in kb.scopes and "sender_verification_eligible" not in kb.scopes:
-                return self.reply(h, method, url.path, 403, {"errors": [{"field": None, "message": "access forbidden"}]})
+                return self.reply(h, method, url.path, 403, error("access forbidden"))
             results = [{"id": i + 1, "nickname": e, "from_email": e, "from_name": "", "reply_to": e,
                         "reply_to_name": "", "address": "", "address2": "", "state": "", "city": "", "country": "",
                         "zip": "", "verified": True, "locked": False} for i, e in enumerate(self.verified)]
             return self.reply(h, method, url.path, 200, {"results": results})
         if url.path == "/v3/mail/send":
             if "mail.send" not in kb.scopes:
-                return self.reply(h, method, url.path, 403, {"errors": [{"field": None, "message": "access forbidden"}]})
+                return self.reply(h, method, url.path, 403, error("access forbidden"))
             try:
                 data = json.loads(body)
             except ValueError:
-                return self.reply(h, method, url.path, 400, {"errors": [{"field": None, "message": "bad JSON"}]})
+                return self.reply(h, method, url.path, 400, error("bad JSON"))
             if not isinstance(data, dict) or "from" not in data:
                 return self.reply(h, method, url.path, 400,
-                                  {"errors": [{"field": "from", "message": "The from object must be provided"}]})
+                                  error("The from object must be provided", "from"))
             sandbox = bool(data.get("mail_settings", {}).get("sandbox_mode", {}).get("enable"))
             self.sent.append({"sandbox": sandbox, **data})
             if sandbox:
                 return self.reply(h, method, url.path, 200, None)
             return self.reply(h, method, url.path, 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
-        return self.reply(h, method, url.path, 404, {"errors": [{"field": None, "message": "not found"}]})
+        return self.reply(h, method, url.path, 404, error("not found"))
 
     def reply(self, h: BaseHTTPRequestHandler, method: str, path: str, status: int, body: Any,
               headers: dict[str, str] | None = None) -> None:
