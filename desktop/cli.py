@@ -105,6 +105,8 @@ def _print_result(result: Any, as_json: bool) -> int:
         for st in result.steps:
             mark = "✓" if st.ok else "✗"
             print(f"  {mark} {st.label:<34} {st.ms:8.1f} ms  {st.detail}")
+        for label, text in result.facts():
+            print(f"  {label}: {text}")
         if result.ok:
             print(f"OK: {result.connector} ({result.type}) in {result.ms:.0f} ms")
         else:

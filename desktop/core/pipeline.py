@@ -48,6 +48,30 @@ class RunResult:
     info: dict[str, Any] = field(default_factory=dict)
     ms: float = 0.0
 
+    def facts(self) -> list[tuple[str, str]]:
+        """What the check learned, as (label, text) for people: certificate, permissions, mailbox."""
+        out: list[tuple[str, str]] = []
+        cert = self.info.get("tls")
+        if isinstance(cert, dict):
+            out.append(("Certificate", f"{cert.get('subject', '?')}, issued by {cert.get('issuer', '?')}, expires "
+                                       f"{cert.get('expires', '?')} ({cert.get('version', '?')})"))
+            if cert.get("sha256"):
+                out.append(("SHA-256 fingerprint", str(cert["sha256"])))
+        scopes = self.info.get("scopes")
+        if isinstance(scopes, list):
+            out.append((f"Key permissions ({len(scopes)})", ", ".join(scopes) or "none"))
+        verified = self.info.get("sender_verified", "absent")
+        if verified != "absent":
+            out.append(("Sender", {True: "verified", False: "not a verified sender",
+                                   None: "not checked (the key may not read verified senders)"}[verified]))
+        box = self.info.get("mailbox")
+        if isinstance(box, dict):
+            out.append(("Mailbox", f"“{box.get('name')}”: {box.get('messages', 0)} messages, "
+                                   f"UIDVALIDITY {box.get('uidvalidity', '?')}"))
+        if self.info.get("delivery_ms") is not None:
+            out.append(("Delivery", f"{self.info['delivery_ms']:.0f} ms"))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,

@@ -3,6 +3,7 @@ send run in workers on the values in the form; a failure never clears the form."
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -379,6 +380,12 @@ class ValidatePage(_CheckPage):
         v.addLayout(buttons)
         v.addWidget(self.steps, 1)
         v.addWidget(self.banner)
+        self.facts = QLabel()
+        self.facts.setObjectName("facts")
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts.hide()
+        v.addWidget(self.facts)
         self.transcript = TranscriptPanel()
         v.addWidget(self.transcript)
 
@@ -407,6 +414,9 @@ class ValidatePage(_CheckPage):
     def finished(self, result: RunResult) -> None:
         self.flow.record_validation(result)
         self.transcript.set_lines(result.transcript)
+        facts = result.facts()
+        self.facts.setText("<br>".join(f"<b>{html.escape(k)}:</b> {html.escape(v)}" for k, v in facts))
+        self.facts.setVisible(bool(facts))
         if result.ok:
             self.banner.success(self.tr("All checks passed in {0:.0f} ms").format(result.ms),
                                 self.tr("You can add admin details and send a test message next."))
@@ -557,7 +567,8 @@ class AdminPage(_CheckPage):
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
         if result.ok:
             self.banner.success(self.tr("Test message sent to {0}{1}").format(result.info.get("to"), tries),
-                                str(result.info.get("queued_as", "")))
+                                next((st.detail for st in reversed(result.steps)
+                                      if st.name.endswith(("data", "send"))), ""))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("Test send failed{0}").format(tries))
 
