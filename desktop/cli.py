@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--to", help="the address that delivers into IMAP_NAME's mailbox (default: its user name)")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("rotate", help="replace a secret: validated before it becomes current; the previous "
+                                      "one is kept for a grace period")
+    s.add_argument("name")
+    s.add_argument("--secret", default=None, help="which secret (default: the connector's only/first one)")
+    s.add_argument("--from-env", metavar="VAR", help="read the new value from this environment variable")
+    s.add_argument("--grace-hours", type=float, default=24.0)
+    s.add_argument("--rollback", action="store_true", help="restore the previous value instead")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
     s.add_argument("files", nargs="+", type=Path)
     s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
@@ -202,8 +211,28 @@ def _cmd_roundtrip(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_rotate(args: argparse.Namespace) -> int:
+    from desktop.core.secret import Secret
+    desk = _desk()
+    conn = desk.get(args.name)
+    secret = args.secret or (conn.secret_names[0] if conn.secret_names else "")
+    if args.rollback:
+        desk.rollback(args.name, secret)
+        print(f"restored the previous {secret} of {args.name}")
+        return EXIT_OK
+    value = os.environ.get(args.from_env) if args.from_env else _passphrase("", f"New {secret}: ")
+    if not value:
+        raise BadInput({"code": "bad_input", "message": "new value: give --from-env VAR (set and not empty)",
+                        "fields": {"from_env": "the new value is missing"}})
+    result = desk.rotate(args.name, secret, Secret(value), args.grace_hours)
+    code = _print_result(result, args.json)
+    if not args.json and not result.ok:
+        print("  The current value was left as it was.")
+    return code
+
+
 def _passphrase(env: str, prompt: str) -> str | None:
-    value = os.environ.get(env)
+    value = os.environ.get(env) if env else None
     if value:
         return value
     if sys.stdin is not None and sys.stdin.isatty():
@@ -275,7 +304,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
-            "folders": _cmd_folders, "roundtrip": _cmd_roundtrip, "import": _cmd_import, "export": _cmd_export}
+            "folders": _cmd_folders, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate, "import": _cmd_import,
+            "export": _cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

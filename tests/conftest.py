@@ -59,7 +59,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 @pytest.fixture(scope="session")
 def mail(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[MailServers]:
     users = [MailUser("alice@example.test", "alice-" + secrets.token_hex(8)),
-             MailUser("bob@example.test", "bob-" + secrets.token_hex(8))]
+             MailUser("bob@example.test", "bob-" + secrets.token_hex(8)),
+             MailUser("carol@example.test", "carol-" + secrets.token_hex(8))]  # rotation tests change hers
     servers = MailServers(tmp_path_factory.mktemp("mail"), certs.ca, users)
     servers.start()
     yield servers

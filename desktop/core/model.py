@@ -51,6 +51,8 @@ class Connector:
     admin: dict[str, str] = field(default_factory=dict)
     secret_names: list[str] = field(default_factory=list)  # names stored in the keychain
     status: Status = field(default_factory=Status)
+    # Rotation: secret name → ISO time until which the previous value is kept (and can be restored).
+    previous_until: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> Connector:
         return copy.deepcopy(self)
@@ -182,6 +184,14 @@ def resolve_refs(refs: Mapping[str, str], environ: Mapping[str, str]) -> dict[st
 def secret_key(connector: str, secret: str) -> str:
     """The keychain item name of one secret of one connector."""
     return f"{connector}/{secret}"
+
+
+def pending_key(connector: str, secret: str) -> str:
+    return f"{connector}/{secret}#pending"
+
+
+def previous_key(connector: str, secret: str) -> str:
+    return f"{connector}/{secret}#previous"
 
 
 def env_var_name(connector: str, secret: str) -> str:

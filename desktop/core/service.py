@@ -3,7 +3,7 @@ The CLI and the GUI's workers call this; nothing here touches Qt."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ from desktop.core.model import (
     check_admin,
     check_name,
     parse_document,
+    pending_key,
+    previous_key,
     resolve_refs,
     secret_key,
 )
@@ -213,6 +215,90 @@ class Desk:
                     self.vault.delete(secret_key(previous.name, sname))
         return conn
 
+    # -- rotation (DESIGN.md §4.9) ------------------------------------------------------------
+    def rotate(self, name: str, secret: str, new_value: Secret, grace_hours: float = 24.0,
+               cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        """pending → validated → current. The new value is kept as *pending* first (a crash loses
+        nothing), the connector is validated with it, and only then does it become current; the old
+        value stays in the keychain as *previous* for ``grace_hours`` (``rollback()`` restores it).
+        Any failure leaves the current value as it was and discards the pending one."""
+        from datetime import timedelta
+
+        conn = self.get(name)
+        if secret not in conn.secret_names:
+            raise InputErrors([FieldError("secret", f"“{name}” has no secret named {secret!r} "
+                                                    f"(it has: {', '.join(conn.secret_names) or 'none'})")])
+        if not new_value:
+            raise InputErrors([FieldError("new_value", "is required")])
+        current = self.load_secrets(conn)
+        if current.get(secret) == new_value:
+            raise InputErrors([FieldError("new_value", "is the same as the current value")])
+        run = Run(conn.timeout_s, cancel, on_event, {**current, "_new": new_value})
+
+        def body(r: Run) -> None:
+            ctype = self.ctype(conn)
+            with r.step("pending", "Keep the new value as pending") as st:
+                self.vault.set(pending_key(name, secret), new_value)
+                st.detail = "stored in the keychain; the current value is untouched"
+            try:
+                ctype.validate(conn, {**current, secret: new_value}, r)
+            except BaseException:
+                self.vault.delete(pending_key(name, secret))
+                raise
+            with r.step("promote", "Make it current; keep the previous") as st:
+                until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
+                old = current.get(secret)
+                if old:
+                    self.vault.set(previous_key(name, secret), old)
+                self.vault.set(secret_key(name, secret), new_value)
+                self.vault.delete(pending_key(name, secret))
+
+                def change(conns: list[Connector]) -> None:
+                    for c in conns:
+                        if c.name == name:
+                            c.previous_until[secret] = until
+                            c.status = Status("valid", datetime.now(UTC).isoformat(timespec="seconds"))
+                self.catalogue.update(change)
+                st.detail = f"previous value kept until {until}"
+                r.info["previous_until"] = until
+        return execute(name, conn.type, "rotate", run, body)
+
+    def rollback(self, name: str, secret: str) -> None:
+        """Restore the previous value of ``secret`` (within its grace period)."""
+        conn = self.get(name)
+        until = conn.previous_until.get(secret)
+        old = self.vault.get(previous_key(name, secret)) if until else None
+        if not until or old is None:
+            raise InputErrors([FieldError("secret", f"“{name}” has no previous {secret} to restore")])
+        if datetime.fromisoformat(until) < datetime.now(UTC):
+            raise InputErrors([FieldError("secret", f"the previous {secret} expired at {until}")])
+        self.vault.set(secret_key(name, secret), old)
+        self.vault.delete(previous_key(name, secret))
+
+        def change(conns: list[Connector]) -> None:
+            for c in conns:
+                if c.name == name:
+                    c.previous_until.pop(secret, None)
+                    c.status = Status()
+        self.catalogue.update(change)
+
+    def purge_expired(self) -> Sequence[str]:
+        """Remove previous values whose grace period is over; returns 'connector/secret' names."""
+        now = datetime.now(UTC)
+        expired = [(c.name, s) for c in self.list() for s, until in c.previous_until.items()
+                   if datetime.fromisoformat(until) < now]
+        for name, secret in expired:
+            self.vault.delete(previous_key(name, secret))
+
+        def change(conns: list[Connector]) -> None:
+            for c in conns:
+                for n, s in expired:
+                    if c.name == n:
+                        c.previous_until.pop(s, None)
+        if expired:
+            self.catalogue.update(change)
+        return [f"{n}/{s}" for n, s in expired]
+
     def delete(self, name: str) -> None:
         conn = self.get(name)
 
@@ -220,7 +306,8 @@ class Desk:
             conns[:] = [c for c in conns if c.name != name]
         self.catalogue.update(change)
         for sname in conn.secret_names:
-            self.vault.delete(secret_key(name, sname))
+            for key in (secret_key(name, sname), pending_key(name, sname), previous_key(name, sname)):
+                self.vault.delete(key)
 
     def duplicate_name(self, name: str) -> str:
         taken = {c.name for c in self.list()}

@@ -66,6 +66,7 @@ class Catalogue:
                 name=d["name"], type=d["type"], description=d.get("description", ""),
                 settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
                 secret_names=list(d.get("secret_names", [])), status=Status.from_dict(d.get("status")),
+                previous_until=dict(d.get("previous_until", {})),
             ))
         return out
 
@@ -99,7 +100,8 @@ class Catalogue:
             "schema": SCHEMA,
             "connectors": [
                 {"name": c.name, "type": c.type, "description": c.description, "settings": c.settings,
-                 "admin": c.admin, "secret_names": c.secret_names, "status": c.status.to_dict()}
+                 "admin": c.admin, "secret_names": c.secret_names, "status": c.status.to_dict(),
+                 **({"previous_until": c.previous_until} if c.previous_until else {})}
                 for c in connectors
             ],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -9,9 +10,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -24,6 +28,14 @@ from desktop.core.service import Desk
 from desktop.gui.banner import ResultBanner
 from desktop.gui.widgets import StepList
 from desktop.gui.worker import TaskRunner
+
+
+def _local(iso: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(iso)).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(iso)
+
 
 SPECIAL = {"\\sent": "Sent", "\\trash": "Trash", "\\drafts": "Drafts", "\\junk": "Junk", "\\archive": "Archive",
            "\\all": "All mail", "\\flagged": "Flagged", "\\important": "Important"}
@@ -170,6 +182,124 @@ class RoundTripDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.run_btn.setEnabled(True)
         self.banner.error(exc)
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()
+
+
+class RotateDialog(QDialog):
+    """Replace a secret: the new value is validated before it becomes current; the previous one is
+    kept for a grace period and can be restored."""
+
+    def __init__(self, desk: Desk, conn: Connector, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.conn = conn
+        self.runner = TaskRunner(self)
+        self.setWindowTitle(self.tr("Rotate a secret of “{0}”").format(conn.name))
+        self.setObjectName("rotateDialog")
+        self.resize(640, 440)
+        v = QVBoxLayout(self)
+        intro = QLabel(self.tr("The new value is checked live first. Only if the check passes does it replace "
+                               "the current one; the previous value stays in the keychain for the grace period "
+                               "so it can be restored. If anything fails, nothing changes."))
+        intro.setWordWrap(True)
+        v.addWidget(intro)
+        form = QFormLayout()
+        self.secret = QComboBox()
+        self.secret.setObjectName("secretName")
+        labels = {s.name: s.label for s in desk.types[conn.type].secrets}
+        for name in conn.secret_names:
+            self.secret.addItem(labels.get(name, name), name)
+        self.value = QLineEdit()
+        self.value.setObjectName("newValue")
+        self.value.setEchoMode(QLineEdit.EchoMode.Password)
+        show = QToolButton()
+        show.setText(self.tr("Show"))
+        show.setCheckable(True)
+        show.toggled.connect(lambda on: (self.value.setEchoMode(QLineEdit.EchoMode.Normal if on else
+                                                                 QLineEdit.EchoMode.Password),
+                                         show.setText(self.tr("Hide") if on else self.tr("Show"))))
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.value, 1)
+        line.addWidget(show)
+        self.grace = QDoubleSpinBox()
+        self.grace.setObjectName("graceHours")
+        self.grace.setRange(0, 24 * 30)
+        self.grace.setDecimals(0)
+        self.grace.setValue(24)
+        self.grace.setSuffix(self.tr(" hours"))
+        form.addRow(self.tr("Secret:"), self.secret)
+        form.addRow(self.tr("New value:"), row)
+        form.addRow(self.tr("Keep the previous for:"), self.grace)
+        v.addLayout(form)
+        self.steps = StepList()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.run_btn = self.buttons.addButton(self.tr("&Check and rotate"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.run_btn.setObjectName("rotate")
+        self.run_btn.clicked.connect(self.start)
+        self.rollback_btn = self.buttons.addButton(self.tr("Restore &previous"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.rollback_btn.setObjectName("rollback")
+        self.rollback_btn.clicked.connect(self.rollback)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+        self.result: RunResult | None = None
+        self._update()
+        self.value.textChanged.connect(lambda _t: self._update())
+        self.secret.currentIndexChanged.connect(lambda _i: self._update())
+
+    def _update(self) -> None:
+        has_value = bool(self.value.text())
+        self.run_btn.setEnabled(has_value)
+        self.run_btn.setToolTip("" if has_value else self.tr("Enter the new value first"))
+        until = self.conn.previous_until.get(str(self.secret.currentData()))
+        self.rollback_btn.setEnabled(bool(until))
+        self.rollback_btn.setToolTip(self.tr("Kept until {0}").format(_local(until)) if until else
+                                     self.tr("No previous value is kept for this secret"))
+
+    def start(self) -> None:
+        from desktop.core.secret import Secret
+        name, secret = self.conn.name, str(self.secret.currentData())
+        value, grace = Secret(self.value.text()), self.grace.value()
+        desk = self.desk
+        self.steps.restart()
+        self.banner.busy(self.tr("Checking the new value…"))
+        self.run_btn.setEnabled(False)
+        self.runner.run(lambda token, emit: desk.rotate(name, secret, value, grace, token, emit), "rotate",
+                        on_progress=self.steps.on_event, on_finished=self._done, on_failed=self._failed)
+
+    def _done(self, result: RunResult) -> None:
+        self.result = result
+        self._update()
+        if result.ok:
+            self.value.clear()
+            self.conn = self.desk.get(self.conn.name)
+            self._update()
+            until = _local(result.info.get("previous_until"))
+            self.banner.success(self.tr("Rotated"), self.tr("The new value is current; the previous one is kept "
+                                                            "until {0}.").format(until))
+        elif result.error is not None:
+            self.banner.error(result.error, self.tr("Not rotated — the current value is unchanged"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self._update()
+        self.banner.error(exc, self.tr("Not rotated — the current value is unchanged"))
+
+    def rollback(self) -> None:
+        name, secret, desk = self.conn.name, str(self.secret.currentData()), self.desk
+        self.runner.run(lambda _t, _e: desk.rollback(name, secret), "rollback",
+                        on_finished=lambda _r: self._rolled_back(), on_failed=self._failed)
+
+    def _rolled_back(self) -> None:
+        self.conn = self.desk.get(self.conn.name)
+        self._update()
+        self.banner.success(self.tr("Previous value restored"), self.tr("Validate the connector to confirm it."))
 
     def reject(self) -> None:
         self.runner.cancel_all()

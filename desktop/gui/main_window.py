@@ -166,8 +166,10 @@ class MainWindow(QMainWindow):
                                       self.tr("Check the selected connector live"))
         self.roundtrip_action = action(self.tr("&Round trip…"), "Ctrl+T", self.round_trip,
                                        self.tr("Send through an SMTP connector and wait for the mail in an IMAP one"))
+        self.rotate_action = action(self.tr("R&otate…"), "Ctrl+Shift+R", self.rotate,
+                                    self.tr("Replace a secret of the selected connector, checked before it is used"))
         self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
-                                  self.roundtrip_action]
+                                  self.roundtrip_action, self.rotate_action]
 
     def _build_body(self) -> None:
         self.stack = QStackedWidget()
@@ -394,6 +396,17 @@ class MainWindow(QMainWindow):
             return
         dialog = RoundTripDialog(self.desk, self.model.connectors, conn, self)
         self.roundtrip_dialog = dialog
+        dialog.finished.connect(lambda _r: self.reload(select=name))
+        dialog.open()
+
+    def rotate(self) -> None:
+        from desktop.gui.dialogs import RotateDialog
+        name = self.selected_name()
+        conn = next((c for c in self.model.connectors if c.name == name), None)
+        if conn is None:
+            return
+        dialog = RotateDialog(self.desk, conn, self)
+        self.rotate_dialog = dialog
         dialog.finished.connect(lambda _r: self.reload(select=name))
         dialog.open()
 

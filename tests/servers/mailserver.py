@@ -260,6 +260,33 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             ["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
 
+    def set_password(self, address: str, password: str) -> None:
+        """Change a user's password on the server (Dovecot re-reads its passwd-file when it changes)."""
+        for u in self.users:
+            if u.address == address:
+                u.password = password
+        users = self.folder / "dovecot" / "users"
+        before = users.stat().st_mtime
+        users.write_text("".join(f"{u.address}:{{PLAIN}}{u.password}::::::\n" for u in self.users))
+        # Dovecot notices a change by mtime in whole seconds (and size, which may not change).
+        stamp = max(time.time(), before + 2)
+        os.utime(users, (stamp, stamp))
+        # It re-reads the file within about a second: wait until the new password really works.
+        import imaplib
+        import ssl
+        ctx = ssl.create_default_context(cafile=str(self.ca.ca_file))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            c = imaplib.IMAP4_SSL("localhost", self.ports["imaps"], ssl_context=ctx, timeout=5)
+            try:
+                c.login(address, password)
+                c.logout()
+                return
+            except imaplib.IMAP4.error:
+                c.shutdown()
+            time.sleep(0.2)
+        raise RuntimeError(f"Dovecot did not take the new password of {address}")
+
     # -- inspection ----------------------------------------------------------------------
     def wait_for_mail(self, address: str, predicate: object = None, timeout: float = 20.0) -> Message:
         """The first message in ``address``'s mailbox that satisfies ``predicate`` (a callable)."""
