@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND := noninteractive
 RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-image0 fonts-dejavu-core xvfb xauth dbus gnome-keyring
-TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl
+TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl stunnel4 kcat
 
 .PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile
 

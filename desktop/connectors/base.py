@@ -34,8 +34,8 @@ class ConnectorType(ABC):
     summary: str
     fields: tuple[Field, ...]
     secrets: tuple[SecretField, ...]
-    # What the wizard's test action does: "send" (a message to a recipient) or "peek" (read the
-    # newest messages). Types that receive mail also implement wait_for() for the round trip.
+    # What the wizard's test action does: "send" (a message to a recipient), "peek" (read the
+    # newest messages) or "produce" (a record, read back). Mail receivers also implement wait_for().
     test_action = "send"
 
     def presets(self) -> list[Preset]:
@@ -63,7 +63,12 @@ class ConnectorType(ABC):
         raise KeyError(name)
 
     def secrets_needed(self, settings: Mapping[str, Any]) -> list[SecretField]:
-        return [s for s in self.secrets if s.applies(settings)]
+        """The secrets that must be given for these settings (optional ones are not listed)."""
+        return [s for s in self.secrets if s.applies(settings) and not s.optional]
+
+    def secrets_kept(self, settings: Mapping[str, Any], given: Mapping[str, Any]) -> list[str]:
+        """The secrets to store: the required ones, and optional ones that were given."""
+        return [s.name for s in self.secrets if s.applies(settings) and (not s.optional or given.get(s.name))]
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         """Choices that weaken security, shown wherever the connector appears."""
@@ -98,6 +103,11 @@ class ConnectorType(ABC):
     def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
         """Read (without changing anything) the newest ``count`` messages into ``run.info["messages"]``."""
         raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector has no messages to peek at.",
+                             "Use the connector's own test action.")
+
+    def produce(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        """Produce one test record and read it back; ``run.info["latency_ms"]``."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector does not produce records.",
                              "Use the connector's own test action.")
 
     def folders(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:

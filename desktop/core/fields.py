@@ -110,6 +110,7 @@ class SecretField:
     when: Mapping[str, tuple[Any, ...]] | None = None
     help: str = ""
     after: str | None = None  # the field it is shown after on its page
+    optional: bool = False  # may be left empty
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:

@@ -189,7 +189,7 @@ class Desk:
         """Store a connector: secrets to the vault first, then the catalogue entry."""
         conn = self.check(conn, secrets, old_name=old_name, new=old_name is None)
         ctype = self.ctype(conn)
-        needed = [s.name for s in ctype.secrets_needed(conn.settings)]
+        needed = ctype.secrets_kept(conn.settings, secrets)
         for sname in needed:
             self.vault.set(secret_key(conn.name, sname), secrets[sname])
         conn.secret_names = needed

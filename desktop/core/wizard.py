@@ -139,7 +139,7 @@ class WizardFlow:
                 if key in names:
                     out[key] = p.problem
             for s in self.secrets_for(page):
-                if not self.secrets.get(s.name):
+                if not s.optional and not self.secrets.get(s.name):
                     out[s.name] = "is required"
         elif page == ADMIN:
             _admin, problems = check_admin(self.draft.admin)
@@ -163,8 +163,8 @@ class WizardFlow:
         return conn
 
     def needed_secrets(self) -> dict[str, Secret]:
-        return {s.name: self.secrets[s.name] for s in self.ctype.secrets_needed(self.draft.settings)
-                if s.name in self.secrets}
+        return {n: self.secrets[n] for n in self.ctype.secrets_kept(self.draft.settings, self.secrets)
+                if n in self.secrets}
 
     # -- validation state ------------------------------------------------------------------
     def _fingerprint(self) -> str:

@@ -14,7 +14,6 @@ import logging
 import re
 import socket
 import ssl
-import threading
 import time
 import urllib.error
 import uuid
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 from desktop.connectors.base import ConnectorType
 from desktop.connectors.sendgrid import API_BASES
 from desktop.core import errors, tls
+from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -78,32 +78,14 @@ class Http:
         self.run.transcript.register(key)
 
     def call(self, doing: str, fn: Callable[[Any], Any]) -> tuple[int, dict[str, str], Any]:
-        run = self.run
-        box: list[Any] = []
-        done = threading.Event()
-        remaining = run.deadline.remaining()
-        if remaining <= 0:
-            raise run.deadline.error(doing)
-        self.client.timeout = max(0.1, remaining)
-
-        def work() -> None:
-            try:
-                box.append(fn(self.client))
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-                box.append(exc)
-            done.set()
-
-        threading.Thread(target=work, name=f"sendgrid {doing}", daemon=True).start()
-        while not done.wait(min(0.05, max(run.deadline.remaining(), 0))):
-            run.cancel.raise_if_cancelled()
-            if run.deadline.expired:
-                raise run.deadline.error(doing)
-        run.cancel.raise_if_cancelled()
-        outcome = box[0]
-        if isinstance(outcome, BaseException):
-            return self._failure(outcome, doing)
-        body = outcome.body
-        return outcome.status_code, {k.lower(): v for k, v in (outcome.headers or {}).items()}, _json(body)
+        self.client.timeout = max(0.1, self.run.deadline.remaining())
+        try:
+            outcome = bounded(self.run, doing, lambda: fn(self.client))
+        except ConnectorError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            return self._failure(exc, doing)
+        return outcome.status_code, {k.lower(): v for k, v in (outcome.headers or {}).items()}, _json(outcome.body)
 
     def _failure(self, exc: BaseException, doing: str) -> tuple[int, dict[str, str], Any]:
         from python_http_client.exceptions import HTTPError

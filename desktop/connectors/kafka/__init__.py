@@ -1,0 +1,91 @@
+"""Kafka (consume trigger and produce): bootstrap servers, TLS, SASL, the topic and dead-letter topic.
+The protocol code in :mod:`.session` (and kafka-python) loads when a check runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from desktop.connectors.base import ConnectorType
+from desktop.core.fields import Field, SecretField
+from desktop.core.model import Connector
+from desktop.core.pipeline import Run
+from desktop.core.secret import Secret
+
+PROTOCOLS = (("PLAINTEXT", "PLAINTEXT — no encryption, no sign-in"), ("SSL", "SSL — TLS, optional client certificate"),
+             ("SASL_PLAINTEXT", "SASL_PLAINTEXT — sign-in without encryption"),
+             ("SASL_SSL", "SASL_SSL — sign-in over TLS (cloud services)"))
+MECHANISMS = (("PLAIN", "PLAIN (API key and secret)"), ("SCRAM-SHA-256", "SCRAM-SHA-256"),
+              ("SCRAM-SHA-512", "SCRAM-SHA-512"))
+SASL = ("SASL_PLAINTEXT", "SASL_SSL")
+TLS = ("SSL", "SASL_SSL")
+
+
+class KafkaConnector(ConnectorType):
+    type_name = "kafka"
+    label = "Kafka"
+    summary = "A Kafka topic a workflow consumes from or produces to (Confluent, MSK, Aiven, Redpanda, your own)."
+    test_action = "produce"
+    fields = (
+        Field("provider", "Provider", "choice", "self-managed",
+              choices=(("confluent", "Confluent Cloud"), ("msk", "Amazon MSK"), ("aiven", "Aiven"),
+                       ("redpanda", "Redpanda Cloud"), ("self-managed", "Self-managed")),
+              page="provider", help="Which service runs the cluster; selects its hints."),
+        Field("bootstrap_servers", "Bootstrap servers", "list", required=True,
+              placeholder="broker1.example.com:9092, broker2.example.com:9092",
+              help="One or more host:port, separated by commas. Each is checked on its own."),
+        Field("security_protocol", "Security protocol", "choice", "SASL_SSL", choices=PROTOCOLS),
+        Field("ca_file", "CA file", "path", page="advanced", when={"security_protocol": TLS},
+              help="A PEM file with the cluster's certificate authority (Aiven gives one), trusted in addition "
+                   "to the system's."),
+        Field("client_cert_file", "Client certificate", "path", page="advanced", when={"security_protocol": TLS},
+              help="PEM or PKCS#12 (.p12/.pfx), for clusters that authenticate clients by certificate."),
+        Field("client_key_file", "Client key", "path", page="advanced", when={"security_protocol": TLS},
+              help="The client certificate's private key (PEM); not needed for PKCS#12."),
+        Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
+              help="How long a whole check may take."),
+        Field("sasl_mechanism", "SASL mechanism", "choice", "PLAIN", choices=MECHANISMS, page="auth",
+              when={"security_protocol": SASL}),
+        Field("username", "User name / API key", "text", required=True, page="auth",
+              when={"security_protocol": SASL}),
+        Field("topic", "Topic", "text", required=True, page="auth", placeholder="orders",
+              help="Must exist; names are case-sensitive."),
+        Field("dead_letter_topic", "Dead-letter topic", "text", page="auth", placeholder="orders.dlq",
+              help="Optional: where failed records go. Checked, and its newest records can be peeked at."),
+        Field("consumer_group", "Consumer group", "text", page="auth", placeholder="workflow-orders",
+              help="Optional: the group the trigger consumes as; checked to be describable."),
+    )
+    secrets = (
+        SecretField("password", "Password / API secret", when={"security_protocol": SASL}, after="username"),
+        SecretField("client_key_password", "Client key password", help="Only if the client key is encrypted.",
+                    optional=True),
+    )
+
+    def server_label(self, settings: Mapping[str, Any]) -> str:
+        servers = settings.get("bootstrap_servers") or ["?"]
+        more = f" (+{len(servers) - 1})" if len(servers) > 1 else ""
+        return f"{servers[0]}{more} · {settings.get('topic') or '?'}"
+
+    def warnings(self, settings: Mapping[str, Any]) -> list[str]:
+        proto = settings.get("security_protocol")
+        if proto == "PLAINTEXT":
+            return ["Unencrypted connection: records travel in clear text."]
+        if proto == "SASL_PLAINTEXT":
+            return ["Unencrypted connection: the password and records travel in clear text."]
+        return []
+
+    def _checks(self) -> Any:
+        from desktop.connectors.kafka.session import KafkaChecks
+        return KafkaChecks(self)
+
+    def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        self._checks().validate(conn, secrets, run)
+
+    def produce(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
+        self._checks().produce(conn, secrets, run)
+
+    def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
+        self._checks().peek(conn, secrets, run, count)
+
+
+CONNECTOR = KafkaConnector()
