@@ -140,3 +140,29 @@ def sendgrid_document(base: str, *, name: str = "sg-mail", env: str = "CD_TEST_S
             "settings": {"region": "global", "api_base": base, "from_address": "billing@example.com",
                          "timeout_s": 5, **settings},
             "secrets": {"api_key": {"env": env}}}
+
+
+@pytest.fixture(scope="session")
+def kafka_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.servers.kafka import Broker
+    broker = Broker(tmp_path_factory.mktemp("kafka-plain")).start()
+    broker.create_topics("orders", "orders.dlq", "Invoices")
+    broker.produce("orders.dlq", [f"failed record {i}".encode() for i in range(3)], key=b"order-17")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_tls(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[Any]:
+    from tests.servers.kafka import Broker
+    broker = Broker(tmp_path_factory.mktemp("kafka-tls"), tls=certs.good, ca_file=certs.ca.ca_file).start()
+    broker.create_topics("orders")
+    yield broker
+    broker.stop()
+
+
+def kafka_document(bootstrap: str, *, name: str = "orders-trigger", protocol: str = "PLAINTEXT",
+                   **settings: Any) -> dict[str, Any]:
+    return {"name": name, "type": "kafka",
+            "settings": {"bootstrap_servers": [bootstrap], "security_protocol": protocol, "topic": "orders",
+                         "timeout_s": 8, **settings}}

@@ -129,6 +129,10 @@ class Desk:
              cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
         return self._run(conn, secrets, "peek", lambda t, r: t.peek(conn, secrets, r, count), cancel, on_event)
 
+    def produce(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
+                on_event: Callable[[Event], None] | None = None) -> RunResult:
+        return self._run(conn, secrets, "produce", lambda t, r: t.produce(conn, secrets, r), cancel, on_event)
+
     def folders(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
                 on_event: Callable[[Event], None] | None = None) -> RunResult:
         return self._run(conn, secrets, "folders", lambda t, r: t.folders(conn, secrets, r), cancel, on_event)

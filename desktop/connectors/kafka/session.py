@@ -194,14 +194,14 @@ class KafkaChecks:
         return cfg
 
     def _classify(self, exc: BaseException, logs: _Capture, doing: str, run: Run) -> ConnectorError:
-        if isinstance(exc, ConnectorError):
+        if isinstance(exc, ConnectorError) and exc.code != errors.TIMEOUT:
             return exc
         import kafka.errors as ke
 
         said = " | ".join(dict.fromkeys(line for line in logs.lines if line))[-600:]
         cause = f" Kafka said: {said}" if said else ""
         text = f"{exc.__class__.__name__} {exc} {said}".lower()
-        if isinstance(exc, ke.SaslAuthenticationFailedError) or "authentication failed" in text or \
+        if isinstance(exc, getattr(ke, "SaslAuthenticationFailedError", ())) or "authentication failed" in text or \
                 "sasl" in text and "fail" in text:
             return ConnectorError(errors.AUTH_FAILED, f"The cluster rejected the sign-in.{cause}",
                                   "Check the user name (API key) and password (secret), and the SASL mechanism "
@@ -213,7 +213,10 @@ class KafkaChecks:
         if isinstance(exc, ke.UnsupportedVersionError):
             return ConnectorError(errors.PROTOCOL_ERROR, f"The broker does not support a request Connector Desk "
                                   f"needs while {doing} ({exc}).", "The cluster may be too old or not Kafka.")
-        if run.deadline.expired or isinstance(exc, (ke.KafkaTimeoutError, ke.NoBrokersAvailable, TimeoutError)):
+        timeouts = tuple(t for t in (getattr(ke, "KafkaTimeoutError", None), getattr(ke, "NoBrokersAvailable", None),
+                                     TimeoutError) if isinstance(t, type))
+        if run.deadline.expired or isinstance(exc, timeouts) or (isinstance(exc, ConnectorError)
+                                                                 and exc.code == errors.TIMEOUT):
             return ConnectorError(errors.TIMEOUT, f"No answer from the cluster while {doing} within the deadline."
                                   f"{cause}", "The brokers accept connections but do not answer Kafka requests: "
                                   "check the security protocol (TLS or not, SASL or not) and the port.")
@@ -227,18 +230,14 @@ class KafkaChecks:
         cfg = self._config(conn, secrets, servers, ctx, run)
         with run.step("metadata", "Sign in and read the cluster metadata") as st:
             try:
-                admin = bounded(run, "reading the cluster metadata", lambda: KafkaAdminClient(**cfg))
-                cluster = bounded(run, "reading the cluster metadata", admin.describe_cluster)
+                admin = bounded(run, "signing in and reading the cluster metadata", lambda: KafkaAdminClient(**cfg))
             except Exception as exc:  # noqa: BLE001 - classified
-                raise self._classify(exc, logs, "reading the cluster metadata", run) from None
-            brokers = cluster.get("brokers", [])
-            run.info["cluster"] = {"id": cluster.get("cluster_id"), "brokers": [f"{b['host']}:{b['port']}"
-                                                                                  for b in brokers]}
-            st.detail = f"cluster {cluster.get('cluster_id')}, {len(brokers)} broker(s)"
+                raise self._classify(exc, logs, "signing in and reading the cluster metadata", run) from None
+            advertised = self._advertised(admin)
+            st.detail = f"{len(advertised)} broker(s) advertised" if advertised else "metadata read"
         with run.step("advertised", "Reach the advertised brokers") as st:
             bad = []
-            for b in brokers:
-                host, port = str(b["host"]), int(b["port"])
+            for host, port in advertised:
                 try:
                     addrs = net.resolve(host, port, run.deadline, run.cancel)
                     net.connect(host, port, addrs, run.deadline, run.cancel).close()
@@ -247,6 +246,7 @@ class KafkaChecks:
                         raise
                     bad.append((f"{host}:{port}", exc))
             if bad:
+                admin.close()
                 where, first = bad[0]
                 raise ConnectorError(
                     first.code,
@@ -255,8 +255,24 @@ class KafkaChecks:
                     "This is the classic advertised-listeners problem: the brokers tell clients an address that "
                     "works only inside their own network. Fix advertised.listeners on the brokers (or reach the "
                     "cluster from inside that network).")
-            st.detail = ", ".join(run.info["cluster"]["brokers"])
+            try:
+                cluster = bounded(run, "describing the cluster", admin.describe_cluster)
+            except Exception as exc:  # noqa: BLE001 - classified
+                admin.close()
+                raise self._classify(exc, logs, "describing the cluster", run) from None
+            brokers = [f"{b['host']}:{b['port']}" for b in cluster.get("brokers", [])]
+            run.info["cluster"] = {"id": cluster.get("cluster_id"), "brokers": brokers}
+            st.detail = f"cluster {cluster.get('cluster_id')}: " + ", ".join(brokers)
         return admin, cfg
+
+    @staticmethod
+    def _advertised(admin: Any) -> list[tuple[str, int]]:
+        """The broker addresses learned while bootstrapping (before any request goes to them)."""
+        try:
+            brokers = admin._client.cluster.brokers()  # kafka-python keeps the bootstrap metadata here
+        except AttributeError:
+            return []
+        return sorted({(str(b.host), int(b.port)) for b in brokers})
 
     # -- the plug-in API -------------------------------------------------------------------
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
