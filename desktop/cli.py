@@ -37,10 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--to", required=True, help="the test recipient")
     s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("peek", help="show the newest messages of a mailbox connector (read-only)")
+    s = sub.add_parser("peek", help="show the newest messages of a mailbox, or a Kafka dead-letter topic's "
+                                    "newest records (read-only)")
     s.add_argument("name", nargs="?")
     s.add_argument("--spec", type=Path)
     s.add_argument("--count", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("produce", help="produce a test record to a Kafka connector's topic and read it back")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--spec", type=Path)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("folders", help="list the folders of a mailbox connector's account")
@@ -184,9 +190,18 @@ def _cmd_peek(args: argparse.Namespace) -> int:
     if not args.json and result.ok:
         for m in result.info.get("messages", []):
             print(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
-        if not result.info.get("messages"):
-            print("  (the mailbox is empty)")
+        for rec in result.info.get("records", []):
+            headers = ", ".join(f"{k}={v}" for k, v in rec["headers"].items())
+            print(f"  {rec['timestamp']}  key={rec['key']}  [{headers}]  {rec['value']}")
+        if not result.info.get("messages") and not result.info.get("records"):
+            print("  (empty)")
     return code
+
+
+def _cmd_produce(args: argparse.Namespace) -> int:
+    desk = _desk()
+    conn, secrets, _saved = _draft_from_args(desk, args)
+    return _print_result(desk.produce(conn, secrets), args.json)
 
 
 def _cmd_folders(args: argparse.Namespace) -> int:
@@ -303,9 +318,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
-            "folders": _cmd_folders, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate, "import": _cmd_import,
-            "export": _cmd_export}
+COMMANDS = {
+    "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
+    "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
+    "import": _cmd_import, "export": _cmd_export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

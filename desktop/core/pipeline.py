@@ -68,6 +68,11 @@ class RunResult:
         if isinstance(box, dict):
             out.append(("Mailbox", f"“{box.get('name')}”: {box.get('messages', 0)} messages, "
                                    f"UIDVALIDITY {box.get('uidvalidity', '?')}"))
+        cluster = self.info.get("cluster")
+        if isinstance(cluster, dict):
+            out.append(("Cluster", f"{cluster.get('id')}: brokers {', '.join(cluster.get('brokers', []))}"))
+        if self.info.get("latency_ms") is not None:
+            out.append(("Produce → read back", f"{self.info['latency_ms']:.0f} ms"))
         if self.info.get("delivery_ms") is not None:
             out.append(("Delivery", f"{self.info['delivery_ms']:.0f} ms"))
         return out

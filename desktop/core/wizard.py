@@ -208,8 +208,9 @@ class WizardFlow:
             state = "not run on these values"
         rows.append(("Validation", state))
         if self.test_result is not None:
-            label = "Peek" if self.test_result.action == "peek" else "Test send"
-            done = "read the newest messages" if self.test_result.action == "peek" else "sent"
+            label, done = {"peek": ("Peek", "read the newest messages"),
+                           "produce": ("Test record", "produced and read back")}.get(
+                self.test_result.action, ("Test send", "sent"))
             rows.append((label, done if self.test_result.ok else
                          f"failed: {self.test_result.error.message if self.test_result.error else '?'}"))
         return rows

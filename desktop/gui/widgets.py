@@ -203,8 +203,10 @@ class FieldForm(QWidget):
                     le = w.property("line_edit")
                     if le.text() != (value or ""):
                         le.setText(value or "")
-                elif isinstance(w, QLineEdit) and w.text() != str(value or ""):
-                    w.setText(str(value or ""))
+                elif isinstance(w, QLineEdit):
+                    text = ", ".join(value) if isinstance(value, list) else str(value or "")
+                    if w.text() != text and not (f.kind == "list" and w.hasFocus()):
+                        w.setText(text)
             for name, value in (secrets or {}).items():
                 w = self.editors.get(name)
                 if isinstance(w, QLineEdit) and w.text() != value:

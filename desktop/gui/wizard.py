@@ -482,6 +482,10 @@ class AdminPage(_CheckPage):
         self.peek_count.setRange(1, 200)
         self.peek_count.setValue(10)
         self.peek_count.setSuffix(self.tr(" messages"))
+        self.produce_btn = QPushButton(self.tr("P&roduce and read back"))
+        self.produce_btn.setObjectName("produce")
+        self.produce_btn.clicked.connect(self.produce)
+        peek_row.addWidget(self.produce_btn)
         peek_row.addWidget(self.peek_btn)
         peek_row.addWidget(self.peek_count)
         peek_row.addStretch(1)
@@ -501,31 +505,56 @@ class AdminPage(_CheckPage):
 
     @property
     def peeking(self) -> bool:
-        return self.flow.ctype.test_action == "peek"
+        return self.flow.ctype.test_action in ("peek", "produce")
 
     def initializePage(self) -> None:
         for key, le in self.edits.items():
             if not le.text():
                 le.setText(self.flow.draft.admin.get(key, ""))
+        action = self.flow.ctype.test_action
         peeking = self.peeking
         self.form_rows.setRowVisible(2, not peeking)  # the test recipient
         self.send_btn.setVisible(not peeking)
         self.send_hint.setVisible(not peeking)
         self.peek_box.setVisible(peeking)
-        self.setTitle(self.tr("Admin details and peek") if peeking else self.tr("Admin details and test send"))
-        self.setSubTitle(self.tr("Who looks after this connector. Peek shows the newest messages the trigger would "
-                                 "see, read-only: nothing is marked as read.") if peeking else
-                         self.tr("Who looks after this connector, and where test messages go. A test send "
-                                 "delivers a real message."))
+        self.produce_btn.setVisible(action == "produce")
+        if action == "produce":
+            self.peek_btn.setText(self.tr("&Peek at dead letters"))
+            self.setTitle(self.tr("Admin details and test record"))
+            self.setSubTitle(self.tr("Produce a test record (its headers name the connector and the time) and read "
+                                     "it back, or look at the newest dead-letter records. Nothing is committed."))
+        elif action == "peek":
+            self.peek_btn.setText(self.tr("&Peek at the newest messages"))
+            self.setTitle(self.tr("Admin details and peek"))
+            self.setSubTitle(self.tr("Who looks after this connector. Peek shows the newest messages the trigger "
+                                     "would see, read-only: nothing is marked as read."))
+        else:
+            self.setTitle(self.tr("Admin details and test send"))
+            self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. A test send "
+                                     "delivers a real message."))
         self.busy_changed()
 
     def busy_changed(self) -> None:
         has_to = bool(self.edits["test_recipient"].text().strip())
         busy = self.task is not None
         self.send_btn.setEnabled(has_to and not busy)
-        self.peek_btn.setEnabled(not busy)
+        self.produce_btn.setEnabled(not busy)
+        no_dlq = self.flow.ctype.test_action == "produce" and not self.flow.draft.settings.get("dead_letter_topic")
+        self.peek_btn.setEnabled(not busy and not no_dlq)
+        self.peek_btn.setToolTip(self.tr("Set a dead-letter topic on the sign-in page first") if no_dlq else "")
         self.send_hint.setText(self.tr("Sending…") if busy else
                                ("" if has_to else self.tr("Enter a test recipient to send a test message.")))
+
+    def produce(self) -> None:
+        form = None if self.task is not None else self.form_connector()
+        if form is None:
+            return
+        conn, secrets = form
+        self.messages.clear()
+        self.messages.hide()
+        desk = self.wiz.desk
+        self.launch(lambda token, emit: desk.produce(conn, secrets, token, emit),
+                    self.tr("Producing a test record to “{0}”…").format(conn.settings.get("topic")))
 
     def peek(self) -> None:
         form = None if self.task is not None else self.form_connector()
@@ -563,6 +592,13 @@ class AdminPage(_CheckPage):
         if result.action == "peek":
             self._show_peek(result)
             return
+        if result.action == "produce":
+            if result.ok:
+                self.banner.success(self.tr("Produced and read back in {0:.0f} ms").format(result.info["latency_ms"]),
+                                    next((st.detail for st in result.steps if st.name == "produce"), ""))
+            elif result.error is not None:
+                self.banner.error(result.error, self.tr("Test record failed"))
+            return
         attempts = result.info.get("attempts", [])
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
         if result.ok:
@@ -577,19 +613,34 @@ class AdminPage(_CheckPage):
             if result.error is not None:
                 self.banner.error(result.error, self.tr("Peek failed"))
             return
-        messages = result.info.get("messages", [])
         self.steps.hide()
-        for m in messages:
-            item = QTreeWidgetItem([m["date"], m["from"], m["subject"]])
-            item.setToolTip(2, m["subject"])
-            self.messages.addTopLevelItem(item)
-        for col in range(2):
+        if "records" in result.info:  # Kafka dead letters
+            records = result.info["records"]
+            self.messages.setHeaderLabels([self.tr("Time"), self.tr("Key"), self.tr("Headers"), self.tr("Value")])
+            for r in records:
+                headers = ", ".join(f"{k}={v}" for k, v in r["headers"].items())
+                item = QTreeWidgetItem([r["timestamp"], r["key"] or "", headers, r["value"] or ""])
+                item.setToolTip(3, f"partition {r['partition']}, offset {r['offset']}\n{r['value']}")
+                self.messages.addTopLevelItem(item)
+            shown = len(records)
+            title = self.tr("{0} newest dead-letter record(s)").format(shown)
+            note = self.tr("Read by partition assignment: no offsets were committed.") if shown else \
+                self.tr("The dead-letter topic is empty.")
+        else:
+            messages = result.info.get("messages", [])
+            self.messages.setHeaderLabels([self.tr("Date"), self.tr("From"), self.tr("Subject")])
+            for m in messages:
+                item = QTreeWidgetItem([m["date"], m["from"], m["subject"]])
+                item.setToolTip(2, m["subject"])
+                self.messages.addTopLevelItem(item)
+            shown = len(messages)
+            box = result.info.get("mailbox", {})
+            title = self.tr("{0} of {1} messages in “{2}”").format(shown, box.get("messages", 0), box.get("name"))
+            note = self.tr("Read-only: nothing was marked as read.") if shown else self.tr("The mailbox is empty.")
+        for col in range(self.messages.columnCount() - 1):
             self.messages.resizeColumnToContents(col)
-        self.messages.setVisible(bool(messages))
-        box = result.info.get("mailbox", {})
-        self.banner.success(
-            self.tr("{0} of {1} messages in “{2}”").format(len(messages), box.get("messages", 0), box.get("name")),
-            self.tr("Read-only: nothing was marked as read.") if messages else self.tr("The mailbox is empty."))
+        self.messages.setVisible(bool(shown))
+        self.banner.success(title, note)
 
     def validatePage(self) -> bool:
         return not self._show_problems()

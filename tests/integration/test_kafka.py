@@ -189,3 +189,17 @@ def test_cli_validate_spec(tmp_path, app_home, kafka_plain):
     r = subprocess.run([sys.executable, "-m", "desktop", "validate", "--spec", str(spec), "--json"],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "connect_refused"
+
+
+def test_cli_produce_and_peek(tmp_path, app_home, kafka_plain):
+    env = {**os.environ, "CONNECTOR_DESK_HOME": str(app_home)}
+    spec = tmp_path / "k.json"
+    spec.write_text(json.dumps(kafka_document(kafka_plain.bootstrap, dead_letter_topic="orders.dlq")))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "desktop", *args, "--spec", str(spec)], capture_output=True,
+                              text=True, env=env, cwd=ROOT, timeout=60)
+    r = cli("produce")
+    assert r.returncode == 0 and "Produce → read back" in r.stdout, r.stdout + r.stderr
+    r = cli("peek", "--count", "2")
+    assert r.returncode == 0 and "key=order-17" in r.stdout and "reason=schema mismatch" in r.stdout

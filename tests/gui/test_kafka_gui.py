@@ -1,0 +1,64 @@
+"""Kafka in the GUI against tansu: protocol-dependent fields, the bootstrap list, produce/read-back
+and the dead-letter peek."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from desktop.connectors import registry
+from desktop.core.service import Desk
+from desktop.gui.main_window import MainWindow
+from tests.gui.test_wizard import field, fill_text
+
+
+def test_kafka_wizard(qtbot, app_home, kafka_plain, shoot):
+    win = MainWindow(Desk(registry(), app_home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
+    wiz = win.new_connector()
+    basics = wiz.page_named("basics")
+    basics.name_edit.setText("orders-trigger")
+    basics.findChild(type(basics.types.buttons()[0]), "type_kafka").setChecked(True)
+    wiz.next()
+    provider = wiz.page_named("provider")
+    assert provider.findChild(type(basics.types.buttons()[0]), "preset_confluent") is not None
+    wiz.next()  # self-managed
+    server = wiz.page_named("server")
+    proto = field(wiz, "server", "security_protocol")
+    assert server.form.rows["ca_file"].isVisibleTo(server)  # SASL_SSL by default: TLS fields shown
+    proto.setCurrentIndex(proto.findData("PLAINTEXT"))
+    assert not server.form.rows["ca_file"].isVisibleTo(server)  # only when the protocol needs them
+    assert "Unencrypted" in server.warnings.text()
+    fill_text(field(wiz, "server", "bootstrap_servers"), f"127.0.0.1:1, {kafka_plain.bootstrap}")
+    assert wiz.flow.draft.settings["bootstrap_servers"] == f"127.0.0.1:1, {kafka_plain.bootstrap}"
+    shoot(wiz, "kafka-server")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    assert not auth.form.rows["username"].isVisibleTo(auth)  # no SASL on PLAINTEXT
+    fill_text(field(wiz, "auth", "topic"), "orders")
+    fill_text(field(wiz, "auth", "dead_letter_topic"), "orders.dlq")
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=15000)
+    assert wiz.flow.result.ok, wiz.flow.result.error
+    vpage = wiz.page_named("validate")
+    assert "Cluster" in vpage.facts.text()
+    shoot(wiz, "kafka-validate")
+    wiz.next()
+    admin = wiz.page_named("admin")
+    assert admin.produce_btn.isVisible() and admin.peek_btn.text() == "&Peek at dead letters"
+    qtbot.mouseClick(admin.produce_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=15000)
+    assert wiz.flow.test_result.ok, wiz.flow.test_result.error
+    assert "read back" in admin.banner.title.text()
+    wiz.flow.test_result = None
+    admin.peek_count.setValue(2)
+    qtbot.mouseClick(admin.peek_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=15000)
+    assert wiz.flow.test_result.ok, wiz.flow.test_result.error
+    assert admin.messages.topLevelItemCount() == 2 and admin.messages.topLevelItem(0).text(1) == "order-17"
+    shoot(wiz, "kafka-dead-letters")
+    wiz.next()
+    with qtbot.waitSignal(wiz.saved, timeout=10000):
+        wiz.accept()
+    win.runner.wait(3000)
