@@ -114,6 +114,32 @@ def bench_smtp(work: Path, env: dict[str, str]) -> tuple[list[tuple[str, dict[st
     return results, mail
 
 
+def bench_kafka(work: Path, env: dict[str, str]) -> list[tuple[str, dict[str, float]]]:
+    from tests.servers.kafka import Broker
+    broker = Broker(work / "kafka").start()
+    try:
+        broker.create_topics("orders")
+        conn, _ = parse_document({"name": "k", "type": "kafka", "settings": {
+            "bootstrap_servers": [broker.bootstrap], "security_protocol": "PLAINTEXT", "topic": "orders"}}, registry())
+        desk = Desk(registry(), work / "home")
+
+        def in_app() -> float:
+            t0 = time.perf_counter()
+            r = desk.validate(conn, {})
+            assert r.ok, r.error
+            return (time.perf_counter() - t0) * 1000
+        kcat = ["kcat", "-L", "-b", broker.bootstrap, "-m", "5"]
+        try:
+            peer = series(lambda: timed(kcat, env))
+        except RuntimeError as exc:
+            # Debian 12's kcat (librdkafka) fails tansu's ApiVersions answer ("Read underflow").
+            peer = {"median": float("nan"), "min": float("nan"), "max": float("nan"),
+                    "failed": str(exc).splitlines()[-1][:160]}  # type: ignore[dict-item]
+        return [("kcat -L (whole process)", peer), ("Connector Desk in-app Kafka validation", series(in_app))]
+    finally:
+        broker.stop()
+
+
 def bench_refused(work: Path) -> dict[str, float]:
     import socket
     with socket.socket() as s:
@@ -219,6 +245,15 @@ def main() -> int:
                   "ours also LISTs to match the mailbox name exactly)", ""]
         lines += [f"- {name}: {fmt(s)}" for name, s in smtp[3:]]
         lines += [f"- in-app vs curl: **{smtp[4][1]['median'] / smtp[3][1]['median']:.2f}×** (target ≤ 1×)", ""]
+        kafka = bench_kafka(work, env)
+        lines += ["### Kafka metadata against local tansu (ours: reach each bootstrap server, metadata, advertised "
+                  "brokers, topic)", ""]
+        for name, s in kafka:
+            lines.append(f"- {name}: could not run against this broker — {s['failed']}" if "failed" in s
+                         else f"- {name}: {fmt(s)}")
+        if "failed" not in kafka[0][1]:
+            lines.append(f"- in-app vs kcat: **{kafka[1][1]['median'] / kafka[0][1]['median']:.2f}×** (target ≤ 1×)")
+        lines.append("")
         refused = bench_refused(work)
         lines += ["### Refused port", "", f"- connect_refused reported in {fmt(refused)} (target: well under 1 s)", ""]
         resp = bench_responsiveness(mail, work)

@@ -518,6 +518,7 @@ class AdminPage(_CheckPage):
         self.send_hint.setVisible(not peeking)
         self.peek_box.setVisible(peeking)
         self.produce_btn.setVisible(action == "produce")
+        self.peek_count.setSuffix(self.tr(" records") if action == "produce" else self.tr(" messages"))
         if action == "produce":
             self.peek_btn.setText(self.tr("&Peek at dead letters"))
             self.setTitle(self.tr("Admin details and test record"))
