@@ -24,3 +24,19 @@ def shoot():  # type: ignore[no-untyped-def]
             Path(folder).mkdir(parents=True, exist_ok=True)
             widget.grab().save(str(Path(folder) / f"{name}.png"))
     return take
+
+
+@pytest.fixture
+def window(qtbot, app_home):  # type: ignore[no-untyped-def]
+    """The main window over a fresh app folder, shown and loaded."""
+    from desktop.connectors import registry
+    from desktop.core.service import Desk
+    from desktop.gui.main_window import MainWindow
+
+    win = MainWindow(Desk(registry(), app_home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
+    yield win
+    win.runner.cancel_all()
+    win.runner.wait(3000)

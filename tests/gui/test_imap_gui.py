@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from desktop.connectors import registry
-from desktop.core.service import Desk
-from desktop.gui.main_window import MainWindow
 from tests.conftest import imap_document, smtp_document
 from tests.gui.test_wizard import field, fill_text
-
-
-@pytest.fixture
-def window(qtbot, app_home):  # type: ignore[no-untyped-def]
-    win = MainWindow(Desk(registry(), app_home))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
-    yield win
-    win.runner.cancel_all()
-    win.runner.wait(3000)
 
 
 def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, shoot):

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from desktop.connectors import registry
-from desktop.core.service import Desk
-from desktop.gui.main_window import MainWindow
 from tests.gui.test_wizard import field, fill_text
 
 
-def test_kafka_wizard(qtbot, app_home, kafka_plain, shoot):
-    win = MainWindow(Desk(registry(), app_home))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
+def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
+    win = window
     wiz = win.new_connector()
     basics = wiz.page_named("basics")
     basics.name_edit.setText("orders-trigger")
@@ -61,4 +55,3 @@ def test_kafka_wizard(qtbot, app_home, kafka_plain, shoot):
     wiz.next()
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
-    win.runner.wait(3000)

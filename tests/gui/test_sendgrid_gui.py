@@ -6,18 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QToolButton
 
-from desktop.connectors import registry
-from desktop.core.service import Desk
-from desktop.gui.main_window import MainWindow
 from tests.gui.test_wizard import field, fill_text
 
 
-def test_sendgrid_wizard(qtbot, app_home, sendgrid, shoot):
+def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     key = sendgrid.add_key(["mail.send", "verified_senders.read"])
-    win = MainWindow(Desk(registry(), app_home))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
+    win = window
     wiz = win.new_connector()
     basics = wiz.page_named("basics")
     basics.name_edit.setText("sg-transactional")
@@ -59,4 +53,3 @@ def test_sendgrid_wizard(qtbot, app_home, sendgrid, shoot):
         wiz.accept()
     qtbot.waitUntil(lambda: win.model.rowCount() == 1, timeout=5000)
     assert win.model.data(win.model.index(0, 2)) == sendgrid.base.removeprefix("http://")
-    win.runner.wait(3000)

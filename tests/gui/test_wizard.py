@@ -6,27 +6,12 @@ import json
 import uuid
 
 import keyring
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
 
-from desktop.connectors import registry
-from desktop.core.service import Desk
 from desktop.core.vault import service_name
-from desktop.gui.main_window import MainWindow
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer
-
-
-@pytest.fixture
-def window(qtbot, app_home):  # type: ignore[no-untyped-def]
-    win = MainWindow(Desk(registry(), app_home))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=5000)
-    yield win
-    win.runner.cancel_all()
-    win.runner.wait(3000)
 
 
 def field(wiz, page, name):  # type: ignore[no-untyped-def]

@@ -4,13 +4,12 @@ advertising an address nobody listens on (the classic advertised-listeners misco
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.servers.certs import CertPair
-from tests.servers.ports import free_port, wait_listening
+from tests.servers.ports import free_port, stop_processes, wait_listening
 
 
 def tansu_binary() -> str:
@@ -82,11 +81,4 @@ class Broker:
         p.close()
 
     def stop(self) -> None:
-        for p in reversed(self._procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self._procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(self._procs)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from email.message import Message
 from pathlib import Path
 
 from tests.servers.certs import TestCA
-from tests.servers.ports import free_port, wait_listening
+from tests.servers.ports import free_port, stop_processes, wait_listening
 
 DOMAIN = "example.test"
 
@@ -62,15 +61,7 @@ class MailServers:
             wait_listening(self.ports[name])
 
     def stop(self) -> None:
-        for p in reversed(self._procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self._procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        self._procs.clear()
+        stop_processes(self._procs)
 
     # -- Dovecot -------------------------------------------------------------------------
     def _start_dovecot(self) -> None:

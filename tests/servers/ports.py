@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 
 
@@ -21,3 +23,16 @@ def wait_listening(port: int, timeout: float = 20.0, host: str = "127.0.0.1") ->
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM in reverse start order, then wait (kill what does not stop in 10 s)."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    procs.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
@@ -23,26 +24,11 @@ class ImapConnector(ConnectorType):
     summary = "Inbound e-mail: a mailbox a workflow watches (Gmail, Microsoft 365, or your own)."
     test_action = "peek"
     fields = (
-        Field("provider", "Provider", "choice", "other",
-              choices=(("gmail", "Gmail"), ("microsoft365", "Microsoft 365"), ("other", "Other server")),
-              page="provider", help="Which service this server belongs to; selects its hints."),
-        Field("host", "Server", "host", required=True, placeholder="imap.example.com",
-              help="The host name of the IMAP server."),
-        Field("security", "Security", "choice", "tls", choices=SECURITY,
-              help="How the connection is encrypted. The port follows this choice."),
-        Field("port", "Port", "int", default_from=("security", PORTS), required=True, minimum=1, maximum=65535),
-        Field("verify_tls", "Verify the server's certificate", "bool", True, page="advanced",
-              help="Strongly recommended. Turn off only for a test server you control."),
-        Field("ca_file", "CA file", "path", page="advanced",
-              help="A PEM file with your internal certificate authority, trusted in addition to the system's."),
-        Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
-              help="How long a whole check may take."),
+        *_mail.server_fields("IMAP", "imap.example.com", SECURITY, "tls", PORTS),
         Field("auth", "Sign-in", "choice", "password", choices=(("password", "User name and password"),),
               page="auth"),
         Field("username", "User name", "text", required=True, page="auth", placeholder="inbox@example.com"),
-        Field("allow_plaintext", "Allow the password over an unencrypted connection", "bool", False,
-              page="auth", when={"security": ("none",)},
-              help="Anyone on the network path can read it. Leave off unless the link is trusted."),
+        _mail.ALLOW_PLAINTEXT,
         Field("mailbox", "Mailbox", "text", "INBOX", required=True, page="auth", picker="folders",
               help="Matched exactly: names are case-sensitive. Use “Choose…” to pick it from the account."),
     )
@@ -50,12 +36,7 @@ class ImapConnector(ConnectorType):
                            help="For Gmail with 2-step verification, an App Password."),)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
-        out = []
-        if settings.get("security") == "none":
-            out.append("Unencrypted connection: mail and any password travel in clear text.")
-        if settings.get("verify_tls") is False and settings.get("security") != "none":
-            out.append("Certificate verification is OFF: anyone on the path can pose as the server.")
-        return out
+        return _mail.warnings(settings)
 
     def server_label(self, settings: Mapping[str, Any]) -> str:
         return f"{super().server_label(settings)} · {settings.get('mailbox') or 'INBOX'}"

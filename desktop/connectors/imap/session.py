@@ -14,6 +14,7 @@ from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from typing import Any
 
+from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
 from desktop.core import errors, mutf7, net, tls
 from desktop.core.errors import ConnectorError
@@ -217,7 +218,7 @@ class ImapChecks:
             if security == "tls":
                 with run.step("tls", "TLS handshake") as st:
                     run.info["tls"] = lc.start_tls(ctx)
-                    st.detail = _tls_detail(run.info["tls"])
+                    st.detail = _mail.tls_detail(run.info["tls"])
             with run.step("greeting", "Server greeting") as st:
                 try:
                     kind = imap.greeting()
@@ -256,7 +257,7 @@ class ImapChecks:
                                              f"The server refused STARTTLS: {r.text}. Nothing was sent.",
                                              "Check the server's TLS configuration.")
                     run.info["tls"] = lc.start_tls(ctx)
-                    st.detail = _tls_detail(run.info["tls"])
+                    st.detail = _mail.tls_detail(run.info["tls"])
                 with run.step("capability_tls", "CAPABILITY after STARTTLS") as st:
                     self._capability(imap)
                     st.detail = " ".join(sorted(imap.capabilities))[:200]
@@ -277,16 +278,7 @@ class ImapChecks:
 
     def _login(self, conn: Connector, imap: ImapSession, secrets: Mapping[str, Secret]) -> None:
         s = conn.settings
-        if not imap.conn.encrypted and not s.get("allow_plaintext"):
-            raise ConnectorError(
-                errors.PLAINTEXT_REFUSED,
-                "The connection is not encrypted, so the password was not sent.",
-                "Choose TLS or STARTTLS. Only if the network path is trusted, allow the password over an "
-                "unencrypted connection in the connector's settings.")
-        password = secrets.get("password")
-        if not password:
-            raise ConnectorError(errors.BAD_INPUT, "password: no password is set for this connector.",
-                                 "Enter the password on the sign-in page.")
+        password = _mail.password_for(s, imap.conn.encrypted, secrets)
         user = str(s.get("username") or "")
         caps = imap.capabilities
         if "AUTH=PLAIN" in caps:
@@ -537,8 +529,3 @@ def _headers(resp: Response) -> dict[str, Any]:
     uid = re.search(r"UID (\d+)", resp.text, re.IGNORECASE)
     return {"uid": int(uid.group(1)) if uid else None, "from": _decode(msg.get("From")),
             "subject": _decode(msg.get("Subject")), "date": _decode(msg.get("Date"))}
-
-
-def _tls_detail(info: Mapping[str, str]) -> str:
-    return (f"{info.get('version', '?')}, issued by {info.get('issuer', '?')}, "
-            f"expires {info.get('expires', '?')}")

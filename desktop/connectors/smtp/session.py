@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
 from desktop.core import errors, net, tls
 from desktop.core.errors import ConnectorError
@@ -131,7 +132,7 @@ class SmtpChecks:
             if security == "tls":
                 with run.step("tls", pre + "TLS handshake") as st:
                     run.info["tls"] = lc.start_tls(ctx)
-                    st.detail = _tls_detail(run.info["tls"])
+                    st.detail = _mail.tls_detail(run.info["tls"])
             with run.step("greeting", pre + "Server greeting") as st:
                 try:
                     r = smtp.reply("waiting for the server's greeting")
@@ -169,7 +170,7 @@ class SmtpChecks:
                                              "Check the server's TLS configuration.",
                                              temporary=_temporary(r))
                     run.info["tls"] = lc.start_tls(ctx)
-                    st.detail = _tls_detail(run.info["tls"])
+                    st.detail = _mail.tls_detail(run.info["tls"])
                 with run.step("ehlo_tls", pre + "EHLO after STARTTLS") as st:
                     smtp.ehlo(ehlo_name)
                     st.detail = " ".join(sorted(smtp.extensions)) or "no extensions"
@@ -218,17 +219,7 @@ class SmtpChecks:
 
     def _authenticate(self, conn: Connector, smtp: SmtpSession, secrets: Mapping[str, Secret]) -> None:
         s = conn.settings
-        if not smtp.conn.encrypted and not s.get("allow_plaintext"):
-            raise ConnectorError(
-                errors.PLAINTEXT_REFUSED,
-                "The connection is not encrypted, so the password was not sent.",
-                "Choose TLS or STARTTLS. Only if the network path is trusted, allow the password "
-                "over an unencrypted connection in the connector's settings.",
-            )
-        password = secrets.get("password")
-        if not password:
-            raise ConnectorError(errors.BAD_INPUT, "password: no password is set for this connector.",
-                                 "Enter the password on the sign-in page.")
+        password = _mail.password_for(s, smtp.conn.encrypted, secrets)
         username = str(s.get("username") or "")
         mechanisms = smtp.auth_mechanisms
         if "AUTH" not in smtp.extensions:
@@ -350,11 +341,6 @@ class SmtpChecks:
             run.info["to"] = to
             run.info["sent_at"] = time.monotonic()
             return
-
-
-def _tls_detail(info: Mapping[str, str]) -> str:
-    return (f"{info.get('version', '?')}, issued by {info.get('issuer', '?')}, "
-            f"expires {info.get('expires', '?')}")
 
 
 def _dot_stuff(message: bytes) -> bytes:
