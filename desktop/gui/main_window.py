@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_body()
         self.loaded = False
+        self._generation = 0  # each reload supersedes the ones still on their way
         self.reload()
 
     # -- building --------------------------------------------------------------------------
@@ -184,10 +185,10 @@ class MainWindow(QMainWindow):
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(self.tr(
-            "A connector holds the server, sign-in and checks for one mail account your workflows use —\n"
-            "SMTP to send, IMAP to watch a mailbox.\n"
-            "Create one and Connector Desk checks it live — encryption, sign-in, sender — before you "
-            "save it.\nPasswords go to your system keychain, never to a file."))
+            "A connector holds the server, sign-in and checks for one thing your workflows use —\n"
+            "an SMTP server or SendGrid key to send mail, an IMAP mailbox to watch, a Kafka topic.\n"
+            "Create one and Connector Desk checks it live — encryption, sign-in, the target — before you "
+            "save it.\nPasswords and keys go to your system keychain, never to a file."))
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setWordWrap(True)
         text.setProperty("role", "help")
@@ -276,10 +277,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def reload(self, select: str | None = None) -> None:
+        """Load the catalogue in a worker; the selection is kept (or moved to ``select``)."""
+        self._generation += 1
+        generation = self._generation
+        select = select or self.selected_name()
         self.runner.run(lambda _t, _e: self.desk.list(), "load",
-                        on_finished=lambda conns: self._loaded(conns, select), on_failed=self._load_failed)
+                        on_finished=lambda conns: self._loaded(conns, select, generation),
+                        on_failed=self._load_failed)
 
-    def _loaded(self, connectors: list[Connector], select: str | None) -> None:
+    def _loaded(self, connectors: list[Connector], select: str | None, generation: int) -> None:
+        if generation != self._generation:
+            return  # an older load finishing late: a newer one has the current catalogue
         self.loaded = True
         self.model.set_connectors(connectors)
         self.stack.setCurrentWidget(self.list_page if connectors else self.empty_page)
