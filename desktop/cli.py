@@ -230,16 +230,16 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     from desktop.core.secret import Secret
     desk = _desk()
     conn = desk.get(args.name)
-    secret = args.secret or (conn.secret_names[0] if conn.secret_names else "")
+    which = args.secret or (conn.whichs[0] if conn.whichs else "")
     if args.rollback:
-        desk.rollback(args.name, secret)
-        print(f"restored the previous {secret} of {args.name}")
+        desk.rollback(args.name, which)
+        print(f"restored the previous {which} of {args.name}")
         return EXIT_OK
-    value = os.environ.get(args.from_env) if args.from_env else _passphrase("", f"New {secret}: ")
+    value = os.environ.get(args.from_env) if args.from_env else _passphrase("", f"New {which}: ")
     if not value:
         raise BadInput({"code": "bad_input", "message": "new value: give --from-env VAR (set and not empty)",
                         "fields": {"from_env": "the new value is missing"}})
-    result = desk.rotate(args.name, secret, Secret(value), args.grace_hours)
+    result = desk.rotate(args.name, which, Secret(value), args.grace_hours)
     code = _print_result(result, args.json)
     if not args.json and not result.ok:
         print("  The current value was left as it was.")

@@ -103,14 +103,42 @@ class FolderDialog(QDialog):
         return str(item.data(0, Qt.ItemDataRole.UserRole)) if self._selectable(item) else None
 
 
-class RoundTripDialog(QDialog):
+class _CheckDialog(QDialog):
+    """A dialog that runs one check in the background: live steps, a result banner, a run button
+    beside Close, and Cancel on close."""
+
+    def __init__(self, parent: QWidget | None, run_label: str, run_name: str) -> None:
+        super().__init__(parent)
+        self.runner = TaskRunner(self)
+        self.steps = StepList()
+        self.banner = ResultBanner()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.run_btn = self.buttons.addButton(run_label, QDialogButtonBox.ButtonRole.ActionRole)
+        self.run_btn.setObjectName(run_name)
+        self.run_btn.clicked.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        self.result: RunResult | None = None
+
+    def add_check_widgets(self, layout: QVBoxLayout) -> None:
+        layout.addWidget(self.steps, 1)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.buttons)
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()
+
+
+class RoundTripDialog(_CheckDialog):
     """Send a tagged message through an SMTP connector and wait for it in an IMAP connector."""
 
     def __init__(self, desk: Desk, connectors: list[Connector], selected: Connector,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, parent.tr("&Run") if parent else "&Run", "runRoundTrip")
         self.desk = desk
-        self.runner = TaskRunner(self)
         self.setWindowTitle(self.tr("Round trip"))
         self.setObjectName("roundTripDialog")
         self.resize(680, 460)
@@ -137,17 +165,7 @@ class RoundTripDialog(QDialog):
         form.addRow(self.tr("Wait in:"), self.receiver)
         form.addRow(self.tr("To address:"), self.to)
         v.addLayout(form)
-        self.steps = StepList()
-        v.addWidget(self.steps, 1)
-        self.banner = ResultBanner()
-        v.addWidget(self.banner)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.run_btn = self.buttons.addButton(self.tr("&Run"), QDialogButtonBox.ButtonRole.ActionRole)
-        self.run_btn.setObjectName("runRoundTrip")
-        self.run_btn.clicked.connect(self.start)
-        self.buttons.rejected.connect(self.reject)
-        v.addWidget(self.buttons)
-        self.result: RunResult | None = None
+        self.add_check_widgets(v)
         if not senders or not receivers:
             self.run_btn.setEnabled(False)
             self.banner.info(self.tr("A round trip needs an SMTP and an IMAP connector"),
@@ -183,20 +201,15 @@ class RoundTripDialog(QDialog):
         self.run_btn.setEnabled(True)
         self.banner.error(exc)
 
-    def reject(self) -> None:
-        self.runner.cancel_all()
-        super().reject()
 
-
-class RotateDialog(QDialog):
+class RotateDialog(_CheckDialog):
     """Replace a secret: the new value is validated before it becomes current; the previous one is
     kept for a grace period and can be restored."""
 
     def __init__(self, desk: Desk, conn: Connector, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, parent.tr("&Check and rotate") if parent else "&Check and rotate", "rotate")
         self.desk = desk
         self.conn = conn
-        self.runner = TaskRunner(self)
         self.setWindowTitle(self.tr("Rotate a secret of “{0}”").format(conn.name))
         self.setObjectName("rotateDialog")
         self.resize(640, 440)
@@ -236,20 +249,10 @@ class RotateDialog(QDialog):
         form.addRow(self.tr("New value:"), row)
         form.addRow(self.tr("Keep the previous for:"), self.grace)
         v.addLayout(form)
-        self.steps = StepList()
-        v.addWidget(self.steps, 1)
-        self.banner = ResultBanner()
-        v.addWidget(self.banner)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.run_btn = self.buttons.addButton(self.tr("&Check and rotate"), QDialogButtonBox.ButtonRole.ActionRole)
-        self.run_btn.setObjectName("rotate")
-        self.run_btn.clicked.connect(self.start)
         self.rollback_btn = self.buttons.addButton(self.tr("Restore &previous"), QDialogButtonBox.ButtonRole.ActionRole)
         self.rollback_btn.setObjectName("rollback")
         self.rollback_btn.clicked.connect(self.rollback)
-        self.buttons.rejected.connect(self.reject)
-        v.addWidget(self.buttons)
-        self.result: RunResult | None = None
+        self.add_check_widgets(v)
         self._update()
         self.value.textChanged.connect(lambda _t: self._update())
         self.secret.currentIndexChanged.connect(lambda _i: self._update())
@@ -300,7 +303,3 @@ class RotateDialog(QDialog):
         self.conn = self.desk.get(self.conn.name)
         self._update()
         self.banner.success(self.tr("Previous value restored"), self.tr("Validate the connector to confirm it."))
-
-    def reject(self) -> None:
-        self.runner.cancel_all()
-        super().reject()
