@@ -230,7 +230,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     from desktop.core.secret import Secret
     desk = _desk()
     conn = desk.get(args.name)
-    which = args.secret or (conn.whichs[0] if conn.whichs else "")
+    which = args.secret or (conn.secret_names[0] if conn.secret_names else "")
     if args.rollback:
         desk.rollback(args.name, which)
         print(f"restored the previous {which} of {args.name}")
