@@ -67,6 +67,13 @@ def mail(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[Mai
     servers.stop()
 
 
+def import_smtp_for(desk: Any, mail: MailServers, certs: Certs, user: MailUser, name: str) -> None:
+    """Save an SMTP connector that signs in as ``user`` (its password into the keychain)."""
+    doc = smtp_document(mail, certs, name=name, env="PW")
+    doc["settings"]["username"] = doc["settings"]["from_address"] = user.address
+    desk.import_document(doc, {"PW": user.password})
+
+
 def smtp_document(mail: MailServers, certs: Certs, *, name: str = "billing-mail", security: str = "starttls",
                   port: int | None = None, env: str = "CD_TEST_SMTP_PASSWORD", **settings: Any) -> dict[str, Any]:
     ports = {"starttls": mail.ports["submission"], "tls": mail.ports["smtps"], "none": mail.ports["plain"]}

@@ -36,6 +36,11 @@ def make_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLCont
 
 @functools.lru_cache(maxsize=32)
 def _context(ca_file: str | None, _stamp: tuple[int, int] | None, verify: bool) -> ssl.SSLContext:
+    return new_context(ca_file, verify)
+
+
+def new_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
+    """A private (uncached) client context, for one that gets a client certificate loaded into it."""
     ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if ca_file:

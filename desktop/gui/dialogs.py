@@ -139,6 +139,7 @@ class RoundTripDialog(_CheckDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, parent.tr("&Run") if parent else "&Run", "runRoundTrip")
         self.desk = desk
+        self.by_name = {c.name: c for c in connectors}
         self.setWindowTitle(self.tr("Round trip"))
         self.setObjectName("roundTripDialog")
         self.resize(680, 460)
@@ -172,8 +173,8 @@ class RoundTripDialog(_CheckDialog):
                              self.tr("Create the missing one first."))
 
     def start(self) -> None:
-        by_name = {c.name: c for c in self.desk.list()}
-        sender, receiver = by_name.get(self.sender.currentData()), by_name.get(self.receiver.currentData())
+        sender = self.by_name.get(self.sender.currentData())
+        receiver = self.by_name.get(self.receiver.currentData())
         if sender is None or receiver is None:
             return
         to = self.to.text().strip() or None
@@ -282,7 +283,7 @@ class RotateDialog(_CheckDialog):
         self._update()
         if result.ok:
             self.value.clear()
-            self.conn = self.desk.get(self.conn.name)
+            self.conn.previous_until[str(self.secret.currentData())] = str(result.info.get("previous_until"))
             self._update()
             until = _local(result.info.get("previous_until"))
             self.banner.success(self.tr("Rotated"), self.tr("The new value is current; the previous one is kept "
@@ -300,6 +301,6 @@ class RotateDialog(_CheckDialog):
                         on_finished=lambda _r: self._rolled_back(), on_failed=self._failed)
 
     def _rolled_back(self) -> None:
-        self.conn = self.desk.get(self.conn.name)
+        self.conn.previous_until.pop(str(self.secret.currentData()), None)
         self._update()
         self.banner.success(self.tr("Previous value restored"), self.tr("Validate the connector to confirm it."))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -73,12 +71,9 @@ def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, sho
 
 
 def test_round_trip_dialog(qtbot, window, mailboxes, certs, shoot):
-    os.environ["CD_RT_PW"] = mailboxes.users[0].password
-    try:
-        window.desk.import_document(smtp_document(mailboxes, certs, name="rt-smtp", env="CD_RT_PW"), os.environ)
-        window.desk.import_document(imap_document(mailboxes, certs, name="rt-imap", env="CD_RT_PW"), os.environ)
-    finally:
-        del os.environ["CD_RT_PW"]
+    env = {"CD_RT_PW": mailboxes.users[0].password}
+    window.desk.import_document(smtp_document(mailboxes, certs, name="rt-smtp", env="CD_RT_PW"), env)
+    window.desk.import_document(imap_document(mailboxes, certs, name="rt-imap", env="CD_RT_PW"), env)
     window.reload(select="rt-imap")
     qtbot.waitUntil(lambda: window.selected_name() == "rt-imap", timeout=5000)
     window.round_trip()

@@ -3,7 +3,6 @@ becomes current with the previous kept and restorable."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import keyring
@@ -13,19 +12,13 @@ from desktop.connectors import registry
 from desktop.core.service import Desk
 from desktop.core.vault import service_name
 from desktop.gui.main_window import MainWindow
-from tests.conftest import smtp_document
+from tests.conftest import import_smtp_for
 
 
 def test_rotate_dialog(qtbot, app_home, mail, certs, shoot):
     user = mail.users[2]
     desk = Desk(registry(), app_home)
-    os.environ["CD_ROTGUI_PW"] = user.password
-    try:
-        doc = smtp_document(mail, certs, name="rot-gui", env="CD_ROTGUI_PW")
-        doc["settings"]["username"] = doc["settings"]["from_address"] = user.address
-        desk.import_document(doc, os.environ)
-    finally:
-        del os.environ["CD_ROTGUI_PW"]
+    import_smtp_for(desk, mail, certs, user, "rot-gui")
     win = MainWindow(desk)
     qtbot.addWidget(win)
     win.show()

@@ -175,16 +175,11 @@ def test_bad_input_is_named_on_the_page(qtbot, window):
 
 
 def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, mail, certs):
-    import os
 
     from tests.conftest import smtp_document
     desk = window.desk
-    os.environ["CD_GUI_PW"] = "pw-for-list"
-    try:
-        for n in ("alpha-mail", "beta-mail"):
-            desk.import_document(smtp_document(mail, certs, name=n, env="CD_GUI_PW"), os.environ)
-    finally:
-        del os.environ["CD_GUI_PW"]
+    for n in ("alpha-mail", "beta-mail"):
+        desk.import_document(smtp_document(mail, certs, name=n, env="CD_GUI_PW"), {"CD_GUI_PW": "pw-for-list"})
     window.reload()
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=5000)
     assert not window.edit_action.isEnabled() and "select a connector first" in window.edit_action.toolTip()

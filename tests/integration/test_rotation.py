@@ -18,20 +18,14 @@ from desktop.core.errors import InputErrors
 from desktop.core.secret import Secret
 from desktop.core.service import Desk
 from desktop.core.vault import service_name
-from tests.conftest import ROOT, smtp_document
+from tests.conftest import ROOT, import_smtp_for
 
 
 @pytest.fixture
 def carol(mail, certs, app_home):  # type: ignore[no-untyped-def]
     user = mail.users[2]
     desk = Desk(registry(), app_home)
-    os.environ["CD_ROT_PW"] = user.password
-    try:
-        doc = smtp_document(mail, certs, name="rot", env="CD_ROT_PW")
-        doc["settings"]["username"] = doc["settings"]["from_address"] = user.address
-        desk.import_document(doc, os.environ)
-    finally:
-        del os.environ["CD_ROT_PW"]
+    import_smtp_for(desk, mail, certs, user, "rot")
     return desk, user
 
 

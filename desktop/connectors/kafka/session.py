@@ -74,11 +74,10 @@ def client_tls(settings: Mapping[str, Any], secrets: Mapping[str, Secret]) -> ss
     """The verified TLS context, with the client certificate loaded and checked before any connection."""
     if settings.get("security_protocol") not in TLS:
         return None
-    ctx = tls.make_context(settings.get("ca_file"))
     cert, key = settings.get("client_cert_file"), settings.get("client_key_file")
     if not cert:
-        return ctx
-    ctx = _copy(ctx, settings.get("ca_file"))
+        return tls.make_context(settings.get("ca_file"))
+    ctx = tls.new_context(settings.get("ca_file"))  # shared contexts are cached: this one is our own
     password = secrets.get("client_key_password")
     pw = password.reveal() if password else None
     if str(cert).lower().endswith((".p12", ".pfx")):
@@ -101,15 +100,6 @@ def client_tls(settings: Mapping[str, Any], secrets: Mapping[str, Secret]) -> ss
         if str(settings.get("client_cert_file", "")).lower().endswith((".p12", ".pfx")):
             for f in (cert, key):
                 Path(str(f)).unlink(missing_ok=True)
-    return ctx
-
-
-def _copy(shared: ssl.SSLContext, ca_file: Any) -> ssl.SSLContext:
-    # Shared contexts are cached; one with a client certificate must be our own.
-    ctx = ssl.create_default_context()
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if ca_file:
-        ctx.load_verify_locations(cafile=str(ca_file))
     return ctx
 
 
