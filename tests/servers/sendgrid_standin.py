@@ -27,7 +27,27 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = Path(os.environ.get("CONNECTOR_DESK_SENDGRID_SPECS", ROOT.parent / "shared" / "vendor-specs" / "sendgrid"))
+
+
+def _specs_folder() -> Path:
+    """../shared/vendor-specs/sendgrid beside the checkout (as CI lays it out); for a clone made from a
+    local checkout elsewhere, beside that origin; or CONNECTOR_DESK_SENDGRID_SPECS."""
+    if os.environ.get("CONNECTOR_DESK_SENDGRID_SPECS"):
+        return Path(os.environ["CONNECTOR_DESK_SENDGRID_SPECS"])
+    tail = Path("shared") / "vendor-specs" / "sendgrid"
+    candidates = [ROOT.parent / tail]
+    try:
+        import subprocess
+        origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+        if origin and Path(origin).is_dir():
+            candidates.append(Path(origin).resolve().parent / tail)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SPECS = _specs_folder()
 
 
 def _nullable(node: Any) -> Any:
