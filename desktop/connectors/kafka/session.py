@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop.connectors.base import ConnectorType
-from desktop.core import errors, net, tls
+from desktop.connectors.kafka import sasl
+from desktop.core import errors, net, oauth, tls
 from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import Connector
@@ -129,44 +130,77 @@ class KafkaChecks:
         self.ctype = ctype
 
     # -- connecting ------------------------------------------------------------------------
-    def _reach(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> tuple[list[str], Any]:
+    def _reach(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> tuple[list[str], Any, Secret | None]:
+        """Reach (and TLS) every bootstrap server, then sign in on the first one ourselves.
+        Returns the reachable servers, the TLS context and the credential kafka-python is to use."""
         s = conn.settings
         with run.step("settings", "Check the settings and client certificate") as st:
             servers = parse_servers(s.get("bootstrap_servers"))
             ctx = client_tls(s, secrets)
-            st.detail = f"{len(servers)} bootstrap server(s), {s.get('security_protocol')}"
+            mechanism = str(s.get("sasl_mechanism")) if s.get("security_protocol") in SASL else None
+            credential = self._credential_secret(mechanism, secrets)
+            st.detail = f"{len(servers)} bootstrap server(s), {s.get('security_protocol')}" + \
+                (f", {mechanism}" if mechanism else "")
+        if mechanism == "OAUTHBEARER":
+            with run.step("token", "Get an access token from the token endpoint") as st:
+                assert credential is not None
+                credential = oauth.client_credentials(
+                    run, str(s.get("oauth_token_endpoint") or ""), str(s.get("oauth_client_id") or ""), credential,
+                    str(s.get("oauth_scope") or ""), s.get("ca_file"))
+                st.detail = "token received"
         reachable: list[str] = []
         first_error: ConnectorError | None = None
-        for host, port in servers:
-            with run.step(f"reach:{host}:{port}", f"Reach {host}:{port}") as st:
-                try:
-                    addrs = net.resolve(host, port, run.deadline, run.cancel)
-                    sock = net.connect(host, port, addrs, run.deadline, run.cancel)
-                    lc = net.LineConn(sock, host, port, run.deadline, run.cancel, run.transcript)
+        signing_in: net.LineConn | None = None
+        try:
+            for host, port in servers:
+                with run.step(f"reach:{host}:{port}", f"Reach {host}:{port}") as st:
                     try:
-                        if ctx is not None:
-                            run.info["tls"] = lc.start_tls(ctx)
-                            st.detail = f"TLS ok, issued by {run.info['tls'].get('issuer', '?')}"
+                        addrs = net.resolve(host, port, run.deadline, run.cancel)
+                        sock = net.connect(host, port, addrs, run.deadline, run.cancel)
+                        lc = net.LineConn(sock, host, port, run.deadline, run.cancel, run.transcript)
+                        try:
+                            if ctx is not None:
+                                run.info["tls"] = lc.start_tls(ctx)
+                                st.detail = f"TLS ok, issued by {run.info['tls'].get('issuer', '?')}"
+                            else:
+                                st.detail = "reachable"
+                        except BaseException:
+                            lc.close()
+                            raise
+                        if mechanism and signing_in is None:
+                            signing_in = lc
                         else:
-                            st.detail = "reachable"
-                    finally:
-                        lc.close()
-                except ConnectorError as exc:
-                    if exc.code in (errors.CANCELLED, errors.TIMEOUT) or not first_error:
+                            lc.close()
+                    except ConnectorError as exc:
                         first_error = first_error or exc
-                    if exc.code in (errors.CANCELLED,):
-                        raise
-                    if len(servers) == 1 or exc.code.startswith("cert_") or exc.code == errors.TLS_FAILED:
-                        raise
-                    st.detail = f"unreachable: {exc.message}"
-                    continue
-                reachable.append(f"{host}:{port}")
-        if not reachable:
-            assert first_error is not None
-            raise first_error
-        return reachable, ctx
+                        if exc.code == errors.CANCELLED or len(servers) == 1 or exc.code.startswith("cert_") \
+                                or exc.code == errors.TLS_FAILED:
+                            raise
+                        st.detail = f"unreachable: {exc.message}"
+                        continue
+                    reachable.append(f"{host}:{port}")
+            if not reachable:
+                assert first_error is not None
+                raise first_error
+            if signing_in is not None and mechanism and credential is not None:
+                with run.step("sasl", f"Sign in ({mechanism})") as st:
+                    st.detail = sasl.authenticate(signing_in, mechanism, str(s.get("username") or ""), credential)
+        finally:
+            if signing_in is not None:
+                signing_in.close()
+        return reachable, ctx, credential
 
-    def _config(self, conn: Connector, secrets: Mapping[str, Secret], servers: list[str], ctx: Any,
+    @staticmethod
+    def _credential_secret(mechanism: str | None, secrets: Mapping[str, Secret]) -> Secret | None:
+        if not mechanism:
+            return None
+        name = "oauth_client_secret" if mechanism == "OAUTHBEARER" else "password"
+        secret = secrets.get(name)
+        if not secret:
+            raise FieldError(f"secrets.{name}", "is required")
+        return secret
+
+    def _config(self, conn: Connector, servers: list[str], ctx: Any, credential: Secret | None,
                 run: Run) -> dict[str, Any]:
         s = conn.settings
         ms = int(max(0.5, run.deadline.remaining()) * 1000)
@@ -175,12 +209,12 @@ class KafkaChecks:
                                "reconnect_backoff_max_ms": 500, "client_id": "connector-desk"}
         if ctx is not None:
             cfg["ssl_context"] = ctx
-        if s.get("security_protocol") in SASL:
-            password = secrets.get("password")
-            if not password:
-                raise FieldError("secrets.password", "is required")
-            cfg.update(sasl_mechanism=s.get("sasl_mechanism"), sasl_plain_username=s.get("username"),
-                       sasl_plain_password=password.reveal())
+        if s.get("security_protocol") in SASL and credential is not None:
+            cfg["sasl_mechanism"] = s.get("sasl_mechanism")
+            if s.get("sasl_mechanism") == "OAUTHBEARER":
+                cfg["sasl_oauth_token_provider"] = _token_provider(credential)
+            else:
+                cfg.update(sasl_plain_username=s.get("username"), sasl_plain_password=credential.reveal())
         return cfg
 
     def _classify(self, exc: BaseException, logs: _Capture, doing: str, run: Run) -> ConnectorError:
@@ -214,10 +248,10 @@ class KafkaChecks:
                               f"{exc}).{cause}", "Check the security protocol and the port.")
 
     def _admin(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, logs: _Capture) -> tuple[Any, Any]:
-        servers, ctx = self._reach(conn, secrets, run)
+        servers, ctx, credential = self._reach(conn, secrets, run)
         from kafka import KafkaAdminClient
 
-        cfg = self._config(conn, secrets, servers, ctx, run)
+        cfg = self._config(conn, servers, ctx, credential, run)
         with run.step("metadata", "Sign in and read the cluster metadata") as st:
             try:
                 admin = bounded(run, "signing in and reading the cluster metadata", lambda: KafkaAdminClient(**cfg))
@@ -408,6 +442,17 @@ class KafkaChecks:
                 records.sort(key=lambda r: r.timestamp, reverse=True)
                 run.info["records"] = [_record(r) for r in records[:count]]
                 st.detail = f"{len(run.info['records'])} record(s); nothing was committed"
+
+
+def _token_provider(token: Secret) -> Any:
+    """kafka-python's OAUTHBEARER hook, handing it the token we fetched (and checked) already."""
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class Provider(AbstractTokenProvider):  # type: ignore[misc]
+        def token(self) -> str:
+            return token.reveal()
+
+    return Provider()
 
 
 def _record(r: Any) -> dict[str, Any]:

@@ -8,24 +8,18 @@ WARNING whatever the application's log level.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
-import socket
-import ssl
 import time
-import urllib.error
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.client import HTTPException
 from typing import Any
-from urllib.parse import urlsplit
 
 from desktop.connectors.base import ConnectorType
 from desktop.connectors.sendgrid import API_BASES
-from desktop.core import errors, tls
+from desktop.core import errors, web
 from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import Connector
@@ -40,18 +34,7 @@ RETRIES = 3
 
 def api_base(settings: Mapping[str, Any]) -> str:
     base = str(settings.get("api_base") or API_BASES.get(str(settings.get("region")), API_BASES["global"]))
-    parts = urlsplit(base)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise FieldError("settings.api_base", f"“{base}” is not an http(s) address")
-    if parts.scheme == "http":
-        host = parts.hostname
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if not loopback:
-            raise FieldError("settings.api_base", "must be https (http is allowed only for a loopback address)")
-    return base.rstrip("/")
+    return web.check_url(base, "settings.api_base")
 
 
 def check_key(secrets: Mapping[str, Secret]) -> Secret:
@@ -93,23 +76,9 @@ class Http:
         if isinstance(exc, HTTPError):
             headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
             return exc.status_code, headers, _json(exc.body)
-        host = urlsplit(self.base).hostname or self.base
-        port = urlsplit(self.base).port or (443 if self.base.startswith("https") else 80)
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(reason, ssl.SSLError):
-            raise tls.classify(reason, host, port) from None
-        if isinstance(reason, socket.gaierror):
-            raise ConnectorError(errors.DNS_FAILED, f"The host name “{host}” could not be found.",
-                                 "Check the region or API address, and this computer's DNS.") from None
-        if isinstance(reason, ConnectionRefusedError):
-            raise ConnectorError(errors.CONNECT_REFUSED, f"{host}:{port} refused the connection.",
-                                 "Check the API address; a proxy or firewall may be blocking it.") from None
-        if isinstance(reason, (TimeoutError, socket.timeout)):
-            raise self.run.deadline.error(doing) from None
-        if isinstance(reason, (HTTPException, ConnectionError, OSError)):
-            raise ConnectorError(errors.PROTOCOL_ERROR,
-                                 f"{host}:{port} did not answer like the SendGrid API ({reason.__class__.__name__}).",
-                                 "Check the API address: it must point at SendGrid's Web API.") from None
+        classified = web.classify(exc, self.base, self.run.deadline, doing, "SendGrid Web API")
+        if classified is not None:
+            raise classified from None
         raise exc
 
 
