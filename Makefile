@@ -30,6 +30,8 @@ $(VENV)/.stamp-debs-test: $(VENV)/.stamp-debs-run
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO_E) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Node.js runs the tests' OAuth authorization server (npm oidc-provider); Debian's own if none.
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO_E) apt-get install -y -qq --no-install-recommends nodejs npm; }
 	@# The packaged services are not used: tests start their own on loopback ports.
 	@-$(SUDO) systemctl disable --now postfix dovecot >/dev/null 2>&1 || true
 	@touch $@
@@ -46,7 +48,11 @@ compile: $(VENV)/.stamp-py
 	@$(PY) -m compileall -q desktop
 
 deps-run: $(VENV)/.stamp-debs-run $(VENV)/.stamp-py compile
-deps-test: $(VENV)/.stamp-debs-test $(VENV)/.stamp-py compile
+OAUTH_SERVER := tests/servers/oidc-provider
+$(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package-lock.json | $(VENV)/.stamp-debs-test
+	cd $(OAUTH_SERVER) && npm ci --no-audit --no-fund --loglevel=error
+
+deps-test: $(VENV)/.stamp-debs-test $(VENV)/.stamp-py compile $(OAUTH_SERVER)/node_modules/.package-lock.json
 
 run: deps-run
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/connector-desk; \
@@ -64,7 +70,7 @@ bench: deps-test
 	$(PY) tests/run_suite.py --bench
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info $(OAUTH_SERVER)/node_modules .pytest_cache .mypy_cache .ruff_cache
 
 # Regenerate the README's screenshots from the GUI tests (real Postfix + Dovecot behind them).
 screenshots: deps-test

@@ -168,6 +168,24 @@ def kafka_tls(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterato
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def kafka_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """tansu requiring SASL (it offers SCRAM-SHA-512, SCRAM-SHA-256 and OAUTHBEARER)."""
+    from tests.servers.kafka import Broker
+    broker = Broker(tmp_path_factory.mktemp("kafka-auth"), authentication=True).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real OAuth authorization server (npm oidc-provider) with a client-credentials client."""
+    from tests.servers.oauth import OAuthServer
+    server = OAuthServer(tmp_path_factory.mktemp("oauth") / "oidc-provider.log").start()
+    yield server
+    server.stop()
+
+
 def kafka_document(bootstrap: str, *, name: str = "orders-trigger", protocol: str = "PLAINTEXT",
                    **settings: Any) -> dict[str, Any]:
     return {"name": name, "type": "kafka",

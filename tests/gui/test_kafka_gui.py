@@ -55,3 +55,38 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
     wiz.next()
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
+
+
+def test_kafka_sign_in_fields_follow_the_mechanism(qtbot, window, kafka_auth, oauth_server, shoot):
+    """SASL_SSL/PLAIN asks for user and password; OAUTHBEARER for the token endpoint, client id and
+    secret instead — and validating it in the wizard fetches a real token, then reports the broker."""
+    wiz = window.new_connector()
+    basics = wiz.page_named("basics")
+    basics.name_edit.setText("orders-oauth")
+    basics.findChild(type(basics.types.buttons()[0]), "type_kafka").setChecked(True)
+    wiz.next()
+    wiz.next()  # self-managed
+    proto = field(wiz, "server", "security_protocol")
+    proto.setCurrentIndex(proto.findData("SASL_PLAINTEXT"))
+    fill_text(field(wiz, "server", "bootstrap_servers"), kafka_auth.bootstrap)
+    wiz.next()
+    auth = wiz.page_named("auth")
+    rows = auth.form.rows
+    assert rows["username"].isVisibleTo(auth) and rows["password"].isVisibleTo(auth)
+    assert not rows["oauth_token_endpoint"].isVisibleTo(auth)
+    mech = field(wiz, "auth", "sasl_mechanism")
+    mech.setCurrentIndex(mech.findData("OAUTHBEARER"))
+    assert not rows["username"].isVisibleTo(auth) and not rows["password"].isVisibleTo(auth)
+    for name in ("oauth_token_endpoint", "oauth_client_id", "oauth_scope", "oauth_client_secret"):
+        assert rows[name].isVisibleTo(auth), name
+    fill_text(field(wiz, "auth", "oauth_token_endpoint"), oauth_server.token_endpoint)
+    fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.client_id)
+    fill_text(field(wiz, "auth", "oauth_client_secret"), oauth_server.client_secret)
+    fill_text(field(wiz, "auth", "topic"), "orders")
+    shoot(wiz, "kafka-auth-oauth")
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=15000)
+    result = wiz.flow.result
+    assert result.error.code == "auth_failed" and result.error.step == "sasl"
+    assert [s.name for s in result.steps][:2] == ["settings", "token"]
+    shoot(wiz, "kafka-validate-oauth")

@@ -8,7 +8,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,17 +18,10 @@ from desktop.core.secret import Secret
 from desktop.core.service import Desk
 from tests.conftest import ROOT, kafka_document
 from tests.servers import scripted
-from tests.servers.kafka import Broker
+from tests.servers.ports import free_port
 from tests.servers.scripted import Peer, ScriptedServer, server_context
 
 PASSWORD = "kafka-pw-7f3a9c"  # unique: searched for in transcripts
-
-
-@pytest.fixture(scope="module")
-def kafka_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    broker = Broker(tmp_path_factory.mktemp("kafka-auth"), authentication=True).start()
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture
@@ -192,3 +184,61 @@ def test_plain_password_never_goes_to_an_untrusted_certificate(desk, certs):
         received = srv.received
     assert r.error.code == "cert_untrusted"
     assert PASSWORD.encode() not in received
+
+
+# -- OAUTHBEARER: a token from a real authorization server, then the broker ----------------------
+def oauth_conn(bootstrap: str, endpoint: str, **kw: Any):  # type: ignore[no-untyped-def]
+    return parse_document(kafka_document(bootstrap, protocol="SASL_PLAINTEXT", sasl_mechanism="OAUTHBEARER",
+                                         oauth_token_endpoint=endpoint, oauth_client_id="kafka-client",
+                                         oauth_scope="kafka", **kw), registry())[0]
+
+
+def test_oauthbearer_token_is_fetched_and_the_broker_verdict_reported(desk, kafka_auth, oauth_server):
+    r = desk.validate(oauth_conn(kafka_auth.bootstrap, oauth_server.token_endpoint),
+                      {"oauth_client_secret": Secret(oauth_server.client_secret)})
+    steps = {s.name: s for s in r.steps}
+    assert steps["token"].ok and steps["token"].detail == "token received"
+    # tansu has no token validator configured: it refuses every token with Kafka error 58.
+    assert r.error.code == "auth_failed" and r.error.step == "sasl"
+    assert "rejected the OAUTHBEARER sign-in" in r.error.message
+    text = "\n".join(r.transcript)
+    assert "grant_type=client_credentials client_id=kafka-client scope=kafka" in text
+    assert "HTTP 200" in text and oauth_server.client_secret not in text and "Bearer " not in text
+
+
+def test_oauthbearer_wrong_client_secret_stops_at_the_token_endpoint(desk, kafka_auth, oauth_server):
+    r = desk.validate(oauth_conn(kafka_auth.bootstrap, oauth_server.token_endpoint),
+                      {"oauth_client_secret": Secret("not-the-secret")})
+    assert r.error.code == "auth_failed" and r.error.step == "token"
+    assert "invalid_client" in r.error.message and "client id and client secret" in r.error.hint
+    assert not any(s.name.startswith("reach:") for s in r.steps)  # the broker was never contacted
+
+
+def test_oauthbearer_token_endpoint_down(desk, kafka_auth):
+    r = desk.validate(oauth_conn(kafka_auth.bootstrap, f"http://127.0.0.1:{free_port()}/token"),
+                      {"oauth_client_secret": Secret("x-secret")})
+    assert r.error.code == "connect_refused" and r.error.step == "token" and "token endpoint" in r.error.hint
+
+
+def test_oauthbearer_token_endpoint_must_be_https(desk, kafka_auth):
+    r = desk.validate(oauth_conn(kafka_auth.bootstrap, "http://login.example.com/token"),
+                      {"oauth_client_secret": Secret("x-secret")})
+    assert r.error.code == "bad_input" and "settings.oauth_token_endpoint" in r.error.message
+
+
+def html_page(peer: Peer) -> None:
+    while peer.readline(5) not in (None, ""):
+        pass
+    body = b"<html>Sign in</html>"
+    peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    peer.hang()
+
+
+@pytest.mark.parametrize(("handler", "code"), [(html_page, "protocol_error"), (scripted.hung, "timeout")])
+def test_oauthbearer_hostile_token_endpoint(desk, kafka_auth, handler, code):
+    with ScriptedServer(handler) as srv:
+        t0 = time.monotonic()
+        r = desk.validate(oauth_conn(kafka_auth.bootstrap, f"http://127.0.0.1:{srv.port}/token", timeout_s=3),
+                          {"oauth_client_secret": Secret("x-secret")})
+        elapsed = time.monotonic() - t0
+    assert r.error.code == code and r.error.step == "token" and elapsed < 4

@@ -68,7 +68,7 @@ class KafkaConnector(ConnectorType):
                     when={"security_protocol": SASL, "sasl_mechanism": PASSWORD_MECHANISMS}),
         SecretField("oauth_client_secret", "Client secret", when=OAUTH, after="oauth_client_id"),
         SecretField("client_key_password", "Client key password", help="Only if the client key is encrypted.",
-                    optional=True),
+                    optional=True, when={"security_protocol": TLS}),
     )
 
     def server_label(self, settings: Mapping[str, Any]) -> str:
@@ -81,7 +81,9 @@ class KafkaConnector(ConnectorType):
         if proto == "PLAINTEXT":
             return ["Unencrypted connection: records travel in clear text."]
         if proto == "SASL_PLAINTEXT":
-            return ["Unencrypted connection: the password and records travel in clear text."]
+            carried = {"PLAIN": "the password", "OAUTHBEARER": "the access token"}.get(
+                str(settings.get("sasl_mechanism")), "the user name (SCRAM does not send the password itself)")
+            return [f"Unencrypted connection: {carried} and the records travel in clear text."]
         return []
 
     def _checks(self) -> Any:

@@ -150,11 +150,13 @@ def authenticate(lc: LineConn, mechanism: str, username: str, credential: Secret
 
 
 def _broker_error(code: int, message: str | None, where: str, mechanism: str) -> ConnectorError:
-    said = f": {message}" if message and message != "NONE" else ""
+    said = f": {message.rstrip('.')}" if message and message != "NONE" else ""
     if code == SASL_AUTHENTICATION_FAILED:
-        return ConnectorError(errors.AUTH_FAILED, f"{where} rejected the {mechanism} sign-in{said}.",
-                              "Check the user name (API key) and password (secret), and that the user exists "
-                              f"for {mechanism} on the cluster.")
+        hint = ("The token was issued but the cluster does not accept it: check the token endpoint, scope and "
+                "audience the cluster is configured to trust." if mechanism == "OAUTHBEARER" else
+                "Check the user name (API key) and password (secret), and that the user exists for "
+                f"{mechanism} on the cluster.")
+        return ConnectorError(errors.AUTH_FAILED, f"{where} rejected the {mechanism} sign-in{said}.", hint)
     if code == ILLEGAL_SASL_STATE:
         return ConnectorError(errors.AUTH_METHOD_UNSUPPORTED, f"{where} does not expect a SASL sign-in{said}.",
                               "This listener probably does not use SASL: check the security protocol and port.")
