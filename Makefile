@@ -10,9 +10,10 @@ export DEBIAN_FRONTEND := noninteractive
 RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-image0 fonts-dejavu-core xvfb xauth dbus gnome-keyring
-TEST_DEBS := $(RUN_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl stunnel4 kcat
+DIST_DEBS := binutils lintian nsis
+TEST_DEBS := $(RUN_DEBS) $(DIST_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl stunnel4 kcat
 
-.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile
+.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile dist smoke-dist
 
 $(VENV)/.stamp-debs-run:
 	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || printf ' %s' $$p; done); \
@@ -65,6 +66,20 @@ typecheck: deps-run
 
 test: deps-test lint typecheck
 	$(PY) tests/run_suite.py
+	$(MAKE) --no-print-directory smoke-dist
+
+# The installers (packaging/README.md): the PyInstaller one-folder bundle in dist/connector-desk and
+# the .deb beside it, checked with lintian. Windows and macOS builds run on their own runners
+# (.github/workflows/release.yml).
+dist: deps-test
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/connector-desk.spec
+	$(PY) packaging/linux/build_deb.py dist/connector-desk dist
+
+# The frozen build as administrators meet it: bundle and .deb (--version, --smoke, a real keychain
+# round trip, a connector check), install and purge; and the Windows installer definition compiles.
+smoke-dist: dist
+	$(PY) packaging/smoke_test.py dist
 
 bench: deps-test
 	$(PY) tests/run_suite.py --bench

@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rollback", action="store_true", help="restore the previous value instead")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("doctor", help="show the version, data folder and keychain in use, and prove the "
+                                      "keychain stores and returns a secret")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
     s.add_argument("files", nargs="+", type=Path)
     s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
@@ -318,10 +322,45 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def qt_versions() -> dict[str, str]:
+    try:
+        import PySide6
+        from PySide6 import QtCore
+    except ImportError as exc:  # a headless gateway host may lack Qt's system libraries
+        return {"qt": f"unavailable ({exc})"}
+    return {"qt": QtCore.qVersion(), "pyside": PySide6.__version__}
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from desktop.core import about
+    from desktop.core.errors import ConnectorError
+
+    desk = _desk()
+    report: dict[str, Any] = {**about.facts(desk), **qt_versions()}
+    try:
+        report["keychain_check"] = about.keychain_round_trip(desk)
+        ok = True
+    except ConnectorError as exc:
+        report["keychain_check"] = f"failed: {exc.message}"
+        report["error"] = exc.to_dict()
+        ok = False
+    report["ok"] = ok
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key in ("version", "python", "qt", "pyside", "platform", "frozen", "data_folder", "keychain_backend",
+                    "keychain_check"):
+            if key in report:
+                print(f"{key.replace('_', ' '):<17} {report[key]}")
+        if not ok and report["error"].get("hint"):
+            print(f"  What to do: {report['error']['hint']}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 COMMANDS = {
     "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
-    "import": _cmd_import, "export": _cmd_export,
+    "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor,
 }
 
 
