@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -50,11 +50,29 @@ def _start_logging() -> None:
     setup_logging()
 
 
+def raise_window(window: MainWindow) -> None:
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_gui(smoke: bool = False) -> int:
     # Hand the GIL back to the GUI thread sooner while workers run Python protocol code.
     sys.setswitchinterval(0.001)
     app = make_app()
-    window = MainWindow(Desk(registry()))
+    desk = Desk(registry())
+    single = None
+    if not smoke:  # --smoke is a self-test of painting; it neither hands over nor claims the instance
+        from desktop.gui.single import SingleInstance
+
+        single = SingleInstance(desk.folder, app)
+        if single.hand_over():
+            print("Connector Desk is already running; its window was brought to the front.")
+            return 0
+    window = MainWindow(desk)
+    if single is not None:
+        single.listen(lambda: raise_window(window))
     if smoke:
         watcher = _FirstPaint(window)
         window.installEventFilter(watcher)

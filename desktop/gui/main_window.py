@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolBar,
@@ -169,6 +170,11 @@ class MainWindow(QMainWindow):
                                        self.tr("Send through an SMTP connector and wait for the mail in an IMAP one"))
         self.rotate_action = action(self.tr("R&otate…"), "Ctrl+Shift+R", self.rotate,
                                     self.tr("Replace a secret of the selected connector, checked before it is used"))
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.about_action = action(self.tr("&About"), QKeySequence.StandardKey.HelpContents, self.show_about,
+                                   self.tr("Version, Qt and the keychain in use"))
         self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
                                   self.roundtrip_action, self.rotate_action]
 
@@ -417,6 +423,11 @@ class MainWindow(QMainWindow):
         self.rotate_dialog = dialog
         dialog.finished.connect(lambda _r: self.reload(select=name))
         dialog.open()
+
+    def show_about(self) -> None:
+        from desktop.gui.dialogs import AboutDialog
+        self.about_dialog = AboutDialog(self.desk, self.runner, self)
+        self.about_dialog.open()
 
     def closeEvent(self, event: Any) -> None:
         self.runner.cancel_all()

@@ -136,3 +136,17 @@ def test_weak_keyring_is_refused_by_the_cli(app_home, spec, mail):
     assert r.returncode == 1
     assert "secret_store_unavailable" in r.stderr + r.stdout or "No secure keychain" in r.stderr
     assert not (app_home / "catalogue.json").exists() or "weak" not in (app_home / "catalogue.json").read_text()
+
+
+def test_doctor_proves_the_keychain_round_trip(app_home):
+    p = cli("doctor", "--json", home=app_home)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert report["ok"] and "SecretService" in report["keychain_backend"] and report["frozen"] is False
+    assert report["data_folder"] == str(app_home) and report["qt"]
+
+
+def test_doctor_without_a_usable_keychain_says_what_to_do(app_home):
+    p = cli("doctor", home=app_home, env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    assert p.returncode == 1
+    assert "keychain check    failed: No secure keychain is available" in p.stdout and "What to do" in p.stdout
