@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
@@ -16,11 +17,19 @@ from desktop.gui.main_window import MainWindow
 
 
 class _FirstPaint(QObject):
-    """Quits the application once the watched window has painted (``--smoke``)."""
+    """Runs ``then`` once the watched window has painted for the first time (logging starts only
+    after the window is on screen; ``--smoke`` quits there)."""
+
+    def __init__(self, window: QObject, *then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.then = then
+        window.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            QTimer.singleShot(0, QApplication.instance().quit)
+        if event.type() == QEvent.Type.Paint and self.then:
+            for fn in self.then:
+                QTimer.singleShot(0, fn)
+            self.then = ()
         return False
 
 
@@ -74,11 +83,11 @@ def run_gui(smoke: bool = False) -> int:
     if single is not None:
         single.listen(lambda: raise_window(window))
     if smoke:
-        watcher = _FirstPaint(window)
-        window.installEventFilter(watcher)
+        _FirstPaint(window, app.quit)
         QTimer.singleShot(10_000, lambda: app.exit(1))  # never hang a smoke test
+    else:
+        _FirstPaint(window, _start_logging)  # the window first; the log file (logging.handlers) after
     window.show()
-    QTimer.singleShot(0, _start_logging)  # after the first paint: start-up shows the window first
     rc = app.exec()
     window.runner.cancel_all()
     window.runner.wait(3000)
