@@ -3,6 +3,7 @@ behaviour (a second launch raises the running window instead of opening another)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_a_second_launch_raises_the_first(qtbot, app_home):
     assert first.listen(lambda: raised.append(True))
     # The second launch is a real process over the same data folder: it hands over and exits 0.
     proc = subprocess.Popen([sys.executable, "-m", "desktop"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**__import__("os").environ, "CONNECTOR_DESK_HOME": str(app_home)})
+                            env={**os.environ, "CONNECTOR_DESK_HOME": str(app_home)})
     deadline_ms = 20000
     qtbot.waitUntil(lambda: bool(raised) or proc.poll() is not None and _pump(), timeout=deadline_ms)
     out, _ = proc.communicate(timeout=20)

@@ -6,15 +6,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from tests.conftest import imap_document, smtp_document
-from tests.gui.test_wizard import field, fill_text
+from tests.gui.test_wizard import field, fill_text, start_wizard
 
 
 def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, shoot):
-    wiz = window.new_connector()
-    basics = wiz.page_named("basics")
-    basics.name_edit.setText("inbox-watch")
-    basics.findChild(type(basics.types.buttons()[0]), "type_imap").setChecked(True)
-    wiz.next()
+    wiz = start_wizard(window, "inbox-watch", "imap")
     wiz.next()  # provider: other
     fill_text(field(wiz, "server", "host"), "localhost")
     sec = field(wiz, "server", "security")

@@ -4,19 +4,16 @@ and the dead-letter peek."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QRadioButton
 
-from tests.gui.test_wizard import field, fill_text
+from tests.gui.test_wizard import field, fill_text, start_wizard
 
 
 def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
     win = window
-    wiz = win.new_connector()
-    basics = wiz.page_named("basics")
-    basics.name_edit.setText("orders-trigger")
-    basics.findChild(type(basics.types.buttons()[0]), "type_kafka").setChecked(True)
-    wiz.next()
+    wiz = start_wizard(win, "orders-trigger", "kafka")
     provider = wiz.page_named("provider")
-    assert provider.findChild(type(basics.types.buttons()[0]), "preset_confluent") is not None
+    assert provider.findChild(QRadioButton, "preset_confluent") is not None
     wiz.next()  # self-managed
     server = wiz.page_named("server")
     proto = field(wiz, "server", "security_protocol")
@@ -60,11 +57,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
 def test_kafka_sign_in_fields_follow_the_mechanism(qtbot, window, kafka_auth, oauth_server, shoot):
     """SASL_SSL/PLAIN asks for user and password; OAUTHBEARER for the token endpoint, client id and
     secret instead — and validating it in the wizard fetches a real token, then reports the broker."""
-    wiz = window.new_connector()
-    basics = wiz.page_named("basics")
-    basics.name_edit.setText("orders-oauth")
-    basics.findChild(type(basics.types.buttons()[0]), "type_kafka").setChecked(True)
-    wiz.next()
+    wiz = start_wizard(window, "orders-oauth", "kafka")
     wiz.next()  # self-managed
     proto = field(wiz, "server", "security_protocol")
     proto.setCurrentIndex(proto.findData("SASL_PLAINTEXT"))

@@ -6,17 +6,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QToolButton
 
-from tests.gui.test_wizard import field, fill_text
+from tests.gui.test_wizard import field, fill_text, start_wizard
 
 
 def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     key = sendgrid.add_key(["mail.send", "verified_senders.read"])
     win = window
-    wiz = win.new_connector()
-    basics = wiz.page_named("basics")
-    basics.name_edit.setText("sg-transactional")
-    basics.findChild(type(basics.types.buttons()[0]), "type_sendgrid").setChecked(True)
-    wiz.next()
+    wiz = start_wizard(win, "sg-transactional", "sendgrid")
     assert wiz.currentPage() is wiz.page_named("server")  # no provider page for SendGrid
     region = field(wiz, "server", "region")
     region.setCurrentIndex(region.findData("eu"))

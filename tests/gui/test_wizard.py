@@ -19,6 +19,16 @@ def field(wiz, page, name):  # type: ignore[no-untyped-def]
     return form.editors[name]
 
 
+def start_wizard(window, name, type_name):  # type: ignore[no-untyped-def]
+    """Open the wizard, fill in the basics (name and type) and go to the next page."""
+    wiz = window.new_connector()
+    basics = wiz.page_named("basics")
+    basics.name_edit.setText(name)
+    basics.findChild(type(basics.types.buttons()[0]), f"type_{type_name}").setChecked(True)
+    wiz.next()
+    return wiz
+
+
 def fill_text(widget, text):  # type: ignore[no-untyped-def]
     le = widget.property("line_edit") or widget
     le.setFocus()

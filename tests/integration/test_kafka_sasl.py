@@ -4,6 +4,7 @@ a plain tansu that does not want SASL, and hostile brokers during the sign-in.""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def test_cli_validate_spec_wrong_sasl_password(tmp_path, app_home, kafka_auth):
     spec.write_text(json.dumps(doc))
     proc = subprocess.run([sys.executable, "-m", "desktop", "validate", "--spec", str(spec), "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          env={**__import__("os").environ, "KAFKA_TEST_PW": PASSWORD})
+                          env={**os.environ, "KAFKA_TEST_PW": PASSWORD})
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
     assert out["error"]["code"] == "auth_failed" and out["error"]["step"] == "sasl"
@@ -110,11 +111,6 @@ def _handshake(peer: Peer, error: int = 0, mechs: tuple[bytes, ...] = (b"PLAIN",
     peer.send(struct.pack(">i", len(body)) + body)
 
 
-def _handshake_ok(peer: Peer) -> None:
-    """Answer the SaslHandshake (offering everything), then misbehave on SaslAuthenticate."""
-    _handshake(peer)
-
-
 def test_unsupported_mechanism_lists_what_the_broker_offers(desk):
     """Apache Kafka's answer (error 33 with its enabled mechanisms), which tansu does not give."""
     def offers_scram_only(peer: Peer) -> None:
@@ -130,12 +126,12 @@ def test_unsupported_mechanism_lists_what_the_broker_offers(desk):
 
 
 def hung_after_handshake(peer: Peer) -> None:
-    _handshake_ok(peer)
+    _handshake(peer)
     peer.hang()
 
 
 def garbage_after_handshake(peer: Peer) -> None:
-    _handshake_ok(peer)
+    _handshake(peer)
     _read_frame(peer)
     peer.send(b"HTTP/1.1 400 Bad Request\r\n\r\n")
     peer.hang()
@@ -148,7 +144,7 @@ def huge_frame(peer: Peer) -> None:
 
 
 def scram_iteration_bomb(peer: Peer) -> None:
-    _handshake_ok(peer)
+    _handshake(peer)
     frame = _read_frame(peer)
     assert frame is not None
     client_first = frame[frame.index(b"n,,") + 3:].decode()
