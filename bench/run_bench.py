@@ -2,6 +2,7 @@
 to bench/RESULTS.md. Nothing here is a pass/fail assertion of the test suite.
 
 1. Start-up: `connector-desk --smoke` vs a bare PySide6 window (both offscreen, whole processes).
+   (`python tests/run_suite.py --bench --startup-only` runs just this, without recording it.)
 2. SMTP validation against real Postfix: in-app (the same call the GUI's worker makes) vs swaks
    doing the same session (EHLO, STARTTLS, AUTH, MAIL, RCPT, QUIT) as a whole process; the
    `connector-desk validate --spec` process is shown too.
@@ -257,6 +258,9 @@ def main() -> int:
     lines += [f"- {name}: {fmt(s)}" for name, s in startup]
     ratio = startup[1][1]["median"] / startup[0][1]["median"]
     lines += [f"- ratio: **{ratio:.2f}×** the bare window (target ≤ 1.5×)", ""]
+    if "--startup-only" in sys.argv:  # a quick look while working on start-up; RESULTS.md is left alone
+        print("\n".join(lines))
+        return 0
     lines += ["### The frozen build (PyInstaller one-folder) and the .deb", ""]
     lines += bench_frozen(env, startup[1][1])
     smtp, mail = bench_smtp(work, env)

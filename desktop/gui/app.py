@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -13,24 +12,8 @@ from desktop import APP_ID, APP_NAME, __version__
 from desktop.connectors import registry
 from desktop.core.resources import resource
 from desktop.core.service import Desk
+from desktop.gui.firstpaint import FirstPaint
 from desktop.gui.main_window import MainWindow
-
-
-class _FirstPaint(QObject):
-    """Runs ``then`` once the watched window has painted for the first time (logging starts only
-    after the window is on screen; ``--smoke`` quits there)."""
-
-    def __init__(self, window: QObject, *then: Callable[[], None]) -> None:
-        super().__init__(window)
-        self.then = then
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and self.then:
-            for fn in self.then:
-                QTimer.singleShot(0, fn)
-            self.then = ()
-        return False
 
 
 def apply_style(app: QApplication) -> None:
@@ -60,6 +43,8 @@ def _start_logging() -> None:
 
 
 def raise_window(window: MainWindow) -> None:
+    from PySide6.QtCore import Qt  # not at import: PySide builds Qt's ~90 enums on first touch (~15 ms)
+
     window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
     window.show()
     window.raise_()
@@ -82,11 +67,14 @@ def run_gui(smoke: bool = False) -> int:
     window = MainWindow(desk)
     if single is not None:
         single.listen(lambda: raise_window(window))
+    # Made after the window's own FirstPaint (which builds the connector list), so this runs first:
+    # --smoke quits as soon as the window is on screen; otherwise the log file (logging.handlers)
+    # is set up then.
     if smoke:
-        _FirstPaint(window, app.quit)
+        FirstPaint(window, lambda: app.exit(0), at_once=True)
         QTimer.singleShot(10_000, lambda: app.exit(1))  # never hang a smoke test
     else:
-        _FirstPaint(window, _start_logging)  # the window first; the log file (logging.handlers) after
+        FirstPaint(window, _start_logging)
     window.show()
     rc = app.exec()
     window.runner.cancel_all()

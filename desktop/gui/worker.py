@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from desktop.core.deadline import CancelToken
 
@@ -36,7 +36,9 @@ class Task(QObject):
     failed = Signal(object)
     done = Signal()
 
-    # Emitted from the pool thread; queued into this object's (the GUI) thread.
+    # Emitted from the pool thread, connected to this object's slots: Qt's automatic connection
+    # queues each call into the thread this object lives in (the GUI thread). (Asking for
+    # QueuedConnection explicitly would make PySide build the Qt namespace before the first paint.)
     _progress = Signal(object)
     _finished = Signal(object)
     _failed = Signal(object)
@@ -47,9 +49,9 @@ class Task(QObject):
         self.name = name
         self.token = CancelToken()
         self.running = True
-        self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        self._failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self._on_progress)
+        self._finished.connect(self._on_finished)
+        self._failed.connect(self._on_failed)
 
     def cancel(self) -> None:
         self.token.cancel()

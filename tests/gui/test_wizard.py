@@ -193,12 +193,12 @@ def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, 
     window.reload()
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=5000)
     assert not window.edit_action.isEnabled() and "select a connector first" in window.edit_action.toolTip()
-    window.search.setText("beta")
-    assert window.proxy.rowCount() == 1
-    window.search.setText("zzz")
-    assert window.no_match.isVisible() and "zzz" in window.no_match.text()
-    window.search.clear()
-    window.table.selectRow(0)
+    window.list_page.search.setText("beta")
+    assert window.list_page.proxy.rowCount() == 1
+    window.list_page.search.setText("zzz")
+    assert window.list_page.no_match.isVisible() and "zzz" in window.list_page.no_match.text()
+    window.list_page.search.clear()
+    window.list_page.table.selectRow(0)
     assert window.selected_name() == "alpha-mail" and window.delete_action.isEnabled()
 
     window.duplicate_connector()
@@ -209,7 +209,7 @@ def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, 
     wiz.reject()
 
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window.table.selectRow(0)
+    window.list_page.table.selectRow(0)
     window.delete_connector()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
     assert window.model.connectors[0].name == "beta-mail"
