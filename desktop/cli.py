@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse  # not on the way to the window: main() launches it before parsing
+
     p = argparse.ArgumentParser(prog="connector-desk",
                                 description="Set up and check messaging and e-mail connectors. "
                                             "Without a command, the application window opens.")

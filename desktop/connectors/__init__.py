@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
-from desktop.connectors.base import ConnectorType
+if TYPE_CHECKING:
+    from desktop.connectors.base import ConnectorType
 
 
 @cache
 def registry() -> dict[str, ConnectorType]:
+    import importlib
+    import pkgutil
+
+    from desktop.connectors.base import ConnectorType  # the window shows before any connector loads
+
     types: dict[str, ConnectorType] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name.startswith("_") or info.name == "base":

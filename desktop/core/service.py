@@ -42,12 +42,21 @@ class Draft:
 
 
 class Desk:
-    def __init__(self, types: Mapping[str, ConnectorType], folder: Path | None = None,
-                 vault: Vault | None = None) -> None:
-        self.types = types
+    """``types``: the connector types, or a function that returns them when first needed (the
+    window shows before the connector modules are imported)."""
+
+    def __init__(self, types: Mapping[str, ConnectorType] | Callable[[], Mapping[str, ConnectorType]],
+                 folder: Path | None = None, vault: Vault | None = None) -> None:
+        self._types = types
         self.folder = folder or paths.home()
         self.catalogue = Catalogue(self.folder)
         self._vault = vault
+
+    @property
+    def types(self) -> Mapping[str, ConnectorType]:
+        if callable(self._types):
+            self._types = self._types()
+        return self._types
 
     @property
     def vault(self) -> Vault:

@@ -55,7 +55,7 @@ def run_gui(smoke: bool = False) -> int:
     # Hand the GIL back to the GUI thread sooner while workers run Python protocol code.
     sys.setswitchinterval(0.001)
     app = make_app()
-    desk = Desk(registry())
+    desk = Desk(registry)  # connector types load when first needed, after the first paint
     single = None
     if not smoke:  # --smoke is a self-test of painting; it neither hands over nor claims the instance
         from desktop.gui.single import SingleInstance
