@@ -67,9 +67,9 @@ def run_gui(smoke: bool = False) -> int:
     window = MainWindow(desk)
     if single is not None:
         single.listen(lambda: raise_window(window))
-    # Made after the window's own FirstPaint (which builds the connector list), so this runs first:
-    # --smoke quits as soon as the window is on screen; otherwise the log file (logging.handlers)
-    # is set up then.
+    # --smoke leaves the event loop during the window's first paint, before the work the window
+    # queued for after it (building the connector list): what it measures is the window on screen.
+    # Otherwise the log file (logging.handlers) is set up once the window is there.
     if smoke:
         FirstPaint(window, lambda: app.exit(0), at_once=True)
         QTimer.singleShot(10_000, lambda: app.exit(1))  # never hang a smoke test

@@ -12,11 +12,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 
 
 class FirstPaint(QObject):
-    """Queues each of ``then`` once ``window`` has painted for the first time.
-
-    Event filters installed later run first, so a FirstPaint made after another one on the same
-    window queues its work ahead of the other's.
-    """
+    """Queues each of ``then`` once ``window`` has painted for the first time (or, ``at_once``,
+    calls them from within that paint)."""
 
     def __init__(self, window: QObject, *then: Callable[[], None], at_once: bool = False) -> None:
         super().__init__(window)
