@@ -1,7 +1,9 @@
 """Smoke-test the frozen build the way an administrator meets it (`make test` runs this after the
 suite; `make dist` must have built it):
 
-1. the bundle: ``--version``; ``--smoke`` offscreen (the window paints); ``doctor`` inside a D-Bus
+1. the bundle: every module of the ``desktop`` package is in it (also those the app imports only
+   when used, such as the connector list built after the first paint, which ``--smoke`` never
+   reaches); ``--version``; ``--smoke`` offscreen (the window paints); ``doctor`` inside a D-Bus
    session with an unlocked gnome-keyring — a real keychain round trip, proving the frozen app found
    the Secret Service backend; ``validate --spec`` of a Kafka document against a closed port (the
    connector plug-ins and their lazily imported libraries are in the bundle) → connect_refused;
@@ -125,12 +127,26 @@ def nsis() -> None:
           p.stdout[-500:] if p.returncode else f"{out.stat().st_size} bytes, PE")
 
 
+def bundled_modules(bundle: Path) -> None:
+    import pkgutil
+
+    from PyInstaller.archive.readers import CArchiveReader
+
+    import desktop
+
+    pyz = CArchiveReader(str(bundle / "connector-desk")).open_embedded_archive("PYZ.pyz")
+    ours = {"desktop"} | {m.name for m in pkgutil.walk_packages(desktop.__path__, "desktop.")}
+    missing = sorted(ours - set(pyz.toc))
+    check(f"bundle holds all {len(ours)} modules of the desktop package", not missing, ", ".join(missing))
+
+
 def main() -> int:
     dist = Path(sys.argv[1])
     bundle = dist / "connector-desk"
     debs = sorted(dist.glob(f"connector-desk_{__version__}_*.deb"))
     print(f"Smoke test of the frozen build ({bundle}):")
     check("bundle and .deb exist", (bundle / "connector-desk").is_file() and len(debs) == 1, str(debs))
+    bundled_modules(bundle)
     exercise(str(bundle / "connector-desk"), "bundle")
     deb(debs[0])
     nsis()
