@@ -90,16 +90,24 @@ def bench_list_shown(env: dict[str, str], work: Path, count: int = 20) -> dict[s
     return series(lambda: timed([sys.executable, str(ROOT / "bench" / "list_shown.py")], env))
 
 
-def bench_frozen(env: dict[str, str], unfrozen: dict[str, float]) -> list[str]:
-    """The frozen bundle (make dist): start-up against the unfrozen app, and its sizes."""
+def bench_frozen(env: dict[str, str], unfrozen: dict[str, float], work: Path) -> list[str]:
+    """The frozen bundle (make dist): start-up against the unfrozen app and against the bare window
+    frozen the same way (PyInstaller one-folder, its default hooks), and its sizes."""
     exe = ROOT / "dist" / "connector-desk" / "connector-desk"
     debs = sorted((ROOT / "dist").glob("connector-desk_*.deb"))
     if not exe.exists():
         return ["- not measured: run `make dist` first", ""]
-    frozen = series(lambda: timed([str(exe), "--smoke"], env))
+    subprocess.run([str(Path(sys.executable).parent / "pyinstaller"), "--noconfirm", "--log-level", "ERROR",
+                    "--distpath", str(work / "bare-dist"), "--workpath", str(work / "bare-build"),
+                    "--specpath", str(work), str(ROOT / "bench" / "bare_window.py")], check=True, env=env)
+    bare_exe = work / "bare-dist" / "bare_window" / "bare_window"
+    env = {**env, "QT_QPA_PLATFORM": "offscreen"}
+    bare, frozen = interleaved([lambda: timed([str(bare_exe)], env), lambda: timed([str(exe), "--smoke"], env)])
     bundle = sum(f.stat().st_size for f in exe.parent.rglob("*") if f.is_file() and not f.is_symlink())
-    lines = [f"- frozen bundle --smoke: {fmt(frozen)}; unfrozen: {unfrozen['median']:.1f} ms → "
-             f"**{frozen['median'] / unfrozen['median']:.2f}×**",
+    lines = [f"- bare PySide6 window, frozen the same way: {fmt(bare)}",
+             f"- frozen bundle --smoke: {fmt(frozen)} → **{frozen['median'] / bare['median']:.2f}×** the frozen "
+             f"bare window; {frozen['median'] / unfrozen['median']:.2f}× the unfrozen app "
+             f"({unfrozen['median']:.1f} ms)",
              f"- bundle folder (dist/connector-desk, unstripped): {bundle / 2**20:.0f} MiB"]
     if debs:
         installed = subprocess.run(["dpkg-deb", "-f", str(debs[-1]), "Installed-Size"], capture_output=True,
@@ -291,7 +299,7 @@ def main() -> int:
         print("\n".join(lines))
         return 0
     lines += ["### The frozen build (PyInstaller one-folder) and the .deb", ""]
-    lines += bench_frozen(env, startup[1][1])
+    lines += bench_frozen(env, startup[1][1], work)
     smtp, mail = bench_smtp(work, env)
     try:
         lines += ["### SMTP validation against local Postfix (EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT, QUIT)", ""]
