@@ -1,19 +1,24 @@
-"""Packaged data (presets, style sheets, icons), found through importlib.resources."""
+"""Packaged data (presets, style sheets, icons): the files of the package ``desktop.resources``,
+found beside its ``__init__`` — in a source tree, an installed wheel and the frozen build alike
+(importlib.resources would find the same files, at ~2 ms of start-up for its import)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 
-def resource(*parts: str) -> Traversable:
-    node = files("desktop.resources")
-    for p in parts:
-        node = node.joinpath(p)
-    return node
+@cache
+def _folder() -> Path:
+    # The top-level resources/ folder, installed as desktop.resources (pyproject's package-dir).
+    return Path(str(importlib.import_module("desktop.resources").__file__)).parent
+
+
+def resource(*parts: str) -> Path:
+    return _folder().joinpath(*parts)
 
 
 @cache
