@@ -138,6 +138,12 @@ def bundled_modules(bundle: Path) -> None:
     ours = {"desktop"} | {m.name for m in pkgutil.walk_packages(desktop.__path__, "desktop.")}
     missing = sorted(ours - set(pyz.toc))
     check(f"bundle holds all {len(ours)} modules of the desktop package", not missing, ", ".join(missing))
+    data = next((bundle / "_internal").glob("desktop/resources"), bundle / "desktop/resources")
+    wanted = sorted(str(f.relative_to(ROOT / "resources")) for f in (ROOT / "resources").rglob("*")
+                    if f.is_file() and "__pycache__" not in f.parts)
+    absent = [w for w in wanted if not (data / w).is_file()]
+    check(f"bundle holds the style sheet, icons and presets ({len(wanted)} files, no __pycache__)",
+          not absent and not any(data.rglob("__pycache__")), ", ".join(absent[:5]))
 
 
 def main() -> int:
