@@ -2,7 +2,7 @@
 to bench/RESULTS.md. Nothing here is a pass/fail assertion of the test suite.
 
 1. Start-up: `connector-desk --smoke` vs a bare PySide6 window (both offscreen, whole processes).
-   (`python tests/run_suite.py --bench --startup-only` runs just this, without recording it.)
+   (`.venv/bin/python tests/run_suite.py --bench --startup-only` runs just this, without recording it.)
 2. SMTP validation against real Postfix: in-app (the same call the GUI's worker makes) vs swaks
    doing the same session (EHLO, STARTTLS, AUTH, MAIL, RCPT, QUIT) as a whole process; the
    `connector-desk validate --spec` process is shown too.
