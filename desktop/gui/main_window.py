@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QStackedWidget, QToolBar, QWidget
 
 from desktop import APP_NAME
+from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
 from desktop.gui.firstpaint import FirstPaint
@@ -24,6 +25,7 @@ from desktop.gui.worker import TaskRunner
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from desktop.core.deadline import CancelToken
     from desktop.core.pipeline import RunResult
     from desktop.core.wizard import WizardFlow
     from desktop.gui.banner import ResultBanner
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         self.empty_page.create.connect(self.new_connector)
         self.list_page = ConnectorList(self.desk)
         self.list_page.selection_changed.connect(self._update_actions)
+        self.list_page.filtered.connect(self._show_count)
         self.list_page.activated.connect(self.edit_connector)
         self.stack.addWidget(self.empty_page)
         self.stack.addWidget(self.list_page)
@@ -174,7 +177,17 @@ class MainWindow(QMainWindow):
         report = self.desk.catalogue.report
         if report.recovered_from_backup:
             self.banner.info(self.tr("The catalogue was restored from its last good copy"), report.problem)
-        self.statusBar().showMessage(self.tr("{0} connector(s)").format(len(connectors)))
+        self._show_count()
+
+    def _show_count(self) -> None:
+        if self.list_page is None or not self.loaded:
+            return
+        shown, total = self.list_page.shown_count()
+        if shown == total:
+            text = self.tr("1 connector") if total == 1 else self.tr("{0} connectors").format(total)
+        else:
+            text = self.tr("{0} of {1} connectors shown").format(shown, total)
+        self.statusBar().showMessage(text)
 
     def _load_failed(self, exc: BaseException) -> None:
         assert self.list_page is not None
@@ -252,24 +265,32 @@ class MainWindow(QMainWindow):
         name = self.selected_name()
         if not name or name in self.model.busy:
             return
-        self.model.busy.add(name)
-        self.model.layoutChanged.emit()
-        self.runner.run(lambda token, _e: self.desk.validate_saved(name, token), "validate",
-                        on_finished=lambda r: self._validated(name, r),
+        self.model.set_busy(name, True)
+
+        def work(token: CancelToken, _emit: object) -> tuple[RunResult, Connector | None]:
+            result = self.desk.validate_saved(name, token)
+            try:
+                return result, self.desk.get(name)  # with the status just recorded
+            except ConnectorError:
+                return result, None  # deleted meanwhile (by another process)
+        self.runner.run(work, "validate",
+                        on_finished=lambda r: self._validated(name, *r),
                         on_failed=lambda exc: self._validate_failed(name, exc))
 
-    def _validated(self, name: str, result: RunResult) -> None:
-        self.model.busy.discard(name)
+    def _validated(self, name: str, result: RunResult, conn: Connector | None) -> None:
+        self.model.set_busy(name, False)
         if result.ok:
             self.banner.success(self.tr("“{0}” is valid").format(name),
                                 self.tr("All {0} steps passed in {1:.0f} ms.").format(len(result.steps), result.ms))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("“{0}” failed validation").format(name))
-        self.reload(select=name)
+        if conn is None:
+            self.reload()
+        elif self.list_page is not None:
+            self.list_page.update_connector(conn)  # only this row changes; the selection stays
 
     def _validate_failed(self, name: str, exc: BaseException) -> None:
-        self.model.busy.discard(name)
-        self.model.layoutChanged.emit()
+        self.model.set_busy(name, False)
         self.banner.error(exc, self.tr("“{0}” could not be validated").format(name))
 
     def round_trip(self) -> None:

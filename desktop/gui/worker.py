@@ -2,17 +2,34 @@
 
 ``runner.run(fn, ...)`` calls ``fn(cancel_token, emit_progress)`` on a pool thread. Its outcome
 arrives as the Task's ``finished`` / ``failed`` signals and its events as ``progress``, always on
-the GUI thread (the worker's emissions are queued into the Task, which lives there). Workers
-never touch widgets.
+the GUI thread. Workers never touch widgets.
+
+Object lifetimes across threads (the rules this module keeps; breaking them crashed the app):
+
+- A worker thread never holds a Qt object. The pool runs a plain function that knows only a task
+  number; every result and event is posted through one process-wide ``_Bridge`` that lives on the
+  GUI thread and is never deleted. The bridge hands it to the ``Task`` if that still exists
+  (``shiboken6.isValid``), otherwise drops it: a window closed while its check was running is fine.
+- A worker thread never drops the last reference to the work function (whose closure usually holds
+  a widget: letting a pool thread free it would delete that widget on the wrong thread). The GUI
+  thread keeps the function in the ``Task`` until the outcome has been delivered, and the worker lets
+  go of its own reference *before* it posts the outcome. Exceptions are posted without their
+  traceback (whose frames would hold the closure too); unexpected ones are logged with it first.
+- Tasks are deleted only on the GUI thread (``deleteLater`` after delivery).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.deadline import CancelToken
 
@@ -22,7 +39,7 @@ Work = Callable[[CancelToken, Callable[[object], None]], Any]
 
 
 class Task(QObject):
-    """One piece of background work.
+    """One piece of background work, living on the GUI thread.
 
     Signals:
         progress(object): an event the work reported.
@@ -36,75 +53,126 @@ class Task(QObject):
     failed = Signal(object)
     done = Signal()
 
-    # Emitted from the pool thread, connected to this object's slots: Qt's automatic connection
-    # queues each call into the thread this object lives in (the GUI thread). (Asking for
-    # QueuedConnection explicitly would make PySide build the Qt namespace before the first paint.)
-    _progress = Signal(object)
-    _finished = Signal(object)
-    _failed = Signal(object)
-
     def __init__(self, fn: Work, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.fn = fn
+        self.fn: Work | None = fn
         self.name = name
         self.token = CancelToken()
         self.running = True
-        self._progress.connect(self._on_progress)
-        self._finished.connect(self._on_finished)
-        self._failed.connect(self._on_failed)
 
     def cancel(self) -> None:
         self.token.cancel()
 
-    @Slot(object)
-    def _on_progress(self, event: object) -> None:
-        if self.running:
-            self.progress.emit(event)
 
-    @Slot(object)
-    def _on_finished(self, result: object) -> None:
-        self.running = False
-        self.finished.emit(result)
-        self.done.emit()
+class _Bridge(QObject):
+    """Carries worker outcomes into the GUI thread (signals emitted from pool threads are queued
+    into this object's thread). One per process, created on the GUI thread, never deleted.
 
-    @Slot(object)
-    def _on_failed(self, exc: object) -> None:
-        self.running = False
-        self.failed.emit(exc)
-        self.done.emit()
+    Signals:
+        posted(int, str, object): task number, kind ("progress"/"finished"/"failed"), payload.
+    """
 
+    posted = Signal(int, str, object)
 
-class _Runnable(QRunnable):
-    def __init__(self, task: Task) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.task = task
-        self.setAutoDelete(True)
+        self.tasks: dict[int, Task] = {}
+        self.lock = threading.Lock()
+        self.jobs: dict[int, tuple[Work, CancelToken]] = {}
+        self.posted.connect(self._deliver)
 
-    def run(self) -> None:
-        task = self.task
-        try:
-            result = task.fn(task.token, task._progress.emit)
-        except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread
-            if not isinstance(exc, Exception):
-                raise
-            if not hasattr(exc, "code"):
-                log.error("background task %s failed", task.name, exc_info=exc)
-            task._failed.emit(exc)
-        else:
-            task._finished.emit(result)
+    def take(self, number: int) -> tuple[Work, CancelToken] | None:
+        with self.lock:
+            return self.jobs.get(number)
+
+    @Slot(int, str, object)
+    def _deliver(self, number: int, kind: str, payload: object) -> None:
+        task = self.tasks.get(number)
+        if task is None:
+            return
+        if kind == "progress":
+            if shiboken6.isValid(task) and task.running:
+                task.progress.emit(payload)
+            return
+        if not shiboken6.isValid(task):  # its owner (a closed window) took it along
+            self._release(number)
+            return
+        task.running = False
+        (task.finished if kind == "finished" else task.failed).emit(payload)
+        task.done.emit()
+        self._release(number)
+        if shiboken6.isValid(task):
+            task.fn = None
+            task.deleteLater()
+
+    def _release(self, number: int) -> None:
+        """Forget a finished task: only after its final outcome, when the worker no longer holds
+        the work function, so the last reference to it goes on this (the GUI) thread."""
+        self.tasks.pop(number, None)
+        with self.lock:
+            self.jobs.pop(number, None)
+
+
+_bridge: _Bridge | None = None
+_numbers = itertools.count(1)
+
+
+def _the_bridge() -> _Bridge:
+    global _bridge
+    if _bridge is None:
+        _bridge = _Bridge()
+    return _bridge
+
+
+def _strip_tracebacks(exc: BaseException) -> None:
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        e.__traceback__ = None
+        e = e.__cause__ or e.__context__
+
+
+def _work(bridge: _Bridge, number: int) -> None:
+    """Runs on a pool thread: holds no Qt object and posts the outcome last."""
+    job = bridge.take(number)
+    if job is None:
+        return
+    fn, token = job
+    del job
+
+    def emit(event: object) -> None:
+        bridge.posted.emit(number, "progress", event)
+
+    kind, payload = "finished", None
+    try:
+        payload = fn(token, emit)
+    except Exception as exc:  # handed to the GUI thread
+        if not hasattr(exc, "code"):
+            log.error("background task failed", exc_info=exc)
+        _strip_tracebacks(exc)
+        kind, payload = "failed", exc
+    del fn
+    bridge.posted.emit(number, kind, payload)
 
 
 class TaskRunner(QObject):
-    """Owns running tasks (so they live until done) and the thread pool they run on."""
+    """Starts tasks on its own thread pool; owns them (as Qt children) until they are done."""
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 16) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
         # Network checks mostly wait, so 16 at once finish a batch quickly; many more runnable
         # Python threads convoy on the GIL and the GUI thread waits its turn behind them
         # (measured in bench/: 64 threads stalled the event loop up to 300 ms, 16 stay < 50 ms).
-        self.pool.setMaxThreadCount(max_threads)
-        self.tasks: set[Task] = set()
+        self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="connector-desk-worker")
+        self.bridge = _the_bridge()
+        self._futures: set[Future[None]] = set()
+        self._futures_lock = threading.Lock()
+
+    @property
+    def tasks(self) -> list[Task]:
+        """The tasks of this runner still running."""
+        return [t for t in self.bridge.tasks.values() if shiboken6.isValid(t) and t.parent() is self and t.running]
 
     def run(self, fn: Work, name: str, *, on_finished: Callable[[Any], None] | None = None,
             on_failed: Callable[[Any], None] | None = None,
@@ -116,18 +184,27 @@ class TaskRunner(QObject):
             task.finished.connect(on_finished)
         if on_failed:
             task.failed.connect(on_failed)
-        self.tasks.add(task)
-        task.done.connect(lambda: self._forget(task))
-        self.pool.start(_Runnable(task))
+        number = next(_numbers)
+        self.bridge.tasks[number] = task
+        with self.bridge.lock:
+            self.bridge.jobs[number] = (fn, task.token)
+        future = self.pool.submit(_work, self.bridge, number)
+        with self._futures_lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
         return task
 
-    def _forget(self, task: Task) -> None:
-        self.tasks.discard(task)
-        task.deleteLater()
+    def _forget(self, future: Future[None]) -> None:  # on the pool thread
+        with self._futures_lock:
+            self._futures.discard(future)
 
     def cancel_all(self) -> None:
-        for t in list(self.tasks):
+        for t in self.tasks:
             t.cancel()
 
     def wait(self, ms: int = 5000) -> bool:
-        return self.pool.waitForDone(ms)
+        """Wait for this runner's work to end (its outcomes are delivered by the event loop later)."""
+        with self._futures_lock:
+            futures = list(self._futures)
+        _done, pending = wait_futures(futures, timeout=ms / 1000)
+        return not pending

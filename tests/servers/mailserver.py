@@ -56,9 +56,28 @@ class MailServers:
                 parent.chmod(parent.stat().st_mode | 0o711)
         self.server_cert = self.ca.issue("mail", ["localhost", "127.0.0.1"])
         self._start_dovecot()
-        self._start_postfix()
+        for _attempt in range(3):
+            self._start_postfix()
+            time.sleep(0.3)
+            if self._procs[-1].poll() is None:
+                break
+            # Its ports were free when chosen, but another process may have taken one since.
+            self._procs.pop()
+            for name in ("submission", "smtps", "plain"):
+                self.ports[name] = free_port()
         for name in ("submission", "smtps", "plain", "imap", "imaps"):
-            wait_listening(self.ports[name])
+            try:
+                wait_listening(self.ports[name])
+            except RuntimeError as exc:
+                raise RuntimeError(f"{name}: {exc}\n{self._logs()}") from None
+
+    def _logs(self) -> str:
+        out = []
+        for log in (self.folder / "postfix" / "postfix.log", self.folder / "postfix" / "master.stderr",
+                    self.folder / "dovecot" / "dovecot.log"):
+            out.append(f"--- {log.name}:\n" + (log.read_text()[-3000:] if log.exists() else "(none)"))
+        out.append("--- processes: " + ", ".join(f"{p.args[0]} rc={p.poll()}" for p in self._procs))
+        return "\n".join(out)
 
     def stop(self) -> None:
         stop_processes(self._procs)
@@ -247,9 +266,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                         "daemon_directory=/usr/lib/postfix/sbin", "command_directory=/usr/sbin",
                         "mail_owner=postfix", "setgid_group=postdrop", "create-missing"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
-        self._procs.append(subprocess.Popen(
-            ["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        with open(p / "master.stderr", "wb") as err:
+            self._procs.append(subprocess.Popen(
+                ["/usr/lib/postfix/sbin/master", "-c", str(conf), "-d"], env=env,
+                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True))
 
     def set_password(self, address: str, password: str) -> None:
         """Change a user's password on the server (Dovecot re-reads its passwd-file when it changes)."""
