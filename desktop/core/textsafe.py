@@ -46,7 +46,7 @@ def preview(value: Any, limit: int = PREVIEW) -> str:
         try:
             text = repr(value)
         except (ValueError, RecursionError):  # an int of more than 4,300 digits, deep nesting
-            text = f"a {type(value).__name__}"
+            text = f"a value of type {type(value).__name__}"
     if len(text) > limit:
         return escape(text[:limit]) + f"… ({len(text):,} characters)"
     return escape(text)

@@ -31,6 +31,7 @@ def _base64_cores(raw: bytes, encode: Callable[[bytes], bytes]) -> set[str]:
         first = 1 if pad else 0  # the group that holds padding bytes is not the secret's own
         last = (len(pad) + len(raw)) // 3  # groups before the one that may hold following bytes
         forms.add(enc[4 * first:4 * last])
+        forms.add(enc[4 * first:4 * (last - 1)])  # also when the final group is cut off
         if not pad:
             forms.add(enc)  # standing alone, with its "=" padding
     return forms
