@@ -181,12 +181,15 @@ class LineConn:
     def send_line(self, line: str | bytes, doing: str = "sending") -> None:
         """Send one protocol line and its CRLF. A line holding CR, LF or NUL would become more
         than one command (injection), whatever field it came from: it is refused, nothing sent."""
-        data = line.encode("utf-8") if isinstance(line, str) else line
+        try:
+            data = line.encode("utf-8") if isinstance(line, str) else line
+        except UnicodeEncodeError:  # a lone surrogate: not text that can be sent
+            data = b"\0"
         if b"\r" in data or b"\n" in data or b"\0" in data:
             raise ConnectorError(
                 errors.BAD_INPUT,
                 f"Connector Desk refused to send a command to {self.host}:{self.port} while {doing}: "
-                "a value in it holds a line break or NUL character. Nothing of it was sent.",
+                "a value in it holds a line break, a NUL or an invalid character. Nothing of it was sent.",
                 "A setting (often the user name or an address) holds a control character, perhaps "
                 "from a hand-edited or old file. Enter it again in the connector's settings.",
             )

@@ -73,6 +73,14 @@ def quotable(s: str) -> bool:
     return all(0x01 <= ord(c) <= 0x7F and c not in "\r\n" for c in s)
 
 
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def quote(s: str) -> str:
     """``s`` as a quoted string; anything else must go as a literal (:meth:`ImapSession.call`)."""
     if not quotable(s):
@@ -163,6 +171,12 @@ class ImapSession:
         """``verb`` with string arguments: each one that can be a quoted string goes quoted, any
         other (line breaks, 8-bit text) as a synchronizing literal, its bytes sent only after the
         server's "+". A NUL cannot be sent at all. ``args[secret]`` is a credential."""
+        if any("\0" in arg or not _encodable(arg) for arg in args):
+            raise ConnectorError(
+                errors.BAD_INPUT,
+                f"A value for {verb} holds a NUL or an invalid character, which IMAP cannot carry. Nothing of "
+                "it was sent.",
+                "Enter the user name and password again in the connector's settings.")
         tag = self.next_tag()
         line, shown = f"{tag} {verb}", f"{tag} {verb}"
         for i, arg in enumerate(args):
@@ -175,11 +189,6 @@ class ImapSession:
                 shown += " " + (MASK if i == secret else quote(arg))
                 continue
             data = arg.encode("utf-8")
-            if b"\0" in data:
-                raise ConnectorError(
-                    errors.BAD_INPUT,
-                    f"A value for {verb} holds a NUL character, which IMAP cannot carry. Nothing of it was sent.",
-                    "Enter the user name and password again in the connector's settings.")
             line += f" {{{len(data)}}}"
             shown += f" {{{len(data)}}}"
             self.conn.send_line(line, doing)

@@ -31,7 +31,7 @@ def received(sock: socket.socket) -> bytes:
 
 
 @pytest.mark.parametrize("line", ["MAIL FROM:<a@b.test>\r\nRCPT TO:<evil@x.test>", "RCPT TO:<a@b.test>\nDATA",
-                                  "LOGIN a\rb", "LOGIN a\0b", b"MAIL FROM:<x>\r\nDATA"])
+                                  "LOGIN a\rb", "LOGIN a\0b", "LOGIN a\ud800b", b"MAIL FROM:<x>\r\nDATA"])
 def test_send_line_refuses_cr_lf_nul_and_sends_nothing(pair, line):
     conn, theirs = pair
     with pytest.raises(ConnectorError) as e:
