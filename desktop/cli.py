@@ -120,23 +120,31 @@ def _bad_input(exc: Any) -> dict[str, Any]:
     return {"code": "bad_input", "message": exc.message, "hint": exc.hint, "fields": fields}
 
 
+def _say(text: str, file: Any = None) -> None:
+    """Print a line that may hold untrusted text (a server's answer, a setting): escapes and
+    control characters are shown as visible escapes, never acted on by the terminal."""
+    from desktop.core.textsafe import escape
+    print(escape(text), file=file)
+
+
 def _print_result(result: Any, as_json: bool) -> int:
     from desktop.core import errors
+    from desktop.core.textsafe import json_text
     if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        print(json_text(result.to_dict(), indent=2))
     else:
         for st in result.steps:
             mark = "✓" if st.ok else "✗"
-            print(f"  {mark} {st.label:<34} {st.ms:8.1f} ms  {st.detail}")
+            _say(f"  {mark} {st.label:<34} {st.ms:8.1f} ms  {st.detail}")
         for label, text in result.facts():
-            print(f"  {label}: {text}")
+            _say(f"  {label}: {text}")
         if result.ok:
-            print(f"OK: {result.connector} ({result.type}) in {result.ms:.0f} ms")
+            _say(f"OK: {result.connector} ({result.type}) in {result.ms:.0f} ms")
         else:
             err = result.error
-            print(f"FAILED [{err.code}] at {err.step or 'start'}: {err.message}")
+            _say(f"FAILED [{err.code}] at {err.step or 'start'}: {err.message}")
             if err.hint:
-                print(f"  What to do: {err.hint}")
+                _say(f"  What to do: {err.hint}")
     if result.ok:
         return EXIT_OK
     return EXIT_BAD_INPUT if result.error.code == errors.BAD_INPUT else EXIT_FAILED
@@ -170,7 +178,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for c in conns:
         st = c.status
         status = {"valid": f"valid at {st.at}", "failed": f"failed: {st.message}"}.get(st.state, "never validated")
-        print(f"{c.name:<24} {c.type:<9} {desk.ctype(c).server_label(c.settings):<32} {status}")
+        _say(f"{c.name:<24} {c.type:<9} {desk.ctype(c).server_label(c.settings):<32} {status}")
     return EXIT_OK
 
 
@@ -197,10 +205,10 @@ def _cmd_peek(args: argparse.Namespace) -> int:
     code = _print_result(result, args.json)
     if not args.json and result.ok:
         for m in result.info.get("messages", []):
-            print(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
+            _say(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
         for rec in result.info.get("records", []):
             headers = ", ".join(f"{k}={v}" for k, v in rec["headers"].items())
-            print(f"  {rec['timestamp']}  key={rec['key']}  [{headers}]  {rec['value']}")
+            _say(f"  {rec['timestamp']}  key={rec['key']}  [{headers}]  {rec['value']}")
         if not result.info.get("messages") and not result.info.get("records"):
             print("  (empty)")
     return code
@@ -220,7 +228,7 @@ def _cmd_folders(args: argparse.Namespace) -> int:
     if not args.json and result.ok:
         for f in result.info.get("folders", []):
             marks = " ".join(f["special_use"]) + ("" if f["selectable"] else " (holds only folders)")
-            print(f"  {f['name']}  {marks}".rstrip())
+            _say(f"  {f['name']}  {marks}".rstrip())
     return code
 
 
@@ -289,11 +297,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps({"imported": imported, "failed": failed}, indent=2))
     else:
         for n in imported:
-            print(f"imported {n}")
+            _say(f"imported {n}")
         for f in failed:
             for field, problem in (f.get("fields") or {"": f["message"]}).items():
-                print(f"error: {f['where']}: {field}: {problem}" if field else f"error: {f['where']}: {problem}",
-                      file=sys.stderr)
+                _say(f"error: {f['where']}: {field}: {problem}" if field else f"error: {f['where']}: {problem}",
+                     file=sys.stderr)
     if failed:
         return EXIT_BAD_INPUT if all(f.get("code") == "bad_input" for f in failed) else EXIT_FAILED
     return EXIT_OK

@@ -3,6 +3,7 @@ from these declarations; no connector hand-writes a form."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,13 +11,48 @@ from pathlib import Path
 from typing import Any, Literal
 
 from desktop.core.errors import FieldError
+from desktop.core.textsafe import control_chars, escape, preview
 
 Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
 Page = Literal["provider", "server", "auth", "advanced"]
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_ADDR_PART = r"[^@\s<>\"\x00-\x1f\x7f-\x9f]+"  # no space, quote, bracket or control character
+EMAIL_RE = re.compile(rf"^{_ADDR_PART}@{_ADDR_PART}\.{_ADDR_PART}$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
-                     r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$|^\[?[0-9A-Fa-f:.]+\]?$")
+                     r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$")
+# The longest value each kind accepts (RFC 1035 host names, RFC 5321 addresses); checked before
+# any pattern runs, so a 10 MB value costs nothing and is never echoed back.
+MAX_LENGTH: Mapping[str, int] = {"text": 1024, "choice": 64, "email": 254, "host": 253, "path": 4096,
+                                 "list": 1024}
+MAX_ITEMS = 100  # entries of a list field
+MAX_DESCRIPTION = 4000
+
+
+def check_text(name: str, value: str, max_length: int, allow: str = "") -> None:
+    """Refuse control characters (CR, LF, NUL, ESC …, except those in ``allow``) and values longer
+    than ``max_length``; the error quotes at most a short, escaped prefix of the value."""
+    if len(value) > max_length:
+        raise FieldError(name, f"is too long ({len(value):,} characters; at most {max_length:,})")
+    bad = control_chars(value, allow)
+    if bad:
+        shown = ", ".join(escape(ch) for ch in bad[:5])
+        raise FieldError(name, f"may not contain control characters such as line breaks ({shown} "
+                               f"in “{preview(value)}”)")
+
+
+def is_email(value: str) -> bool:
+    return len(value) <= MAX_LENGTH["email"] and bool(EMAIL_RE.match(value))
+
+
+def is_host(value: str) -> bool:
+    if len(value) > MAX_LENGTH["host"] or not value:
+        return False
+    bare = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        ipaddress.ip_address(bare)
+        return True
+    except ValueError:
+        return bare == value and bool(HOST_RE.match(value))
 
 
 @dataclass(frozen=True)
@@ -50,6 +86,23 @@ class Field:
                 return table[settings.get(key)]
         return self.default
 
+    @property
+    def max_length(self) -> int:
+        return MAX_LENGTH.get(self.kind, MAX_LENGTH["text"])
+
+    def check_safe(self, value: Any, prefix: str = "settings.") -> None:
+        """The checks every given value passes, even for a field that does not apply: no control
+        characters, a bounded length."""
+        name = prefix + self.name
+        if isinstance(value, str):
+            check_text(name, value, self.max_length)
+        elif isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                raise FieldError(name, f"has too many entries ({len(value):,}; at most {MAX_ITEMS})")
+            for item in value:
+                if isinstance(item, str):
+                    check_text(name, item, self.max_length)
+
     def coerce(self, value: Any, prefix: str = "settings.") -> Any:
         """Check and normalise one value; raise FieldError naming the field."""
         name = prefix + self.name
@@ -57,13 +110,14 @@ class Field:
             if self.required:
                 raise FieldError(name, "is required")
             return None if self.kind != "bool" else bool(self.default)
+        self.check_safe(value, prefix)
         if self.kind == "int":
             if isinstance(value, bool):
-                raise FieldError(name, f"must be a whole number, not {value!r}")
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                raise FieldError(name, f"must be a whole number, not {preview(value)}")
+            if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,18}\s*", value):
                 value = int(value.strip())
             if not isinstance(value, int):
-                raise FieldError(name, f"must be a whole number, not {value!r}")
+                raise FieldError(name, f"must be a whole number, not {preview(value)}")
             if self.minimum is not None and value < self.minimum:
                 raise FieldError(name, f"must be at least {self.minimum}")
             if self.maximum is not None and value > self.maximum:
@@ -71,7 +125,7 @@ class Field:
             return value
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise FieldError(name, f"must be true or false, not {value!r}")
+                raise FieldError(name, f"must be true or false, not {preview(value)}")
             return value
         if self.kind == "list":
             if isinstance(value, str):
@@ -87,16 +141,16 @@ class Field:
         if self.kind == "choice":
             allowed = [c[0] for c in self.choices]
             if value not in allowed:
-                raise FieldError(name, f"must be one of {', '.join(allowed)}; “{value}” is not")
+                raise FieldError(name, f"must be one of {', '.join(allowed)}; “{preview(value)}” is not")
         elif self.kind == "email":
-            if not EMAIL_RE.match(value):
-                raise FieldError(name, f"“{value}” is not an e-mail address (name@example.com)")
+            if not is_email(value):
+                raise FieldError(name, f"“{preview(value)}” is not an e-mail address (name@example.com)")
         elif self.kind == "host":
-            if not HOST_RE.match(value) or " " in value:
-                raise FieldError(name, f"“{value}” is not a host name or IP address")
+            if not is_host(value):
+                raise FieldError(name, f"“{preview(value)}” is not a host name or IP address")
         elif self.kind == "path":
             if not Path(value).expanduser().is_file():
-                raise FieldError(name, f"no such file: {value}")
+                raise FieldError(name, f"no such file: {preview(value, 200)}")
             value = str(Path(value).expanduser())
         return value
 
@@ -135,7 +189,7 @@ def check_settings(fields: tuple[Field, ...], raw: Mapping[str, Any],
     known = {f.name for f in fields}
     for key in raw:
         if key not in known:
-            problems.append(FieldError(prefix + key, "is not a setting of this connector type"))
+            problems.append(FieldError(prefix + preview(key), "is not a setting of this connector type"))
     settings: dict[str, Any] = {}
     # Choices first: other fields' visibility depends on them.
     ordered = sorted(fields, key=lambda f: 0 if f.kind in ("choice", "bool") else 1)
@@ -144,11 +198,16 @@ def check_settings(fields: tuple[Field, ...], raw: Mapping[str, Any],
         if value is None or value == "":
             value = f.default_for({**settings, **raw})
         if not f.applies(settings):
-            settings[f.name] = value if value is not None else f.default
+            # Not used with these choices: checked for safety, then dropped (never stored raw).
+            try:
+                f.check_safe(raw.get(f.name), prefix)
+            except FieldError as exc:
+                problems.append(exc)
+            settings[f.name] = f.default_for(settings)
             continue
         try:
             settings[f.name] = f.coerce(value, prefix)
         except FieldError as exc:
             problems.append(exc)
-            settings[f.name] = value
+            settings[f.name] = f.default_for(settings)
     return {f.name: settings.get(f.name) for f in fields}, problems

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import FieldError, InputErrors
-from desktop.core.fields import EMAIL_RE, check_settings
+from desktop.core.fields import MAX_DESCRIPTION, MAX_LENGTH, check_settings, check_text, is_email
 from desktop.core.secret import Secret
+from desktop.core.textsafe import preview
 
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
@@ -82,16 +83,21 @@ def check_admin(raw: Any) -> tuple[dict[str, str], list[FieldError]]:
     admin: dict[str, str] = {}
     for key, value in raw.items():
         if key not in ADMIN_KEYS:
-            problems.append(FieldError(f"admin.{key}", "is not an admin field"))
+            problems.append(FieldError(f"admin.{preview(key)}", "is not an admin field"))
             continue
         if value in (None, ""):
             continue
         if not isinstance(value, str):
             problems.append(FieldError(f"admin.{key}", "must be text"))
             continue
+        try:
+            check_text(f"admin.{key}", value, MAX_LENGTH["email" if key != "name" else "text"])
+        except FieldError as exc:
+            problems.append(exc)
+            continue
         value = value.strip()
-        if key in ("email", "test_recipient") and not EMAIL_RE.match(value):
-            problems.append(FieldError(f"admin.{key}", f"“{value}” is not an e-mail address"))
+        if key in ("email", "test_recipient") and not is_email(value):
+            problems.append(FieldError(f"admin.{key}", f"“{preview(value)}” is not an e-mail address"))
             continue
         admin[key] = value
     return admin, problems
@@ -106,7 +112,7 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
         raise InputErrors([FieldError("document", "must be a JSON object")])
     for key in data:
         if key not in DOC_KEYS:
-            problems.append(FieldError(key, "is not a field of a connector document"))
+            problems.append(FieldError(preview(key), "is not a field of a connector document"))
     name = ""
     try:
         name = check_name(data.get("name"), taken)
@@ -115,10 +121,15 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     type_name = data.get("type")
     ctype = types.get(type_name) if isinstance(type_name, str) else None
     if ctype is None:
-        problems.append(FieldError("type", f"must be one of {', '.join(sorted(types))}; got {type_name!r}"))
+        problems.append(FieldError("type", f"must be one of {', '.join(sorted(types))}; got {preview(type_name)}"))
     description = data.get("description") or ""
     if not isinstance(description, str):
         problems.append(FieldError("description", "must be text"))
+        description = ""
+    try:
+        check_text("description", description, MAX_DESCRIPTION, allow="\t")
+    except FieldError as exc:
+        problems.append(exc)
         description = ""
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, Mapping):
@@ -150,7 +161,7 @@ def check_secret_refs(ctype: ConnectorType, settings: Mapping[str, Any],
         return refs, [FieldError("secrets", "must be an object of references like {\"env\": \"VAR\"}")]
     known = {s.name for s in ctype.secrets}
     for key, ref in raw.items():
-        where = f"secrets.{key}"
+        where = f"secrets.{preview(key)}"
         if key not in known:
             problems.append(FieldError(where, f"is not a secret of a {ctype.type_name} connector "
                                               f"(known: {', '.join(sorted(known))})"))

@@ -171,11 +171,29 @@ class LineConn:
         self.sock.settimeout(remaining)
 
     def send(self, data: bytes, doing: str = "sending") -> None:
+        """Send raw bytes (a message body, a literal); protocol lines go through send_line."""
         self._arm(doing)
         try:
             self.sock.sendall(data)
         except OSError as exc:
             raise self._io_error(exc, doing) from None
+
+    def send_line(self, line: str | bytes, doing: str = "sending") -> None:
+        """Send one protocol line and its CRLF. A line holding CR, LF or NUL would become more
+        than one command (injection), whatever field it came from: it is refused, nothing sent."""
+        try:
+            data = line.encode("utf-8") if isinstance(line, str) else line
+        except UnicodeEncodeError:  # a lone surrogate: not text that can be sent
+            data = b"\0"
+        if b"\r" in data or b"\n" in data or b"\0" in data:
+            raise ConnectorError(
+                errors.BAD_INPUT,
+                f"Connector Desk refused to send a command to {self.host}:{self.port} while {doing}: "
+                "a value in it holds a line break, a NUL or an invalid character. Nothing of it was sent.",
+                "A setting (often the user name or an address) holds a control character, perhaps "
+                "from a hand-edited or old file. Enter it again in the connector's settings.",
+            )
+        self.send(data + b"\r\n", doing)
 
     def readline(self, doing: str = "reading the server's answer") -> str:
         """One line without its CRLF. EOF and oversized lines are protocol errors."""

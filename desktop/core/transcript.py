@@ -10,16 +10,51 @@ value a run knows (and every encoded payload built from one) is registered with
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+import json
+import quopri
+import urllib.parse
+from collections.abc import Callable, Iterable
 
 from desktop.core.secret import MASK, Secret
 
 MAX_LINE = 400
 MAX_LINES = 400
+MIN_FORM = 6  # an encoded form shorter than this is not scrubbed from free text (too common)
+
+
+def _base64_cores(raw: bytes, encode: Callable[[bytes], bytes]) -> set[str]:
+    """The base64 text of ``raw`` at each of the three byte alignments it can have inside a longer
+    blob: the whole 4-character groups made only of ``raw``'s bytes."""
+    forms = set()
+    for pad in (b"", b"x", b"xx"):
+        enc = encode(pad + raw).decode()
+        first = 1 if pad else 0  # the group that holds padding bytes is not the secret's own
+        last = (len(pad) + len(raw)) // 3  # groups before the one that may hold following bytes
+        forms.add(enc[4 * first:4 * last])
+        forms.add(enc[4 * first:4 * (last - 1)])  # also when the final group is cut off
+        if not pad:
+            forms.add(enc)  # standing alone, with its "=" padding
+    return forms
+
+
+def encoded_forms(value: str) -> set[str]:
+    """``value`` as a server might echo it: raw, base64 (standard and URL-safe, every alignment),
+    hex, percent-encoding (with ``+`` for spaces too), JSON string escapes, quoted-printable,
+    UTF-16 (as its bytes read as UTF-8)."""
+    raw = value.encode("utf-8")
+    forms = {value, raw.hex(), raw.hex().upper(),
+             urllib.parse.quote(value, safe=""), urllib.parse.quote(value), urllib.parse.quote_plus(value),
+             json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             quopri.encodestring(raw).decode("ascii").replace("=\n", ""),
+             quopri.encodestring(raw, quotetabs=True).decode("ascii").replace("=\n", "")}
+    for utf16 in ("utf-16-le", "utf-16-be"):
+        forms.add(value.encode(utf16).decode("utf-8", "replace"))
+    forms |= _base64_cores(raw, base64.b64encode) | _base64_cores(raw, base64.urlsafe_b64encode)
+    return {f for f in forms if len(f) >= MIN_FORM or f == value}
 
 
 class Redactor:
-    """Replaces known secret values (and their common encodings) in text."""
+    """Replaces known secret values (and every encoding in :func:`encoded_forms`) in text."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
@@ -32,10 +67,7 @@ class Redactor:
         if len(value) < 4:
             # Too short to scrub safely from free text; structural redaction covers it.
             return
-        self._values.add(value)
-        raw = value.encode()
-        self._values.add(base64.b64encode(raw).decode())
-        self._values.add(raw.hex())
+        self._values |= encoded_forms(value)
 
     def register_many(self, values: Iterable[str | bytes | Secret]) -> None:
         for v in values:

@@ -4,32 +4,25 @@ and no output printed them."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
 import subprocess
 import sys
-import urllib.parse
 from pathlib import Path
 
 from desktop.connectors import registry
 from desktop.core.secret import Secret
 from desktop.core.service import Desk
 from tests.conftest import ROOT, smtp_document
+from tests.leaks import encodings_of
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer
 
 
 def encodings(value: str) -> list[bytes]:
-    raw = value.encode()
-    forms = [raw, base64.b64encode(raw), raw.hex().encode(), value.encode("utf-16-le"),
-             urllib.parse.quote(value).encode(), base64.b64encode(b"\0user@example.test\0" + raw)]
-    # base64 at every alignment, as it would appear inside a longer encoded blob
-    for pad in (b"x", b"xx"):
-        enc = base64.b64encode(pad + raw)
-        forms.append(enc[4:-4])
-    return forms
+    """The shared list (tests/leaks.py), with the SASL PLAIN payload of the test user."""
+    return encodings_of(value, "user@example.test")
 
 
 def scan(folders: list[Path], values: list[str]) -> list[str]:
@@ -85,8 +78,10 @@ def test_no_secret_anywhere_after_every_command(tmp_path, mail, certs):
     desk = Desk(registry(), home)
     big = "canary-big-" + secrets.token_hex(1500)
     desk.vault.set("canary/big_secret", Secret(big))
-    echo = "canary-echo-" + secrets.token_hex(8)
-    with ScriptedServer(scripted.smtp(auth_replies=[f"535 5.7.8 wrong: {echo}"])) as srv:
+    # The echo holds characters each encoding changes; the server echoes it in every encoding.
+    echo = "canary echo/+&=" + secrets.token_hex(8)
+    echoed = " ".join(f.decode("utf-8", "replace") for f in encodings(echo))
+    with ScriptedServer(scripted.smtp(auth_replies=[f"535 5.7.8 wrong: {echoed}"])) as srv:
         conn, _ = __import__("desktop.core.model", fromlist=["x"]).parse_document(
             {"name": "echo", "type": "smtp", "settings": {"host": "localhost", "port": srv.port, "security": "none",
                                                           "allow_plaintext": True, "username": "u"}}, registry())
@@ -97,6 +92,7 @@ def test_no_secret_anywhere_after_every_command(tmp_path, mail, certs):
     for out in outputs:
         for c in canaries:
             assert c not in out
+            assert [f for f in encodings(c) if f in out.encode()] == []
     log_files = list((home / "logs").glob("*")) + list((other / "logs").glob("*"))
     assert log_files, "the commands should have written a log"
     assert scan([home, tmp, other], canaries) == []

@@ -11,6 +11,7 @@ from desktop.connectors import registry
 from desktop.core.model import Connector
 from desktop.core.secret import Secret
 from desktop.core.service import Desk
+from tests import leaks
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer, server_context
 
@@ -18,8 +19,7 @@ PASSWORD = "imap-canary-Pw-4409"
 
 
 def leaked(srv: ScriptedServer) -> bool:
-    return PASSWORD.encode() in srv.received or base64.b64encode(
-        f"\0u@example.test\0{PASSWORD}".encode()) in srv.received
+    return bool(leaks.leaked(srv.received, PASSWORD, "u@example.test"))
 
 
 def conn(port: int, security: str = "starttls", timeout: int = 3, **extra: object) -> Connector:
@@ -95,14 +95,96 @@ def test_login_command_is_redacted_and_used_without_auth_plain(desk):
 
 
 def test_literal_password_is_redacted(desk):
-    srv = ScriptedServer(scripted.imap(caps=("IMAP4rev1",)))
-    try:
-        # A password with a line break cannot be quoted: it goes as a literal — still redacted.
-        c = conn(srv.port, "none", allow_plaintext=True)
-        r = desk.validate(c, {"password": Secret("two\nlines-" + PASSWORD)})
-    finally:
-        srv.stop()
-    assert "lines-" + PASSWORD not in "\n".join(r.transcript)
+    # A password with a line break cannot be quoted: it goes as a literal, sent only after the
+    # server's "+" — and the transcript shows ******** for it.
+    commands: list[tuple[str, list[bytes]]] = []
+    password = "two\nlines-" + PASSWORD
+    with ScriptedServer(scripted.imap(caps=("IMAP4rev1",), commands=commands)) as srv:
+        r = desk.validate(conn(srv.port, "none", allow_plaintext=True), {"password": Secret(password)})
+    assert r.ok, r.error
+    logins = [(line, lits) for line, lits in commands if line.split(" ")[1:2] == ["LOGIN"]]
+    assert logins == [(f'a2 LOGIN "u@example.test" {{{len(password)}}}', [password.encode()])]
+    text = "\n".join(r.transcript)
+    assert f'C: a2 LOGIN "u@example.test" {{{len(password)}}}' in text and "S: + go ahead" in text
+    assert text.split("S: + go ahead\n")[1].startswith("C: ********")
+    assert "lines-" + PASSWORD not in text
+
+
+def test_user_name_with_line_breaks_cannot_inject_a_command(desk):
+    # From a catalogue written before the fix: the user name carries a second IMAP command.
+    commands: list[tuple[str, list[bytes]]] = []
+    user = "u@example.test\r\na9 LOGIN evil@example.test pw\r\na10 DELETE INBOX"
+    with ScriptedServer(scripted.imap(caps=("IMAP4rev1",), commands=commands)) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True, username=user))
+    assert r.ok, r.error
+    verbs = [line.split(" ")[1].upper() for line, _ in commands]
+    assert verbs.count("LOGIN") == 1 and "DELETE" not in verbs
+    login = next(c for c in commands if c[0].split(" ")[1] == "LOGIN")
+    assert login[1][0] == user.encode()  # the user name arrived whole, as one literal
+
+
+def test_eight_bit_user_name_goes_as_a_literal(desk):
+    commands: list[tuple[str, list[bytes]]] = []
+    with ScriptedServer(scripted.imap(caps=("IMAP4rev1",), commands=commands)) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True, username="jürgen@example.test"))
+    assert r.ok, r.error
+    login = next(c for c in commands if c[0].split(" ")[1] == "LOGIN")
+    assert login[1][0] == "jürgen@example.test".encode()
+
+
+def test_nul_in_the_user_name_is_refused_before_login(desk):
+    with ScriptedServer(scripted.imap(caps=("IMAP4rev1",))) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True, username="u\0x@example.test"))
+    assert r.error.code == "bad_input" and r.error.step == "authenticate"
+    assert b"LOGIN" not in srv.received and not leaked(srv)
+
+
+def test_authenticate_plain_without_sasl_ir_waits_for_the_continuation(desk):
+    commands: list[tuple[str, list[bytes]]] = []
+    with ScriptedServer(scripted.imap(caps=("IMAP4rev1", "AUTH=PLAIN"), commands=commands)) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True))
+    assert r.ok, r.error
+    auth = next(c for c in commands if c[0].split(" ")[1] == "AUTHENTICATE")
+    assert auth[0] == "a2 AUTHENTICATE PLAIN"
+    assert base64.b64decode(auth[1][0]) == f"\0u@example.test\0{PASSWORD}".encode()
+    text = "\n".join(r.transcript)
+    assert "C: a2 AUTHENTICATE PLAIN\nS: + \nC: ********" in text
+    assert leaks.leaked(text.encode(), PASSWORD, "u@example.test") == []
+
+
+@pytest.mark.parametrize("reply", ["NO STARTTLS is not available now", "BAD command unknown"])
+def test_starttls_refused_stops_before_credentials(desk, certs, reply):
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    with ScriptedServer(scripted.imap(starttls=ctx, starttls_reply=reply)) as srv:
+        r = check(desk, conn(srv.port, ca_file=str(certs.ca.ca_file)))
+    assert r.error.code == "starttls_unavailable" and r.error.step == "starttls"
+    assert b"LOGIN" not in srv.received and b"AUTHENTICATE" not in srv.received and not leaked(srv)
+
+
+def test_starttls_answer_with_injected_lines_stops_before_credentials(desk, certs):
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    reply = "OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR"
+    with ScriptedServer(scripted.imap(starttls=ctx, starttls_reply=reply)) as srv:
+        r = check(desk, conn(srv.port, ca_file=str(certs.ca.ca_file)))
+    assert r.error.code == "tls_failed" and "man-in-the-middle" in r.error.hint
+    assert b"AUTHENTICATE" not in srv.received and not leaked(srv)
+
+
+def test_a_line_over_the_limit_is_a_protocol_error(desk):
+    with ScriptedServer(scripted.imap(greeting="* OK " + "x" * 70_000)) as srv:
+        r = check(desk, conn(srv.port))
+    assert r.error.code == "protocol_error" and "longer than 65536 bytes" in r.error.message
+
+
+def test_literals_up_to_the_limit_are_read_and_one_byte_more_is_refused(desk):
+    ok = [b'* LIST (\\HasNoChildren) "/" {5}\r\nINBOX\r\n']
+    with ScriptedServer(scripted.imap(list_lines=ok)) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True))
+    assert r.ok, r.error
+    over = [b'* LIST (\\HasNoChildren) "/" {1000001}\r\n' + b"x" * 1_000_001 + b"\r\n"]
+    with ScriptedServer(scripted.imap(list_lines=over)) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True))
+    assert r.error.code == "protocol_error" and "1,000,001-byte literal" in r.error.message
 
 
 @pytest.mark.parametrize(("pair", "code"), [("expired", "cert_expired"), ("wrong_name", "cert_hostname_mismatch"),

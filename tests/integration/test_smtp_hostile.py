@@ -15,6 +15,7 @@ from desktop.core.deadline import CancelToken
 from desktop.core.model import Connector
 from desktop.core.secret import Secret
 from desktop.core.service import Desk
+from tests import leaks
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer, server_context
 
@@ -22,9 +23,7 @@ PASSWORD = "hostile-canary-Pw-7731"
 
 
 def leaked(server: ScriptedServer) -> bool:
-    forms = [PASSWORD.encode(), base64.b64encode(PASSWORD.encode()),
-             base64.b64encode(f"\0user@example.test\0{PASSWORD}".encode())]
-    return any(f in server.received for f in forms)
+    return bool(leaks.leaked(server.received, PASSWORD, "user@example.test"))
 
 
 def conn(port: int, security: str = "starttls", *, ca: str | None = None, timeout: int = 3,
@@ -277,3 +276,59 @@ def test_test_send_lists_every_attempt_when_retries_run_out(desk):
         r = desk.test_send(c, {"password": Secret(PASSWORD)}, "dest@example.test")
     assert r.error.code == "server_error"
     assert [a["attempt"] for a in r.info["attempts"]] == [1, 2, 3]
+
+
+INJECTION = "ops@example.test>\r\nRCPT TO:<attacker@evil.test>\r\nDATA\r\nSubject: injected\r\n\r\nhi\r\n."
+
+
+def test_user_name_injection_from_an_old_catalogue_sends_no_extra_command(desk):
+    # As a catalogue written before the fix could hold it: auth "none", the user name carrying a
+    # whole transaction, no sender address. MAIL FROM no longer falls back to such a user name.
+    with ScriptedServer(scripted.smtp()) as srv:
+        c = conn(srv.port, "none", auth="none", username=INJECTION, from_address=None)
+        r = check(desk, c, to="ops@example.test")
+    assert r.error.code == "bad_input" and "Sender (From) address" in r.error.message
+    assert b"MAIL" not in srv.received and b"RCPT" not in srv.received and b"DATA" not in srv.received
+
+
+def test_user_name_that_is_an_address_is_the_sender_when_none_is_set(desk):
+    with ScriptedServer(scripted.smtp()) as srv:
+        r = check(desk, conn(srv.port, "none", allow_plaintext=True, from_address=None), to="ops@example.test")
+    assert r.ok, r.error
+    assert b"MAIL FROM:<user@example.test>\r\n" in srv.received
+
+
+def test_a_line_break_in_any_value_never_reaches_the_wire(desk):
+    # The protocol writer is the last wall: a recipient holding CRLF (from an old catalogue) is
+    # refused before anything of its line is sent.
+    with ScriptedServer(scripted.smtp()) as srv:
+        r = check(desk, conn(srv.port, "none", auth="none"), to="ops@example.test>\r\nDATA")
+    assert r.error.code == "bad_input" and r.error.step == "recipient"
+    assert b"MAIL FROM" in srv.received  # the session got that far …
+    assert b"RCPT" not in srv.received and b"DATA" not in srv.received  # … and not one byte further
+
+
+def test_starttls_answer_with_injected_lines_stops_before_credentials(desk, certs):
+    # A man in the middle appends a line to the 220 answer, to be read as if it came after TLS.
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    reply = "220 2.0.0 Ready to start TLS\r\n250-injected AUTH PLAIN"
+    with ScriptedServer(scripted.smtp(starttls=ctx, starttls_reply=reply)) as srv:
+        r = check(desk, conn(srv.port, ca=str(certs.ca.ca_file)))
+    assert r.error.code == "tls_failed" and "man-in-the-middle" in r.error.hint
+    assert not leaked(srv) and b"AUTH" not in srv.received
+
+
+def test_a_line_over_the_limit_is_a_protocol_error(desk):
+    with ScriptedServer(scripted.smtp(greeting="220 " + "x" * 20_000)) as srv:
+        r = check(desk, conn(srv.port))
+    assert r.error.code == "protocol_error" and "longer than 8192 bytes" in r.error.message
+
+
+def test_a_server_echoing_the_password_url_encoded_is_scrubbed(desk):
+    import urllib.parse
+    echo = urllib.parse.quote("a b/" + PASSWORD, safe="")
+    with ScriptedServer(scripted.smtp(auth_replies=[f"535 5.7.8 bad: {echo}"])) as srv:
+        r = desk.validate(conn(srv.port, "none", allow_plaintext=True), {"password": Secret("a b/" + PASSWORD)})
+    assert r.error.code == "auth_failed"
+    shown = (str(r.to_dict()) + "\n".join(r.transcript)).encode()
+    assert leaks.leaked(shown, "a b/" + PASSWORD) == []

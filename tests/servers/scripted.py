@@ -6,6 +6,7 @@ prove that no credential reached a server that must not get it.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import struct
@@ -40,6 +41,40 @@ class Peer:
             self.buf += chunk
         line, _, self.buf = self.buf.partition(b"\n")
         return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def read_exact(self, n: int, timeout: float = 30.0) -> bytes | None:
+        self.sock.settimeout(timeout)
+        while len(self.buf) < n:
+            try:
+                chunk = self.sock.recv(65536)
+            except (OSError, ssl.SSLError):
+                return None
+            if not chunk:
+                return None
+            self.server.record(chunk)
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def imap_command(self) -> tuple[str, list[bytes]] | None:
+        """One IMAP command as a server parses it: its line, with each synchronizing literal
+        ``{N}`` answered by "+" and read as N bytes (shown as ``{N}`` in the line)."""
+        line = self.readline()
+        if line is None:
+            return None
+        literals: list[bytes] = []
+        text = line
+        while True:
+            m = re.search(r"\{(\d+)\}$", line)
+            if not m:
+                return text, literals
+            self.send("+ go ahead")
+            data = self.read_exact(int(m.group(1)))
+            line = self.readline() if data is not None else None
+            if data is None or line is None:
+                return None
+            literals.append(data)
+            text += line
 
     def starttls(self, ctx: ssl.SSLContext) -> bool:
         try:
@@ -241,16 +276,23 @@ def imap(*, greeting: str = "* OK scripted IMAP ready", starttls: ssl.SSLContext
          caps: Iterable[str] = ("IMAP4rev1", "AUTH=PLAIN", "SASL-IR"), login_reply: str = "OK signed in",
          list_lines: Iterable[str | bytes] = ('* LIST (\\HasNoChildren) "/" INBOX',),
          examine_lines: Iterable[str] = ("* 2 EXISTS", "* OK [UIDVALIDITY 7] ok"),
-         examine_reply: str = "OK [READ-ONLY] examined") -> Handler:
-    """A scripted IMAP server. ``list_lines`` may hold raw bytes (e.g. a literal bomb)."""
+         examine_reply: str = "OK [READ-ONLY] examined", starttls_reply: str = "OK begin TLS",
+         commands: list[tuple[str, list[bytes]]] | None = None) -> Handler:
+    """A scripted IMAP server. ``list_lines`` may hold raw bytes (e.g. a literal bomb).
+    Commands are parsed as a server does (literals after "+"); each one received is appended to
+    ``commands`` as (line, literals), an AUTHENTICATE's continuation as a literal of its own.
+    ``starttls_reply`` may hold several lines (CRLF-separated), sent in one write."""
     base_caps = list(caps)
 
     def handle(peer: Peer) -> None:
         peer.send(greeting)
         while True:
-            line = peer.readline()
-            if line is None:
+            got = peer.imap_command()
+            if got is None:
                 return
+            line, literals = got
+            if commands is not None:
+                commands.append(got)
             tag, _, rest = line.partition(" ")
             verb = rest.split(" ", 1)[0].upper()
             if verb == "CAPABILITY":
@@ -258,9 +300,19 @@ def imap(*, greeting: str = "* OK scripted IMAP ready", starttls: ssl.SSLContext
                 peer.send("* CAPABILITY " + " ".join(c))
                 peer.send(f"{tag} OK done")
             elif verb == "STARTTLS":
-                peer.send(f"{tag} OK begin TLS")
+                peer.send(f"{tag} {starttls_reply}")
+                if not starttls_reply.startswith("OK"):
+                    continue  # refused: the session goes on unencrypted
                 if starttls is None or not peer.starttls(starttls):
                     return
+            elif verb == "AUTHENTICATE" and len(rest.split()) == 2:
+                # No initial response (no SASL-IR): ask for it with an empty continuation.
+                peer.send("+ ")
+                payload = peer.readline()
+                if payload is None:
+                    return
+                literals.append(payload.encode())
+                peer.send(f"{tag} {login_reply}")
             elif verb in ("LOGIN", "AUTHENTICATE"):
                 peer.send(f"{tag} {login_reply}")
             elif verb == "LIST":

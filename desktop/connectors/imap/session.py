@@ -20,7 +20,7 @@ from desktop.core import errors, mutf7, net, tls
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
-from desktop.core.secret import Secret
+from desktop.core.secret import MASK, Secret
 
 MAX_LITERAL = 1_000_000
 LITERAL_RE = re.compile(r"\{(\d{1,20})\+?\}$")
@@ -68,7 +68,23 @@ class Folder:
                 "selectable": self.selectable, "special_use": self.special_use}
 
 
+def quotable(s: str) -> bool:
+    """Whether ``s`` can be an IMAP quoted string (RFC 3501: 7-bit, no CR, LF or NUL)."""
+    return all(0x01 <= ord(c) <= 0x7F and c not in "\r\n" for c in s)
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def quote(s: str) -> str:
+    """``s`` as a quoted string; anything else must go as a literal (:meth:`ImapSession.call`)."""
+    if not quotable(s):
+        raise ValueError("not representable as an IMAP quoted string")
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -140,13 +156,77 @@ class ImapSession:
         self.t.server(shown)
         return Response(text, literals)
 
-    def command(self, text: str, doing: str, secret_from: int | None = None) -> Tagged:
+    def next_tag(self) -> str:
         self.n += 1
-        tag = f"a{self.n}"
+        return f"a{self.n}"
+
+    def command(self, text: str, doing: str, secret_from: int | None = None) -> Tagged:
+        tag = self.next_tag()
         line = f"{tag} {text}"
+        self.conn.send_line(line, doing)  # refuses a line holding CR, LF or NUL
         self.t.client(line, secret_from=None if secret_from is None else secret_from + len(tag) + 1)
-        self.conn.send(line.encode("utf-8") + b"\r\n", doing)
         return self.finish(tag, doing)
+
+    def call(self, verb: str, args: list[str], doing: str, secret: int | None = None) -> Tagged:
+        """``verb`` with string arguments: each one that can be a quoted string goes quoted, any
+        other (line breaks, 8-bit text) as a synchronizing literal, its bytes sent only after the
+        server's "+". A NUL cannot be sent at all. ``args[secret]`` is a credential."""
+        if any("\0" in arg or not _encodable(arg) for arg in args):
+            raise ConnectorError(
+                errors.BAD_INPUT,
+                f"A value for {verb} holds a NUL or an invalid character, which IMAP cannot carry. Nothing of "
+                "it was sent.",
+                "Enter the user name and password again in the connector's settings.")
+        tag = self.next_tag()
+        line, shown = f"{tag} {verb}", f"{tag} {verb}"
+        for i, arg in enumerate(args):
+            if i == secret:
+                self.t.register(arg)
+            if quotable(arg):
+                if i == secret:
+                    self.t.register(quote(arg)[1:-1])  # as escaped on the wire
+                line += " " + quote(arg)
+                shown += " " + (MASK if i == secret else quote(arg))
+                continue
+            data = arg.encode("utf-8")
+            line += f" {{{len(data)}}}"
+            shown += f" {{{len(data)}}}"
+            self.conn.send_line(line, doing)
+            self.t.client(shown)
+            refused = self.await_continuation(tag, doing)
+            if refused is not None:
+                return refused
+            self.conn.send(data, doing)
+            if i == secret:
+                self.t.client_secret()
+            else:
+                self.t.client(f"<literal, {len(data)} bytes>")
+            line = shown = ""
+        self.conn.send_line(line, doing)
+        if line:
+            self.t.client(shown)
+        return self.finish(tag, doing)
+
+    def await_continuation(self, tag: str, doing: str) -> Tagged | None:
+        """Read up to the server's "+" (None) or its tagged answer refusing the command."""
+        untagged: list[Response] = []
+        while True:
+            r = self.read(doing)
+            if r.text.startswith("+"):
+                return None
+            if r.text.startswith("* "):
+                untagged.append(r)
+                if len(untagged) > 1000:
+                    raise ConnectorError(errors.PROTOCOL_ERROR, "The server sent an endless answer.",
+                                         "The server misbehaves; check the port.")
+                self._note_capabilities(r.text[2:])
+                continue
+            if r.text.startswith(tag + " "):
+                status, _, rest = r.text[len(tag) + 1:].partition(" ")
+                if status.upper() not in ("OK", "NO", "BAD"):
+                    raise self._garbage(r.text)
+                return Tagged(status.upper(), rest, untagged)
+            raise self._garbage(r.text)
 
     def finish(self, tag: str, doing: str, on_continue: Any = None) -> Tagged:
         untagged: list[Response] = []
@@ -288,14 +368,13 @@ class ImapChecks:
                 r = imap.command(f"AUTHENTICATE PLAIN {payload}", "signing in",
                                  secret_from=len("AUTHENTICATE PLAIN "))
             else:
-                imap.n += 1
-                tag = f"a{imap.n}"
+                tag = imap.next_tag()
+                imap.conn.send_line(f"{tag} AUTHENTICATE PLAIN", "signing in")
                 imap.t.client(f"{tag} AUTHENTICATE PLAIN")
-                imap.conn.send(f"{tag} AUTHENTICATE PLAIN\r\n".encode(), "signing in")
 
                 def send_payload() -> None:
+                    imap.conn.send_line(payload, "signing in")
                     imap.t.client_secret()
-                    imap.conn.send(payload.encode() + b"\r\n", "signing in")
                 r = imap.finish(tag, "signing in", on_continue=send_payload)
         elif "LOGINDISABLED" in caps:
             raise ConnectorError(
@@ -310,23 +389,8 @@ class ImapChecks:
         raise self._auth_error(conn, r)
 
     def _plain_login(self, imap: ImapSession, user: str, password: Secret) -> Tagged:
-        pw = password.reveal()
-        if all(0x20 <= ord(c) <= 0x7E for c in pw):
-            line = f"LOGIN {quote(user)} {quote(pw)}"
-            imap.t.register(quote(pw))
-            return imap.command(line, "signing in", secret_from=len(f"LOGIN {quote(user)} "))
-        # Not representable as a quoted string: send the password as a literal.
-        raw = pw.encode("utf-8")
-        imap.n += 1
-        tag = f"a{imap.n}"
-        head = f"{tag} LOGIN {quote(user)} {{{len(raw)}}}"
-        imap.t.client(head)
-        imap.conn.send(head.encode() + b"\r\n", "signing in")
-
-        def send_literal() -> None:
-            imap.t.client_secret()
-            imap.conn.send(raw + b"\r\n", "signing in")
-        return imap.finish(tag, "signing in", on_continue=send_literal)
+        # What cannot be a quoted string (line breaks, 8-bit text) goes as a literal.
+        return imap.call("LOGIN", [user, password.reveal()], "signing in", secret=1)
 
     def _auth_error(self, conn: Connector, r: Tagged) -> ConnectorError:
         code = r.code or ""
@@ -394,7 +458,7 @@ class ImapChecks:
                              hint)
 
     def examine(self, imap: ImapSession, folder: Folder) -> dict[str, int]:
-        r = imap.command(f"EXAMINE {quote(folder.raw)}", "opening the mailbox read-only")
+        r = imap.call("EXAMINE", [folder.raw], "opening the mailbox read-only")
         if r.status != "OK":
             if r.code in ("NOPERM",):
                 raise ConnectorError(errors.NOT_AUTHORIZED, f"This account may not open “{folder.name}”: {r.text}",

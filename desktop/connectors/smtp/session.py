@@ -15,11 +15,12 @@ from typing import Any
 
 from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
-from desktop.core import errors, net, tls
+from desktop.core import errors, fields, net, tls
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
+from desktop.core.textsafe import preview
 
 ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 RETRY_DELAYS = (1.0, 3.0)  # backoff before the 2nd and 3rd attempt of a test send
@@ -72,14 +73,14 @@ class SmtpSession:
                 return SmtpReply(int(line[:3]), lines)
 
     def command(self, line: str, doing: str, secret_from: int | None = None) -> SmtpReply:
+        self.conn.send_line(line, doing)  # refuses a line holding CR, LF or NUL
         self.t.client(line, secret_from=secret_from)
-        self.conn.send(line.encode("utf-8") + b"\r\n", doing)
         return self.reply(doing)
 
     def secret_line(self, payload: str, doing: str) -> SmtpReply:
         self.t.register(payload)
+        self.conn.send_line(payload.encode("ascii"), doing)
         self.t.client_secret()
-        self.conn.send(payload.encode("ascii") + b"\r\n", doing)
         return self.reply(doing)
 
     def ehlo(self, name: str) -> SmtpReply:
@@ -97,6 +98,25 @@ class SmtpSession:
     @property
     def auth_mechanisms(self) -> list[str]:
         return self.extensions.get("AUTH", "").upper().split()
+
+
+def envelope_sender(settings: Mapping[str, Any]) -> str:
+    """The MAIL FROM address: the sender address, else the user name if it is an address."""
+    sender = str(settings.get("from_address") or "")
+    if sender:
+        if fields.is_email(sender):
+            return sender
+        raise ConnectorError(errors.BAD_INPUT,
+                             f"Sender (From) address: “{preview(sender)}” is not an e-mail address.",
+                             "Enter the Sender (From) address again on the sign-in page.")
+    username = str(settings.get("username") or "")
+    if fields.is_email(username):
+        return username
+    raise ConnectorError(
+        errors.BAD_INPUT,
+        "Sender (From) address: none is set, and the user name is not an e-mail address to send from.",
+        "Enter the Sender (From) address on the sign-in page.",
+    )
 
 
 def _temporary(reply: SmtpReply) -> bool:
@@ -178,14 +198,13 @@ class SmtpChecks:
                 with run.step("authenticate", pre + "Sign in") as st:
                     self._authenticate(conn, smtp, secrets)
                     st.detail = f"as {s.get('username')}"
-            sender = s.get("from_address")
-            if sender or recipient:
+            if s.get("from_address") or recipient:
                 with run.step("sender", pre + "Sender accepted (MAIL FROM)") as st:
-                    r = smtp.command(f"MAIL FROM:<{sender or s.get('username') or ''}>",
-                                     "announcing the sender")
+                    sender = envelope_sender(s)
+                    r = smtp.command(f"MAIL FROM:<{sender}>", "announcing the sender")
                     if r.code != 250:
                         raise self._sender_error(conn, r)
-                    st.detail = sender or ""
+                    st.detail = sender
             if recipient:
                 with run.step("recipient", pre + "Recipient accepted (RCPT TO)") as st:
                     r = smtp.command(f"RCPT TO:<{recipient}>", "announcing the recipient")
@@ -352,9 +371,12 @@ def _dot_stuff(message: bytes) -> bytes:
 
 def build_test_message(conn: Connector, to: str, tag: str) -> bytes:
     now = datetime.now(UTC)
-    sender = conn.settings.get("from_address") or conn.settings.get("username") or conn.admin.get("email")
+    try:
+        sender = envelope_sender(conn.settings)
+    except ConnectorError:
+        sender = "connector-desk@localhost"  # the session refuses to send without a sender
     msg = EmailMessage()
-    msg["From"] = str(sender or "connector-desk@localhost")
+    msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = f"Connector Desk test: {conn.name} at {now:%Y-%m-%d %H:%M:%S} UTC"
     msg["Date"] = format_datetime(now)

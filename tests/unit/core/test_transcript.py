@@ -36,3 +36,28 @@ def test_secret_never_prints_itself():
     assert str(s) == MASK and repr(s) == f"Secret({MASK})" and f"{s}" == MASK
     assert "p@ss" not in str([s]) and "p@ss" not in str({"k": s})
     assert s.reveal() == "p@ss"
+
+
+SECRET = "hunter2 très/se+cret&=\"\\x"  # characters every encoding changes differently
+
+
+def test_every_encoding_a_leak_check_knows_is_scrubbed_from_a_servers_echo():
+    from tests.leaks import encodings_of, leaked
+    t = Transcript()
+    t.register(Secret(SECRET))
+    red = t.redactor
+    for form in encodings_of(SECRET, user="u@example.test"):
+        echoed = red.scrub("535 you sent " + form.decode("utf-8", "replace") + " which is wrong")
+        assert leaked(echoed.encode(), SECRET, "u@example.test") == [], form
+        assert MASK in echoed
+
+
+def test_base64_inside_a_longer_blob_is_scrubbed_at_every_alignment():
+    from tests.leaks import leaked
+    t = Transcript()
+    t.register(Secret(SECRET))
+    for prefix in (b"", b"a", b"ab", b"abc"):
+        for suffix in (b"", b"z", b"zz"):
+            blob = base64.b64encode(prefix + SECRET.encode() + suffix).decode()
+            echoed = t.redactor.scrub(f"334 {blob}")
+            assert leaked(echoed.encode(), SECRET) == [], (prefix, suffix)
