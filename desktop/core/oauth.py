@@ -53,9 +53,10 @@ def client_credentials(run: Run, endpoint: str, client_id: str, secret: Secret, 
             with web.opener(context).open(request, timeout=max(0.1, run.deadline.remaining())) as resp:
                 return resp.status, resp.read(65536)
         except urllib.error.HTTPError as exc:
-            if web.is_redirect(exc.code):
-                raise web.redirect_error(exc.code, exc.headers, url, "token endpoint") from None
-            return exc.code, exc.read(65536)
+            with exc:
+                if web.is_redirect(exc.code):
+                    raise web.redirect_error(exc.code, exc.headers, url, "token endpoint") from None
+                return exc.code, exc.read(65536)
 
     try:
         status, body = bounded(run, doing, call)
