@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
     s.add_argument("files", nargs="+", type=Path)
     s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
+    s.add_argument("--trust-api-base", action="store_true",
+                   help="keep a SendGrid document's confirmation of its API address override (dropped otherwise)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("export", help="write connector documents (secrets as references)")
@@ -158,6 +160,14 @@ def _draft_from_args(desk: Any, args: argparse.Namespace) -> tuple[Any, Any, boo
                         "fields": {"name": "is required"}})
     conn = desk.get(args.name)
     return _trusted(conn, args), desk.load_secrets(conn), True
+
+
+def _without_confirmation(doc: Any) -> Any:
+    """``doc`` without ``settings.api_base_confirmed``: a file cannot confirm where the key goes."""
+    settings = doc.get("settings") if isinstance(doc, dict) else None
+    if not isinstance(settings, dict) or "api_base_confirmed" not in settings:
+        return doc
+    return {**doc, "settings": {k: v for k, v in settings.items() if k != "api_base_confirmed"}}
 
 
 def _trusted(conn: Any, args: argparse.Namespace) -> Any:
@@ -290,6 +300,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             where = f"{path}" + (f"[{i}]" if not isinstance(data, dict) or "connectors" in data else "")
             try:
                 name = doc.get("name") if isinstance(doc, dict) else None
+                doc = doc if args.trust_api_base else _without_confirmation(doc)
                 conn = desk.import_document(bundle.strip_sealed_refs(doc), os.environ, replace=args.replace,
                                             sealed=sealed.get(name) if isinstance(name, str) else None)
                 imported.append(conn.name)

@@ -277,3 +277,22 @@ def test_cli_trust_api_base_confirms_for_the_run(tmp_path, app_home, sendgrid):
     assert sendgrid.requests == []
     r = subprocess.run([*cmd, "--trust-api-base"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_an_imported_confirmation_is_dropped_unless_trusted(tmp_path, app_home, sendgrid):
+    k = sendgrid.add_key(FULL)
+    doc = tmp_path / "sg.json"
+    doc.write_text(json.dumps(sendgrid_document(sendgrid.base)))  # carries api_base_confirmed: true
+    env = {**os.environ, "CD_TEST_SENDGRID_KEY": k, "CONNECTOR_DESK_HOME": str(app_home)}
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "desktop", *argv], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=60)
+
+    assert cli("import", str(doc)).returncode == 0
+    r = cli("validate", "sg-mail", "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "confirmation_required"
+    assert sendgrid.requests == []  # the file alone could not send the key to its address
+    assert cli("import", "--replace", "--trust-api-base", str(doc)).returncode == 0
+    r = cli("validate", "sg-mail", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
