@@ -33,12 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("validate", help="check a saved connector, or a connector document, live")
     s.add_argument("name", nargs="?", help="a saved connector")
     s.add_argument("--spec", type=Path, help="a connector document (JSON) instead of a saved connector")
+    s.add_argument("--trust-api-base", action="store_true",
+                   help="confirm sending the SendGrid API key to the document's API address override")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("test-send", help="send a real test message through a connector")
     s.add_argument("name", nargs="?")
     s.add_argument("--spec", type=Path)
     s.add_argument("--to", required=True, help="the test recipient")
+    s.add_argument("--trust-api-base", action="store_true",
+                   help="confirm sending the SendGrid API key to the document's API address override")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("peek", help="show the newest messages of a mailbox, or a Kafka dead-letter topic's "
@@ -80,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="import connector documents; secrets go to the keychain")
     s.add_argument("files", nargs="+", type=Path)
     s.add_argument("--replace", action="store_true", help="replace connectors with the same name")
+    s.add_argument("--trust-api-base", action="store_true",
+                   help="keep a SendGrid document's confirmation of its API address override (dropped otherwise)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("export", help="write connector documents (secrets as references)")
@@ -156,12 +162,28 @@ def _draft_from_args(desk: Any, args: argparse.Namespace) -> tuple[Any, Any, boo
         raise BadInput({"code": "bad_input", "message": "give either NAME or --spec, not both"})
     if args.spec:
         draft = desk.connector_from_document(_read_json(args.spec, "spec"), os.environ)
-        return draft.connector, draft.secrets, False
+        return _trusted(draft.connector, args), draft.secrets, False
     if not args.name:
         raise BadInput({"code": "bad_input", "message": "name: give a saved connector's name, or --spec FILE",
                         "fields": {"name": "is required"}})
     conn = desk.get(args.name)
-    return conn, desk.load_secrets(conn), True
+    return _trusted(conn, args), desk.load_secrets(conn), True
+
+
+def _without_confirmation(doc: Any) -> Any:
+    """``doc`` without ``settings.api_base_confirmed``: a file cannot confirm where the key goes."""
+    settings = doc.get("settings") if isinstance(doc, dict) else None
+    if not isinstance(settings, dict) or "api_base_confirmed" not in settings:
+        return doc
+    return {**doc, "settings": {k: v for k, v in settings.items() if k != "api_base_confirmed"}}
+
+
+def _trusted(conn: Any, args: argparse.Namespace) -> Any:
+    """``conn`` with its SendGrid API address override confirmed for this run (--trust-api-base)."""
+    if getattr(args, "trust_api_base", False) and conn.type == "sendgrid":
+        conn = conn.copy()
+        conn.settings["api_base_confirmed"] = True
+    return conn
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -286,6 +308,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             where = f"{path}" + (f"[{i}]" if not isinstance(data, dict) or "connectors" in data else "")
             try:
                 name = doc.get("name") if isinstance(doc, dict) else None
+                doc = doc if args.trust_api_base else _without_confirmation(doc)
                 conn = desk.import_document(bundle.strip_sealed_refs(doc), os.environ, replace=args.replace,
                                             sealed=sealed.get(name) if isinstance(name, str) else None)
                 imported.append(conn.name)

@@ -144,8 +144,8 @@ def sendgrid() -> Iterator[Any]:
 def sendgrid_document(base: str, *, name: str = "sg-mail", env: str = "CD_TEST_SENDGRID_KEY",
                       **settings: Any) -> dict[str, Any]:
     return {"name": name, "type": "sendgrid",
-            "settings": {"region": "global", "api_base": base, "from_address": "billing@example.com",
-                         "timeout_s": 5, **settings},
+            "settings": {"region": "global", "api_base": base, "api_base_confirmed": True,
+                         "from_address": "billing@example.com", "timeout_s": 5, **settings},
             "secrets": {"api_key": {"env": env}}}
 
 

@@ -37,6 +37,7 @@ SECRET_STORE_UNAVAILABLE: Final = "secret_store_unavailable"
 RECIPIENT_REJECTED: Final = "recipient_rejected"
 SENDER_REJECTED: Final = "sender_rejected"
 INTERNAL_ERROR: Final = "internal_error"
+CONFIRMATION_REQUIRED: Final = "confirmation_required"
 
 ALL_CODES: Final = frozenset(
     {
@@ -46,6 +47,7 @@ ALL_CODES: Final = frozenset(
         MAILBOX_NOT_FOUND, TOPIC_NOT_FOUND, NOT_AUTHORIZED, API_KEY_INVALID,
         API_KEY_MISSING_SCOPE, RATE_LIMITED, SERVER_ERROR, PROTOCOL_ERROR, CANCELLED,
         SECRET_STORE_UNAVAILABLE, RECIPIENT_REJECTED, SENDER_REJECTED, INTERNAL_ERROR,
+        CONFIRMATION_REQUIRED,
     }
 )
 

@@ -1,6 +1,7 @@
 """OAuth 2.0 client-credentials grant (RFC 6749 §4.4): a service's token from its token endpoint,
 for Kafka's OAUTHBEARER. The request runs under the run's deadline and cancel token; the token
-endpoint's own error (``invalid_client``, ``invalid_scope``) is reported in its words."""
+endpoint's own error (``invalid_client``, ``invalid_scope``) is reported in its words. A redirect is
+never followed (the request carries the client secret): it is an error naming the target."""
 
 from __future__ import annotations
 
@@ -49,11 +50,13 @@ def client_credentials(run: Run, endpoint: str, client_id: str, secret: Secret, 
 
     def call() -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(request, timeout=max(0.1, run.deadline.remaining()),  # noqa: S310
-                                        context=context) as resp:
+            with web.opener(context).open(request, timeout=max(0.1, run.deadline.remaining())) as resp:
                 return resp.status, resp.read(65536)
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read(65536)
+            with exc:
+                if web.is_redirect(exc.code):
+                    raise web.redirect_error(exc.code, exc.headers, url, "token endpoint") from None
+                return exc.code, exc.read(65536)
 
     try:
         status, body = bounded(run, doing, call)

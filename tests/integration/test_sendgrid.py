@@ -203,3 +203,96 @@ def test_cli_sandbox_and_live_test_sends(tmp_path, app_home, sendgrid):
         cmd = [sys.executable, "-m", "desktop", "test-send", "--spec", str(spec), "--to", "you@example.com"]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
         assert r.returncode == 0 and expect in r.stdout, r.stdout + r.stderr
+
+
+# -- redirects and the API address override (issue #12, item 12) ---------------------------------------
+@pytest.fixture
+def https_redirect(certs, monkeypatch):  # type: ignore[no-untyped-def]
+    """An https stand-in (test CA, trusted through SSL_CERT_FILE) answering 302 to a plain-http
+    stand-in, which records whatever reaches it."""
+    from tests.servers.sendgrid_standin import StandIn
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca.ca_file))
+    target = StandIn()
+    target.start()
+    hostile = StandIn(redirect=f"{target.base}/v3/scopes?\x1b]0;x\x07")
+    hostile.start(tls=certs.good)
+    yield hostile, target
+    hostile.stop()
+    target.stop()
+
+
+def test_a_redirect_is_not_followed_with_the_key(desk, https_redirect):
+    hostile, target = https_redirect
+    k = make_key()
+    r = desk.validate(conn(hostile.base), key(k))
+    assert r.error.code == "protocol_error" and r.error.step == "scopes"
+    assert f"“{target.base}/v3/scopes?\\x1b]0;x\\x07”" in r.error.message  # named, escaped
+    assert "\x1b" not in r.error.message and "302" in r.error.message
+    assert len(hostile.requests) == 1 and hostile.requests[0]["headers"]["Authorization"] == f"Bearer {k}"
+    assert target.requests == []  # the key went nowhere else
+
+
+def test_a_redirect_during_a_send_is_not_followed(desk, https_redirect):
+    hostile, target = https_redirect
+    r = desk.test_send(conn(hostile.base), key(make_key()), "you@example.com")
+    assert r.error.code == "protocol_error" and target.base in r.error.message
+    assert [q["path"] for q in hostile.requests] == ["/v3/mail/send"] and target.requests == []
+
+
+def test_a_long_redirect_target_is_cut_short(desk, https_redirect):
+    hostile, target = https_redirect
+    hostile.redirect = f"{target.base}/" + "a" * 5000
+    r = desk.validate(conn(hostile.base), key(make_key()))
+    assert r.error.code == "protocol_error" and "…" in r.error.message and len(r.error.message) < 600
+    assert target.requests == []
+
+
+def test_an_unconfirmed_api_base_gets_no_key(desk, sendgrid):
+    k = sendgrid.add_key(FULL)
+    r = desk.validate(conn(sendgrid.base, api_base_confirmed=False), key(k))
+    assert r.error.code == "confirmation_required" and "settings.api_base" in r.error.message
+    assert sendgrid.requests == []
+    r = desk.test_send(conn(sendgrid.base, api_base_confirmed=False), key(k), "you@example.com")
+    assert r.error.code == "confirmation_required" and sendgrid.requests == []
+
+
+def test_a_foreign_api_base_is_a_warning():
+    ctype = registry()["sendgrid"]
+    assert ctype.warnings({"region": "eu"}) == []
+    assert ctype.warnings({"api_base": "https://api.sendgrid.com"}) == []
+    warned = ctype.warnings({"api_base": "https://collector.evil.test"})
+    assert len(warned) == 1 and "collector.evil.test" in warned[0] and "not yet confirmed" in warned[0]
+    assert "not yet confirmed" not in ctype.warnings({"api_base": "https://proxy.example.test",
+                                                      "api_base_confirmed": True})[0]
+
+
+def test_cli_trust_api_base_confirms_for_the_run(tmp_path, app_home, sendgrid):
+    k = sendgrid.add_key(FULL)
+    spec = tmp_path / "sg.json"
+    spec.write_text(json.dumps(sendgrid_document(sendgrid.base, api_base_confirmed=False)))
+    env = {**os.environ, "CD_TEST_SENDGRID_KEY": k, "CONNECTOR_DESK_HOME": str(app_home)}
+    cmd = [sys.executable, "-m", "desktop", "validate", "--spec", str(spec), "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "confirmation_required"
+    assert sendgrid.requests == []
+    r = subprocess.run([*cmd, "--trust-api-base"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_an_imported_confirmation_is_dropped_unless_trusted(tmp_path, app_home, sendgrid):
+    k = sendgrid.add_key(FULL)
+    doc = tmp_path / "sg.json"
+    doc.write_text(json.dumps(sendgrid_document(sendgrid.base)))  # carries api_base_confirmed: true
+    env = {**os.environ, "CD_TEST_SENDGRID_KEY": k, "CONNECTOR_DESK_HOME": str(app_home)}
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "desktop", *argv], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=60)
+
+    assert cli("import", str(doc)).returncode == 0
+    r = cli("validate", "sg-mail", "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "confirmation_required"
+    assert sendgrid.requests == []  # the file alone could not send the key to its address
+    assert cli("import", "--replace", "--trust-api-base", str(doc)).returncode == 0
+    r = cli("validate", "sg-mail", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -6,6 +6,8 @@ every response the stand-in sends is checked against the documented response sch
 Anything off is recorded in ``violations``; tests assert it stays empty, so a malformed request from
 our code fails the test. Behaviour follows the documents: 401 for unknown keys, 403 when a scope is
 missing, 429 with rate-limit headers, 200 for sandbox sends, 202 with X-Message-Id for live ones.
+Hostile modes: ``hang`` (never answers), ``redirect`` (answers every request 302 to that address),
+and https with a test CA's certificate (``start(tls=...)``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -179,8 +182,10 @@ class StandIn:
     requests: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     hang: bool = False
+    redirect: str | None = None  # answer every request 302 with this Location
 
-    def start(self) -> None:
+    def start(self, tls: Any = None) -> None:
+        """Listen on loopback; https with ``tls`` (a CertPair issued by the test CA)."""
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -199,6 +204,11 @@ class StandIn:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls.cert, tls.key)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.base = f"https://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -216,6 +226,12 @@ class StandIn:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         self.requests.append({"method": method, "path": url.path, "headers": dict(h.headers), "body": body})
+        if self.redirect is not None:
+            h.send_response(302)
+            h.send_header("Location", self.redirect)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         self.violations += self.contract.check_request(method, url.path, parse_qs(url.query), h.headers, body)
         if self.hang:
             time.sleep(30)

@@ -77,14 +77,18 @@ class KafkaConnector(ConnectorType):
         return f"{servers[0]}{more} · {settings.get('topic') or '?'}"
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
+        out = []
         proto = settings.get("security_protocol")
         if proto == "PLAINTEXT":
-            return ["Unencrypted connection: records travel in clear text."]
+            out.append("Unencrypted connection: records travel in clear text.")
         if proto == "SASL_PLAINTEXT":
             carried = {"PLAIN": "the password", "OAUTHBEARER": "the access token"}.get(
                 str(settings.get("sasl_mechanism")), "the user name (SCRAM does not send the password itself)")
-            return [f"Unencrypted connection: {carried} and the records travel in clear text."]
-        return []
+            out.append(f"Unencrypted connection: {carried} and the records travel in clear text.")
+        if proto in ("SASL_PLAINTEXT", "SASL_SSL") and settings.get("sasl_mechanism") == "OAUTHBEARER" and \
+                str(settings.get("oauth_token_endpoint") or "").startswith("http://"):
+            out.append("The token endpoint is not encrypted (http): the client secret travels in clear text.")
+        return out
 
     def _checks(self) -> Any:
         from desktop.connectors.kafka.session import KafkaChecks

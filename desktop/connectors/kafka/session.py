@@ -9,13 +9,14 @@ import difflib
 import logging
 import ssl
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from desktop.connectors.base import ConnectorType
 from desktop.connectors.kafka import sasl
@@ -28,6 +29,7 @@ from desktop.core.secret import Secret
 
 TLS = ("SSL", "SASL_SSL")
 SASL = ("SASL_PLAINTEXT", "SASL_SSL")
+T = TypeVar("T")
 
 
 def parse_servers(raw: Any) -> list[tuple[str, int]]:
@@ -44,11 +46,35 @@ def parse_servers(raw: Any) -> list[tuple[str, int]]:
 
 
 class _Capture(logging.Handler):
-    """Collects what kafka-python only logs (connection warnings, SASL failures) during a check."""
+    """Collects what kafka-python only logs (connection warnings, SASL failures) during one check.
+
+    Each check has its own handler and its own client id: kafka-python names its I/O thread
+    ``kafka-io-<client id>`` and prefixes connection lines with it, so a line is this check's when it
+    comes from that thread, names that client id, or comes from a thread the check runs a call in
+    (:meth:`bind`). The ``kafka`` logger's level and propagation are never changed; the handler is
+    there only while the check runs."""
 
     def __init__(self) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.NOTSET)
         self.lines: list[str] = []
+        self.client_id = f"connector-desk-{uuid.uuid4().hex[:12]}"
+        self.threads: set[int] = {threading.get_ident()}
+        self.addFilter(self._ours)
+
+    def _ours(self, record: logging.LogRecord) -> bool:
+        return (str(record.threadName).startswith(f"kafka-io-{self.client_id}") or record.thread in self.threads
+                or self.client_id in str(record.msg) or any(self.client_id in str(a) for a in record.args or ()))
+
+    def bind(self, fn: Callable[[], T]) -> Callable[[], T]:
+        """``fn`` with the lines logged in the thread that runs it counted as this check's."""
+        def run() -> T:
+            me = threading.get_ident()
+            self.threads.add(me)
+            try:
+                return fn()
+            finally:
+                self.threads.discard(me)
+        return run
 
     def emit(self, record: logging.LogRecord) -> None:
         if len(self.lines) < 200:
@@ -59,16 +85,11 @@ class _Capture(logging.Handler):
 def capture_kafka_logs() -> Iterator[_Capture]:
     handler = _Capture()
     logger = logging.getLogger("kafka")
-    old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False  # its messages are the check's to report, not the application log's
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
 
 
 def client_tls(settings: Mapping[str, Any], secrets: Mapping[str, Secret]) -> ssl.SSLContext | None:
@@ -206,7 +227,7 @@ class KafkaChecks:
         ms = int(max(0.5, run.deadline.remaining()) * 1000)
         cfg: dict[str, Any] = {"bootstrap_servers": servers, "security_protocol": s.get("security_protocol"),
                                "request_timeout_ms": ms, "bootstrap_timeout_ms": ms,
-                               "reconnect_backoff_max_ms": 500, "client_id": "connector-desk"}
+                               "reconnect_backoff_max_ms": 500}
         if ctx is not None:
             cfg["ssl_context"] = ctx
         if s.get("security_protocol") in SASL and credential is not None:
@@ -251,10 +272,11 @@ class KafkaChecks:
         servers, ctx, credential = self._reach(conn, secrets, run)
         from kafka import KafkaAdminClient
 
-        cfg = self._config(conn, servers, ctx, credential, run)
+        cfg = {**self._config(conn, servers, ctx, credential, run), "client_id": logs.client_id}
         with run.step("metadata", "Sign in and read the cluster metadata") as st:
             try:
-                admin = bounded(run, "signing in and reading the cluster metadata", lambda: KafkaAdminClient(**cfg))
+                admin = bounded(run, "signing in and reading the cluster metadata",
+                                logs.bind(lambda: KafkaAdminClient(**cfg)))
             except Exception as exc:  # noqa: BLE001 - classified
                 raise self._classify(exc, logs, "signing in and reading the cluster metadata", run) from None
             advertised = self._advertised(admin)
@@ -280,7 +302,7 @@ class KafkaChecks:
                     "works only inside their own network. Fix advertised.listeners on the brokers (or reach the "
                     "cluster from inside that network).")
             try:
-                cluster = bounded(run, "describing the cluster", admin.describe_cluster)
+                cluster = bounded(run, "describing the cluster", logs.bind(admin.describe_cluster))
             except Exception as exc:  # noqa: BLE001 - classified
                 admin.close()
                 raise self._classify(exc, logs, "describing the cluster", run) from None
@@ -320,7 +342,7 @@ class KafkaChecks:
 
     def _topics(self, admin: Any, run: Run, logs: _Capture) -> list[str]:
         try:
-            return sorted(bounded(run, "listing topics", admin.list_topics))
+            return sorted(bounded(run, "listing topics", logs.bind(admin.list_topics)))
         except ConnectorError:
             raise
         except Exception as exc:  # noqa: BLE001 - classified
@@ -341,7 +363,8 @@ class KafkaChecks:
         import kafka.errors as ke
 
         try:
-            described = bounded(run, "describing the consumer group", lambda: admin.describe_groups([group]))
+            described = bounded(run, "describing the consumer group",
+                                logs.bind(lambda: admin.describe_groups([group])))
             state = getattr(described[0], "state", None) if described else None
             return f"“{group}”: {state or 'described'}"
         except ke.GroupAuthorizationFailedError:
@@ -350,7 +373,8 @@ class KafkaChecks:
         except ValueError:
             # kafka-python 3.0.12 fails to parse some brokers' authorized-operations field (tansu's);
             # the group's offsets still tell whether the broker knows and lets us see it.
-            offsets = bounded(run, "reading the consumer group's offsets", lambda: admin.list_group_offsets(group))
+            offsets = bounded(run, "reading the consumer group's offsets",
+                              logs.bind(lambda: admin.list_group_offsets(group)))
             return f"“{group}”: {'has committed offsets' if offsets else 'known, no committed offsets yet'}"
         except ConnectorError:
             raise
@@ -366,17 +390,18 @@ class KafkaChecks:
         with capture_kafka_logs() as logs:
             admin, cfg = self._admin(conn, secrets, run, logs)
             admin.close()
-            base = {k: v for k, v in cfg.items() if k not in ("client_id",)}
+            base = {k: v for k, v in cfg.items() if k not in ("client_id",)}  # each client gets its own
             with run.step("produce", f"Produce a test record to “{topic}”") as st:
                 headers = [("connector-desk-connector", conn.name.encode()),
                            ("connector-desk-time", datetime.now(UTC).isoformat(timespec="seconds").encode()),
                            ("connector-desk-test", tag.encode())]
                 sent_at = time.monotonic()
                 try:
-                    producer = bounded(run, "connecting the producer", lambda: KafkaProducer(**base))
-                    meta = bounded(run, "producing", lambda: producer.send(
+                    producer = bounded(run, "connecting the producer", logs.bind(
+                        lambda: KafkaProducer(**base, client_id=f"{logs.client_id}-producer")))
+                    meta = bounded(run, "producing", logs.bind(lambda: producer.send(
                         topic, value=f"Connector Desk test record {tag}".encode(), headers=headers).get(
-                            timeout=max(0.5, run.deadline.remaining())))
+                            timeout=max(0.5, run.deadline.remaining()))))
                     producer.close(timeout=1)
                 except ConnectorError:
                     raise
@@ -384,15 +409,16 @@ class KafkaChecks:
                     raise self._classify(exc, logs, "producing", run) from None
                 st.detail = f"partition {meta.partition}, offset {meta.offset}"
             with run.step("read_back", "Read it back") as st:
-                consumer = bounded(run, "connecting the consumer", lambda: KafkaConsumer(**base,
-                                                                                         enable_auto_commit=False))
+                consumer = bounded(run, "connecting the consumer", logs.bind(lambda: KafkaConsumer(
+                    **base, client_id=f"{logs.client_id}-consumer", enable_auto_commit=False)))
                 try:
                     tp = TopicPartition(topic, meta.partition)
                     consumer.assign([tp])
                     consumer.seek(tp, meta.offset)
                     found = None
                     while found is None:
-                        batch = bounded(run, "reading the record back", lambda: consumer.poll(timeout_ms=300))
+                        batch = bounded(run, "reading the record back",
+                                        logs.bind(lambda: consumer.poll(timeout_ms=300)))
                         for records in batch.values():
                             for r in records:
                                 if dict(r.headers or []).get("connector-desk-test") == tag.encode():
@@ -419,14 +445,15 @@ class KafkaChecks:
             finally:
                 admin.close()
             with run.step("peek", f"Read the newest {count} records of “{topic}”") as st:
-                consumer = bounded(run, "connecting the consumer", lambda: KafkaConsumer(**cfg,
-                                                                                         enable_auto_commit=False))
+                consumer = bounded(run, "connecting the consumer", logs.bind(lambda: KafkaConsumer(
+                    **{**cfg, "client_id": f"{logs.client_id}-consumer"}, enable_auto_commit=False)))
                 try:
-                    parts = bounded(run, "reading partitions", lambda: consumer.partitions_for_topic(topic)) or set()
+                    parts = bounded(run, "reading partitions",
+                                    logs.bind(lambda: consumer.partitions_for_topic(topic))) or set()
                     tps = [TopicPartition(topic, p) for p in sorted(parts)]
                     consumer.assign(tps)
-                    ends = bounded(run, "reading offsets", lambda: consumer.end_offsets(tps))
-                    starts = bounded(run, "reading offsets", lambda: consumer.beginning_offsets(tps))
+                    ends = bounded(run, "reading offsets", logs.bind(lambda: consumer.end_offsets(tps)))
+                    starts = bounded(run, "reading offsets", logs.bind(lambda: consumer.beginning_offsets(tps)))
                     wanted = 0
                     for tp in tps:
                         first = max(starts[tp], ends[tp] - count)
@@ -434,7 +461,7 @@ class KafkaChecks:
                         wanted += ends[tp] - first
                     records: list[Any] = []
                     while len(records) < wanted and not run.deadline.expired:
-                        batch = bounded(run, "reading records", lambda: consumer.poll(timeout_ms=300))
+                        batch = bounded(run, "reading records", logs.bind(lambda: consumer.poll(timeout_ms=300)))
                         for rs in batch.values():
                             records.extend(rs)
                 finally:

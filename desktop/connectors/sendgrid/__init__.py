@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from desktop.connectors.base import ConnectorType
 from desktop.core.fields import Field, SecretField
@@ -13,6 +14,12 @@ from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
 
 API_BASES = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgrid.com"}
+
+
+def is_sendgrid_host(base: str) -> bool:
+    """True for an https address on one of SendGrid's own API hosts (the ones in API_BASES)."""
+    parts = urlsplit(base)
+    return parts.scheme == "https" and any(parts.netloc.lower() == urlsplit(b).netloc for b in API_BASES.values())
 
 
 class SendGridConnector(ConnectorType):
@@ -28,7 +35,12 @@ class SendGridConnector(ConnectorType):
         Field("sandbox", "Sandbox test sends (validated by SendGrid, nothing delivered)", "bool", True,
               page="auth", help="Turn off to deliver a real message to the test recipient."),
         Field("api_base", "API address override", "text", page="advanced", placeholder="https://api.sendgrid.com",
-              help="Only for proxies and tests. Must be https unless it is a loopback address."),
+              help="Only for proxies and tests. Must be https unless it is a loopback address. The API key "
+                   "is sent here: an address that is not SendGrid's must be confirmed before first use."),
+        Field("api_base_confirmed", "Send the API key to this API address override", "bool", False,
+              page="advanced",
+              help="Set when you confirmed the override: without it, a check refuses to send the key to an "
+                   "address that is not SendGrid's."),
         Field("timeout_s", "Deadline (seconds)", "int", 15, minimum=1, maximum=600, page="advanced",
               help="How long a whole check may take, retries included."),
     )
@@ -41,7 +53,14 @@ class SendGridConnector(ConnectorType):
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         base = str(settings.get("api_base") or "")
-        return ["The API address is not encrypted (http)."] if base.startswith("http://") else []
+        out = []
+        if base.startswith("http://"):
+            out.append("The API address is not encrypted (http).")
+        if base and not is_sendgrid_host(base):
+            shown = "".join(c if c.isprintable() else "\ufffd" for c in base[:80]) + ("…" if len(base) > 80 else "")
+            confirmed = "" if settings.get("api_base_confirmed") is True else " (not yet confirmed)"
+            out.append(f"The API key is sent to “{shown}”, which is not SendGrid's address{confirmed}.")
+        return out
 
     def _checks(self) -> Any:
         from desktop.connectors.sendgrid.session import SendGridChecks

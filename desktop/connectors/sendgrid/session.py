@@ -3,7 +3,9 @@
 Every call runs in a helper thread that we stop waiting for at the deadline (the library only has
 per-socket timeouts). Errors — HTTP statuses, and plain ``urllib`` errors for unreachable hosts — map
 to our codes here. The library's DEBUG log prints request headers (the API key): it is held at
-WARNING whatever the application's log level.
+WARNING whatever the application's log level. Requests go through :func:`desktop.core.web.opener`, so a
+redirect is never followed with the key: it is an error naming the target. An ``api_base`` that is not
+SendGrid's gets the key only once the user confirmed it (``api_base_confirmed``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from desktop.connectors.base import ConnectorType
-from desktop.connectors.sendgrid import API_BASES
+from desktop.connectors.sendgrid import API_BASES, is_sendgrid_host
 from desktop.core import errors, web
 from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError
@@ -34,7 +36,14 @@ RETRIES = 3
 
 def api_base(settings: Mapping[str, Any]) -> str:
     base = str(settings.get("api_base") or API_BASES.get(str(settings.get("region")), API_BASES["global"]))
-    return web.check_url(base, "settings.api_base")
+    url = web.check_url(base, "settings.api_base")
+    if not is_sendgrid_host(url) and settings.get("api_base_confirmed") is not True:
+        raise ConnectorError(errors.CONFIRMATION_REQUIRED,
+                             f"settings.api_base: “{web.shown(url)}” is not SendGrid's address; the API key is "
+                             "sent there only once you confirm it. Nothing was sent.",
+                             "Confirm the API address override (in the app, or with --trust-api-base on the "
+                             "command line), or clear it to use SendGrid's own address.")
+    return url
 
 
 def check_key(secrets: Mapping[str, Secret]) -> Secret:
@@ -49,15 +58,32 @@ def check_key(secrets: Mapping[str, Secret]) -> Secret:
     return key
 
 
+def _client(base: str, key: Secret) -> Any:
+    """The sendgrid library's HTTP client, sending through :func:`web.opener` (no redirects)."""
+    import python_http_client
+    import sendgrid
+
+    class Client(python_http_client.Client):  # type: ignore[misc]
+        def _build_client(self, name: str | None = None) -> Client:
+            return Client(host=self.host, version=self._version, request_headers=self.request_headers,
+                          url_path=self._url_path + [name] if name else self._url_path,
+                          append_slash=self.append_slash, timeout=self.timeout)
+
+        def _make_request(self, _opener: Any, request: Any, timeout: float | None = None) -> Any:
+            return super()._make_request(web.opener(), request, timeout)
+
+    library = sendgrid.SendGridAPIClient(api_key=key.reveal(), host=base).client
+    return Client(host=library.host, version=library._version, request_headers=library.request_headers,
+                  url_path=library._url_path, append_slash=library.append_slash, timeout=library.timeout)
+
+
 class Http:
     """One API call through the sendgrid library, bounded by the run's deadline and cancel token."""
 
     def __init__(self, run: Run, base: str, key: Secret) -> None:
-        import sendgrid
-
         self.run = run
         self.base = base
-        self.client = sendgrid.SendGridAPIClient(api_key=key.reveal(), host=base).client
+        self.client = _client(base, key)
         self.run.transcript.register(key)
 
     def call(self, doing: str, fn: Callable[[Any], Any]) -> tuple[int, dict[str, str], Any]:
@@ -75,6 +101,8 @@ class Http:
 
         if isinstance(exc, HTTPError):
             headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            if web.is_redirect(exc.status_code):
+                raise web.redirect_error(exc.status_code, headers, self.base, "SendGrid Web API") from None
             return exc.status_code, headers, _json(exc.body)
         classified = web.classify(exc, self.base, self.run.deadline, doing, "SendGrid Web API")
         if classified is not None:
