@@ -30,6 +30,7 @@ class Broker:
     ca_file: Path | None = None
     advertise_unreachable: bool = False
     authentication: bool = False
+    advertised_url: str | None = None  # e.g. a SASL test front's address (tests/servers/kafka_sasl_front.py)
     port: int = 0
     tls_port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -46,6 +47,8 @@ class Broker:
         advertised = f"tcp://localhost:{self.tls_port}" if self.tls else f"tcp://127.0.0.1:{self.port}"
         if self.advertise_unreachable:
             advertised = f"tcp://127.0.0.1:{free_port()}"
+        if self.advertised_url:
+            advertised = self.advertised_url
         with open(self.folder / "tansu.log", "wb") as log:
             self._procs.append(subprocess.Popen(
                 [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.port}",
