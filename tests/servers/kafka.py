@@ -5,7 +5,8 @@ optionally requiring SASL (``--authentication``: it then offers SCRAM-SHA-512, S
 OAUTHBEARER). This tansu build cannot keep a SCRAM user: ``tansu user create`` answers error 0 but its
 storage (memory or s3 "dynostore") does not store the credential, and an authenticated broker refuses
 the request that would create one. So every sign-in to it is refused: SCRAM with the RFC 5802 server
-error ``e=unknown-user``, OAUTHBEARER with Kafka error 58."""
+error ``e=unknown-user``, OAUTHBEARER with Kafka error 58. Sign-ins that succeed go through the SASL test
+front of :mod:`tests.servers.kafka_sasl_front` (``advertised_url`` names it)."""
 
 from __future__ import annotations
 
