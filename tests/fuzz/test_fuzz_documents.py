@@ -109,21 +109,24 @@ class Pending:
 
 BIG_INTS = ("int-5000-digits", "negative-int-4400-digits")
 DEEP = ("list-nested-1500", "object-nested-1500")
-PENDING = [
-    Pending(BIG_INTS, "cli", None, "cli._read_json: json.loads raises ValueError (over 4,300 digits), uncaught"),
-    Pending(BIG_INTS, "parse", ("type", "bool", "int"), "model.parse_document / Field.coerce format the value with !r: "
-                                                 "ValueError (over 4,300 digits)"),
-    Pending(DEEP, "cli", None, "cli._read_json: json.loads raises RecursionError, uncaught"),
-    Pending(DEEP, "parse", ("type", "bool", "int"), "model.parse_document / Field.coerce format the value with !r: "
-                                                    "RecursionError"),
-    Pending(("superscript-digit",), "*", ("int",), "Field.coerce: '²'.isdigit() is true, int('²') raises ValueError"),
-    Pending(("lone-surrogate",), "cli", None, "text fields accept a lone surrogate; writing the catalogue (import) "
-                                              "or printing the result (validate) raises UnicodeEncodeError"),
-    Pending(("long-run",), "*", ("path",), "Field.coerce (path): Path.is_file() raises OSError ENAMETOOLONG"),
-    Pending(("list-or-object",), "*", ("choice",), "check_settings: a list or object in a choice field another "
-                                                   "field's default follows (security → port) is looked up in a "
-                                                   "dict: TypeError unhashable"),
-]
+PENDING = {
+    "big-int-read": Pending(BIG_INTS, "cli", None, "cli._read_json: json.loads raises ValueError for an integer "
+                                                   "over 4,300 digits, uncaught"),
+    "big-int-echoed": Pending(BIG_INTS, "parse", ("type", "bool", "int"), "model.parse_document / Field.coerce "
+                              "format the value with !r: ValueError (over 4,300 digits)"),
+    "deep-read": Pending(DEEP, "cli", None, "cli._read_json: json.loads raises RecursionError, uncaught"),
+    "deep-echoed": Pending(DEEP, "parse", ("type", "bool", "int"), "model.parse_document / Field.coerce format "
+                           "the value with !r: RecursionError"),
+    "superscript-digit": Pending(("superscript-digit",), "*", ("int",), "Field.coerce: '²'.isdigit() is true, "
+                                 "int('²') raises ValueError"),
+    "lone-surrogate": Pending(("lone-surrogate",), "cli", None, "text fields accept a lone surrogate; writing the "
+                              "catalogue (import) or printing the result (validate) raises UnicodeEncodeError"),
+    "long-path": Pending(("long-run",), "*", ("path",), "Field.coerce (path): Path.is_file() raises OSError "
+                         "ENAMETOOLONG"),
+    "unhashable-choice": Pending(("list-or-object",), "*", ("choice",), "check_settings: a list or object in a "
+                                 "choice field another field's default follows (security → port) is looked up "
+                                 "in a dict: TypeError unhashable"),
+}
 
 
 def value_class(value: Any) -> str | None:
@@ -158,7 +161,7 @@ def blocked(value: Any, target: str, place: str) -> bool:
     if isinstance(value, (list, dict)):
         classes.add("list-or-object")
     return any(c in p.values and p.target in ("*", target) and (p.places is None or place in p.places)
-               for p in PENDING for c in classes)
+               for p in PENDING.values() for c in classes)
 
 
 def hostile_scalars() -> st.SearchStrategy[Any]:
@@ -450,25 +453,26 @@ def test_kafka_bootstrap_port_must_be_ascii_digits(cli_home: Path, specs: Path, 
     assert error["message"].startswith("settings.bootstrap_servers: ") and "is not host:port" in error["message"]
 
 
-def pending(crash: str) -> Any:
-    return pytest.mark.xfail(strict=True, reason=f"issue #12 item 7, being fixed elsewhere: {crash}")
+def pending(name: str) -> Any:
+    """Strict xfail for a PENDING crash: an XPASS (the fix landed) fails, to have its entry removed."""
+    return pytest.mark.xfail(strict=True, reason=f"issue #12 item 7, being fixed elsewhere: {PENDING[name].crash}")
 
 
 PARSE_CRASHES = [
     pytest.param({"name": "orders", "type": RAW["int-5000-digits"]}, id="type-int-5000-digits",
-                 marks=pending(PENDING[1].crash)),
+                 marks=pending("big-int-echoed")),
     pytest.param(smtp_doc(verify_tls=RAW["int-5000-digits"]), id="bool-int-5000-digits",
-                 marks=pending(PENDING[1].crash)),
-    pytest.param(smtp_doc(port=RAW["list-nested-1500"]), id="int-list-nested-1500", marks=pending(PENDING[3].crash)),
+                 marks=pending("big-int-echoed")),
+    pytest.param(smtp_doc(port=RAW["list-nested-1500"]), id="int-list-nested-1500", marks=pending("deep-echoed")),
     pytest.param(smtp_doc(verify_tls=RAW["object-nested-1500"]), id="bool-object-nested-1500",
-                 marks=pending(PENDING[3].crash)),
-    pytest.param(smtp_doc(port="²"), id="port-superscript-digit", marks=pending(PENDING[4].crash)),
-    pytest.param(smtp_doc(timeout_s="²"), id="timeout-superscript-digit", marks=pending(PENDING[4].crash)),
-    pytest.param(smtp_doc(ca_file="a" * 100_000), id="ca_file-long-run", marks=pending(PENDING[6].crash)),
-    pytest.param(smtp_doc(port=None, security=[]), id="choice-list", marks=pending(PENDING[7].crash)),
-    pytest.param(smtp_doc(port=None, security={"a": 1}), id="choice-object", marks=pending(PENDING[7].crash)),
+                 marks=pending("deep-echoed")),
+    pytest.param(smtp_doc(port="²"), id="port-superscript-digit", marks=pending("superscript-digit")),
+    pytest.param(smtp_doc(timeout_s="²"), id="timeout-superscript-digit", marks=pending("superscript-digit")),
+    pytest.param(smtp_doc(ca_file="a" * 100_000), id="ca_file-long-run", marks=pending("long-path")),
+    pytest.param(smtp_doc(port=None, security=[]), id="choice-list", marks=pending("unhashable-choice")),
+    pytest.param(smtp_doc(port=None, security={"a": 1}), id="choice-object", marks=pending("unhashable-choice")),
     pytest.param(smtp_doc(port={"": RAW["int-5000-digits"]}), id="int-object-holding-int-5000-digits",
-                 marks=pending(PENDING[1].crash)),
+                 marks=pending("big-int-echoed")),
 ]
 
 
@@ -489,23 +493,23 @@ def test_port_in_other_scripts_digits_is_refused(digits: str) -> None:
 
 CLI_CRASHES = [
     pytest.param("validate", smtp_doc(port=RAW["int-5000-digits"]), id="validate-int-5000-digits",
-                 marks=pending(PENDING[0].crash)),
+                 marks=pending("big-int-read")),
     pytest.param("import", {**smtp_doc(), "description": RAW["negative-int-4400-digits"]},
-                 id="import-negative-int-4400-digits", marks=pending(PENDING[0].crash)),
+                 id="import-negative-int-4400-digits", marks=pending("big-int-read")),
     pytest.param("validate", RAW["list-nested-1500"], id="validate-list-nested-1500",
-                 marks=pending(PENDING[2].crash)),
+                 marks=pending("deep-read")),
     pytest.param("import", {**smtp_doc(), "admin": RAW["object-nested-1500"]}, id="import-object-nested-1500",
-                 marks=pending(PENDING[2].crash)),
+                 marks=pending("deep-read")),
     pytest.param("validate", smtp_doc(port="²"), id="validate-port-superscript-digit",
-                 marks=pending(PENDING[4].crash)),
+                 marks=pending("superscript-digit")),
     pytest.param("import", {**smtp_doc(), "description": "caf\ud800e"}, id="import-surrogate-description",
-                 marks=pending(PENDING[5].crash)),
+                 marks=pending("lone-surrogate")),
     pytest.param("validate", kafka_doc(topic="caf\ud800e", bootstrap_servers=["caf\ud800e:9092"]),
-                 id="validate-surrogate-printed", marks=pending(PENDING[5].crash)),
+                 id="validate-surrogate-printed", marks=pending("lone-surrogate")),
     pytest.param("validate", smtp_doc(ca_file="a" * 100_000), id="validate-ca_file-long-run",
-                 marks=pending(PENDING[6].crash)),
+                 marks=pending("long-path")),
     pytest.param("import", smtp_doc(port=None, security=["tls"]), id="import-choice-list",
-                 marks=pending(PENDING[7].crash)),
+                 marks=pending("unhashable-choice")),
 ]
 
 
@@ -518,8 +522,8 @@ def test_cli_pending_crashes(cli_home: Path, specs: Path, command: str, doc: Any
 
 
 @pytest.mark.parametrize("doc", [
-    pytest.param(RAW["object-nested-1500"], id="object-nested-1500", marks=pending(PENDING[2].crash)),
-    pytest.param(smtp_doc(port=RAW["int-5000-digits"]), id="int-5000-digits", marks=pending(PENDING[0].crash)),
+    pytest.param(RAW["object-nested-1500"], id="object-nested-1500", marks=pending("deep-read")),
+    pytest.param(smtp_doc(port=RAW["int-5000-digits"]), id="int-5000-digits", marks=pending("big-int-read")),
 ])
 def test_cli_subprocess_prints_no_traceback(tmp_path: Path, app_home: Path, doc: Any) -> None:
     """The same, as an administrator runs it: a real process, real stdout and stderr."""
