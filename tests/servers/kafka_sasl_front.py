@@ -45,7 +45,7 @@ from tests.servers.kafka import Broker
 from tests.servers.ports import free_port
 
 API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE = 18, 17, 36
-UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED = 33, 34, 58
+UNSUPPORTED_SASL_MECHANISM, SASL_AUTHENTICATION_FAILED = 33, 58
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 MAX_FRAME = 1 << 20
 # A token check answers None for a good token, or the RFC 7628 status to refuse it with.
