@@ -5,7 +5,8 @@ optionally requiring SASL (``--authentication``: it then offers SCRAM-SHA-512, S
 OAUTHBEARER). This tansu build cannot keep a SCRAM user: ``tansu user create`` answers error 0 but its
 storage (memory or s3 "dynostore") does not store the credential, and an authenticated broker refuses
 the request that would create one. So every sign-in to it is refused: SCRAM with the RFC 5802 server
-error ``e=unknown-user``, OAUTHBEARER with Kafka error 58."""
+error ``e=unknown-user``, OAUTHBEARER with Kafka error 58. Sign-ins that succeed go through the SASL test
+front of :mod:`tests.servers.kafka_sasl_front` (``advertised_url`` names it)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Broker:
     ca_file: Path | None = None
     advertise_unreachable: bool = False
     authentication: bool = False
+    advertised_url: str | None = None  # e.g. a SASL test front's address (tests/servers/kafka_sasl_front.py)
     port: int = 0
     tls_port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -46,6 +48,8 @@ class Broker:
         advertised = f"tcp://localhost:{self.tls_port}" if self.tls else f"tcp://127.0.0.1:{self.port}"
         if self.advertise_unreachable:
             advertised = f"tcp://127.0.0.1:{free_port()}"
+        if self.advertised_url:
+            advertised = self.advertised_url
         with open(self.folder / "tansu.log", "wb") as log:
             self._procs.append(subprocess.Popen(
                 [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.port}",

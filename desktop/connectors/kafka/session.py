@@ -37,7 +37,10 @@ def parse_servers(raw: Any) -> list[tuple[str, int]]:
     out = []
     for item in servers:
         host, sep, port = str(item).strip().rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        # At most 5 ASCII digits: str.isdigit() is true for "²" (int() then fails) and "٣" (int() reads 3),
+        # and int() refuses more than 4,300 digits.
+        if not sep or not host or not (port.isascii() and port.isdigit() and len(port) <= 5) \
+                or not 0 < int(port) < 65536:
             raise FieldError("settings.bootstrap_servers", f"“{item}” is not host:port")
         out.append((host.strip("[]"), int(port)))
     if not out:

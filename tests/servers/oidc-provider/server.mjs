@@ -14,6 +14,10 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     scope: 'kafka',
   }],
   scopes: ['kafka'],
-  features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
+  features: {
+    clientCredentials: { enabled: true },
+    devInteractions: { enabled: false },
+    introspection: { enabled: true }, // the Kafka SASL test front checks OAUTHBEARER tokens here
+  },
 });
 provider.listen(Number(port), '127.0.0.1', () => console.log(`listening ${port}`));
