@@ -13,7 +13,7 @@ RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdb
 DIST_DEBS := binutils lintian nsis
 TEST_DEBS := $(RUN_DEBS) $(DIST_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl stunnel4 kcat
 
-.PHONY: run test lint typecheck bench clean deps-run deps-test screenshots compile dist smoke-dist
+.PHONY: run test lint typecheck bench soak clean deps-run deps-test screenshots compile dist smoke-dist
 
 $(VENV)/.stamp-debs-run:
 	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || printf ' %s' $$p; done); \
@@ -66,6 +66,8 @@ typecheck: deps-run
 
 test: deps-test lint typecheck
 	$(PY) tests/run_suite.py
+	@echo "The GUI tests once more (a crash that strikes now and then shows here too; make soak runs them 30 times):"
+	$(PY) tests/run_suite.py tests/gui -q -p no:cacheprovider
 	$(MAKE) --no-print-directory smoke-dist
 
 # The installers (packaging/README.md): the PyInstaller one-folder bundle in dist/connector-desk and
@@ -83,6 +85,10 @@ smoke-dist: dist
 
 bench: deps-test
 	$(PY) tests/run_suite.py --bench
+
+# The GUI tests 30 times in a row with faulthandler on; crashes (must be 0) and the slowest run go to bench/RESULTS.md.
+soak: deps-test
+	$(PY) bench/soak.py 30
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(OAUTH_SERVER)/node_modules .pytest_cache .mypy_cache .ruff_cache
