@@ -278,10 +278,15 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                 u.password = password
         users = self.folder / "dovecot" / "users"
         before = users.stat().st_mtime
-        users.write_text("".join(f"{u.address}:{{PLAIN}}{u.password}::::::\n" for u in self.users))
+        # Written aside and moved into place: Dovecot re-reads the file on any sign-in once its mtime
+        # changes, and must never find it half written (every user's sign-in would fail meanwhile).
+        fresh = users.with_name("users.new")
+        fresh.write_text("".join(f"{u.address}:{{PLAIN}}{u.password}::::::\n" for u in self.users))
+        fresh.chmod(0o644)
         # Dovecot notices a change by mtime in whole seconds (and size, which may not change).
         stamp = max(time.time(), before + 2)
-        os.utime(users, (stamp, stamp))
+        os.utime(fresh, (stamp, stamp))
+        os.replace(fresh, users)
         # It re-reads the file within about a second: wait until the new password really works.
         import imaplib
         import ssl
