@@ -121,6 +121,12 @@ def main() -> int:
         MARKER: suite_id,
     }
     (home / "runtime").mkdir(mode=0o700)
+    base = Path(tempfile.mkdtemp(prefix="connector-desk-pytest-"))
+    if not bench and not any(a.startswith("--basetemp") for a in args):
+        # A private base for pytest's temporary folders: the mail servers' unprivileged workers must be
+        # able to enter them, and any other pytest run resets /tmp/pytest-of-USER to 0700.
+        base.chmod(0o711)
+        args += ["--basetemp", str(base / "t")]
     if bench:
         inner = [sys.executable, str(ROOT / "bench" / "run_bench.py"), *args]
     else:
@@ -149,6 +155,7 @@ def main() -> int:
         if left and rc != 0:
             print(f"run_suite: stopped {len(left)} process(es) the test run left behind", file=sys.stderr)
         shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
     if rc < 0:
         print(f"run_suite: the test process died of signal {-rc} ({signal.Signals(-rc).name})", file=sys.stderr)
         return 128 - rc

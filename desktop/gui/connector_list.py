@@ -15,7 +15,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -39,7 +38,6 @@ from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
 
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
-SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's precomputed search text (lower case)
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
 
 
@@ -65,46 +63,86 @@ class _Row:
 
 
 class ConnectorModel(QAbstractTableModel):
-    """The connectors, one row each, sorted by name. Follows Qt's model/view contract: a change to one
-    connector (its status, the busy mark) is a ``dataChanged`` of its row; a new list is a reset."""
+    """The connectors shown in the list: searched and sorted here, in Python, over texts computed once
+    per change, so that painting touches only the rows on screen and a search keystroke over 10,000
+    connectors is one pass over precomputed strings (no proxy model calling ``data()`` per row).
+
+    Qt's model/view contract: a change to one connector (its status, the busy mark) is a
+    ``dataChanged`` of its row; a new list, a search or a sort is a model reset (the list page keeps
+    the selection by name across it)."""
 
     def __init__(self, desk: Desk) -> None:
         super().__init__()
         self.desk = desk
-        self.rows: list[_Row] = []
+        self.rows: list[_Row] = []  # every connector, in the current sort order
+        self.shown: list[int] = []  # indexes into rows that the search lets through
         self.busy: set[str] = set()
-        self._row_of: dict[str, int] = {}
+        self.search_text = ""
+        self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
+        self._shown_row_of: dict[str, int] = {}
 
     @property
     def connectors(self) -> list[Connector]:
         return [r.connector for r in self.rows]
 
+    def total(self) -> int:
+        return len(self.rows)
+
     def set_connectors(self, connectors: list[Connector]) -> None:
+        self.busy &= {c.name for c in connectors}
         self.beginResetModel()
-        self.rows = [self._row(c) for c in sorted(connectors, key=lambda c: c.name.lower())]
-        self._row_of = {r.connector.name: i for i, r in enumerate(self.rows)}
-        self.busy &= set(self._row_of)
+        self.rows = [self._row(c) for c in connectors]
+        self._order()
+        self._select_shown()
         self.endResetModel()
 
+    def set_search(self, text: str) -> None:
+        self.beginResetModel()
+        self.search_text = text.lower()
+        self._select_shown()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.beginResetModel()
+        self.sort_column, self.sort_order = column, order
+        self._order()
+        self._select_shown()
+        self.endResetModel()
+
+    def _order(self) -> None:
+        col = self.sort_column
+        self.rows.sort(key=lambda r: (r.cells[col].lower() if col else r.connector.name.lower(),
+                                      r.connector.name.lower()),
+                       reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+
+    def _select_shown(self) -> None:
+        text = self.search_text
+        self.shown = [i for i, r in enumerate(self.rows) if text in r.search] if text else list(range(len(self.rows)))
+        self._shown_row_of = {self.rows[i].connector.name: row for row, i in enumerate(self.shown)}
+
     def row_of(self, name: str) -> int | None:
-        return self._row_of.get(name)
+        """The row showing ``name`` (None when the search hides it)."""
+        return self._shown_row_of.get(name)
+
+    def name_at(self, row: int) -> str:
+        return self.rows[self.shown[row]].connector.name
 
     def update_connector(self, conn: Connector) -> None:
-        """One connector changed (a new status): its row is recomputed and repainted."""
-        row = self._row_of.get(conn.name)
-        if row is not None:
-            self.rows[row] = self._row(conn)
-            self._changed(row)
+        """One connector changed (a new status): its row is recomputed and repainted, where it stands."""
+        self._replace(conn.name, conn)
 
     def set_busy(self, name: str, busy: bool) -> None:
         (self.busy.add if busy else self.busy.discard)(name)
-        row = self._row_of.get(name)
-        if row is not None:
-            self.rows[row] = self._row(self.rows[row].connector)
-            self._changed(row)
+        self._replace(name, None)
 
-    def _changed(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+    def _replace(self, name: str, conn: Connector | None) -> None:
+        for i, r in enumerate(self.rows):
+            if r.connector.name == name:
+                self.rows[i] = self._row(conn or r.connector)
+                row = self._shown_row_of.get(name)
+                if row is not None:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                return
 
     def _row(self, c: Connector) -> _Row:
         ctype = self.desk.types.get(c.type)
@@ -121,17 +159,6 @@ class ConnectorModel(QAbstractTableModel):
         return _Row(c, cells, [tip, tip, tip, status_tip], " ".join([c.name, type_label, server, status]).lower(),
                     bool(warnings), color)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(COLUMNS[section])
-        return None
-
     def status_text(self, c: Connector) -> str:
         if c.name in self.busy:
             return self.tr("Validating…")
@@ -142,15 +169,25 @@ class ConnectorModel(QAbstractTableModel):
             return self.tr("Failed at {0}: {1}").format(_local(st.at), st.message or st.code or "?")
         return self.tr("Never validated")
 
+    # -- Qt's model interface: look-ups only -------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.shown)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.tr(COLUMNS[section])
+        return None
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        r = self.rows[index.row()]
+        r = self.rows[self.shown[index.row()]]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return r.cells[col]
-        if role == SEARCH_ROLE:
-            return r.search
         if role == Qt.ItemDataRole.UserRole:
             return r.connector.name
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -179,10 +216,9 @@ class ConnectorList(QWidget):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ConnectorModel(desk)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterRole(SEARCH_ROLE)  # one precomputed lower-case text per row
-        self.proxy.setFilterKeyColumn(0)
+        self.proxy = self.model  # the rows shown (the model searches and sorts itself)
+        self._kept: str | None = None  # selected before a reset of the model, selected again after it
+        self._wanted: str | None = None  # to be selected after the next reset instead
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
@@ -200,7 +236,10 @@ class ConnectorList(QWidget):
         v.addWidget(self.search)
         self.table = QTableView()
         self.table.setObjectName("connectorTable")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
+        # After setModel: the view's own reset handling (which clears the selection) runs first.
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._restore_selection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -230,21 +269,26 @@ class ConnectorList(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return str(self.proxy.data(rows[0], Qt.ItemDataRole.UserRole))
+        return self.model.name_at(rows[0].row())
+
+    def _remember_selection(self) -> None:
+        self._kept = self._wanted or self.selected_name()
+
+    def _restore_selection(self) -> None:
+        self._wanted = None
+        if self._kept is not None:
+            self.select(self._kept)
 
     def show_connectors(self, connectors: list[Connector], select: str | None) -> None:
+        self._wanted = select
         self.model.set_connectors(connectors)
-        self.apply_search()
-        if select:
-            self.select(select)
+        self._searched()
 
     def select(self, name: str) -> None:
         row = self.model.row_of(name)
         if row is not None:
-            index = self.proxy.mapFromSource(self.model.index(row, 0))
-            if index.isValid():
-                self.table.selectRow(index.row())
-                self.table.scrollTo(index)
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
 
     def update_connector(self, conn: Connector) -> None:
         """One connector changed: its row alone is repainted, the selection stays as it is."""
@@ -252,14 +296,17 @@ class ConnectorList(QWidget):
 
     def shown_count(self) -> tuple[int, int]:
         """(rows the search shows, all rows)."""
-        return self.proxy.rowCount(), self.model.rowCount()
+        return self.model.rowCount(), self.model.total()
 
     def apply_search(self) -> None:
         """Filter by the search field now (typing calls this once it pauses)."""
         self._search_timer.stop()
+        self.model.set_search(self.search.text())
+        self._searched()
+
+    def _searched(self) -> None:
         text = self.search.text()
-        self.proxy.setFilterFixedString(text.lower())
-        none = self.proxy.rowCount() == 0 and bool(text)
+        none = self.model.rowCount() == 0 and bool(text)
         self.no_match.setText(self.tr("No connector matches “{0}”.").format(text))
         self.no_match.setVisible(none)
         self.filtered.emit()
