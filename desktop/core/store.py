@@ -146,6 +146,7 @@ class Catalogue:
         database raises. Reading a missing database is never asked for (see :meth:`load`)."""
         try:
             if write:
+                self.migrate()
                 self._create()
                 db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             else:

@@ -1,17 +1,32 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
-from desktop.core.model import Connector
-from desktop.core.store import Catalogue
+import pytest
+
+from desktop.core.model import Connector, Status
+from desktop.core.store import SCHEMA, Catalogue, CatalogueError
 
 
 def _add(folder: str, prefix: str, n: int) -> None:
     cat = Catalogue(Path(folder))
     for i in range(n):
-        cat.update(lambda cs, i=i: cs.append(Connector(f"{prefix}-{i}", "smtp", settings={"host": "h"})))
+        cat.put([(Connector(f"{prefix}-{i}", "smtp", settings={"host": "h"}), None, False)])
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _json_catalogue(path: Path, *names: str, schema: int = 1) -> None:
+    path.write_text(json.dumps({"schema": schema, "connectors": [
+        {"name": n, "type": "smtp", "description": f"about {n}", "settings": {"host": "h"},
+         "admin": {}, "secret_names": ["password"], "status": {"state": "valid", "at": "2026-01-01T00:00:00+00:00"}}
+        for n in names]}))
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
@@ -25,38 +40,121 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert names == {f"{p}-{i}" for p in "ab" for i in range(15)}
 
 
-def test_damaged_catalogue_falls_back_to_last_good_copy(tmp_path):
+def test_entries_round_trip_in_order_with_secrets_and_status(tmp_path):
     cat = Catalogue(tmp_path)
-    cat.update(lambda cs: cs.append(Connector("one", "smtp")))
-    cat.update(lambda cs: cs.append(Connector("two", "smtp")))
-    cat.path.write_text('{"schema": 1, "connectors": [')  # a crash mid-write by something else
-    loaded = cat.load()
-    assert [c.name for c in loaded] == ["one"]
-    assert cat.report.recovered_from_backup and "damaged" in cat.report.problem
-    # Writing again keeps the good backup rather than copying the damaged file over it.
-    cat.update(lambda cs: cs.append(Connector("three", "smtp")))
-    assert [c["name"] for c in json.loads(cat.backup.read_text())["connectors"]] == ["one"]
-    assert [c.name for c in cat.load()] == ["one", "three"]
+    one = Connector("one", "smtp", "d", {"host": "h", "port": 587}, {"email": "a@b.c"}, ["password", "token"],
+                    Status("failed", "2026-01-01T00:00:00+00:00", "auth_failed", "no"), {"password": "2027-01-01"})
+    cat.put([(one, None, False), (Connector("two", "kafka"), None, False)])
+    assert cat.load() == [one, Connector("two", "kafka")]
+    assert cat.set_status("two", Status("valid", "x")) and not cat.set_status("gone", Status())
+    assert cat.get("two").status == Status("valid", "x")
+    # A rename keeps the place in the list; the secrets' rows follow the entry.
+    renamed = one.copy()
+    renamed.name = "uno"
+    cat.put([(renamed, "one", False)])
+    assert [c.name for c in cat.load()] == ["uno", "two"] and cat.get("uno").secret_names == ["password", "token"]
+    cat.remove("uno")
+    assert cat.names() == {"two"}
 
 
-def test_writes_are_atomic_and_private(tmp_path):
+def test_files_are_private(tmp_path):
+    folder = tmp_path / "data"
+    cat = Catalogue(folder)
+    cat.put([(Connector("one", "smtp"), None, False)])
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    for f in folder.iterdir():
+        assert oct(f.stat().st_mode & 0o777) == "0o600", f
+
+
+def test_a_newer_database_is_read_but_never_written(tmp_path):
     cat = Catalogue(tmp_path)
-    cat.update(lambda cs: cs.append(Connector("one", "smtp")))
-    assert oct(cat.path.stat().st_mode & 0o777) == "0o600"
-    assert not list(tmp_path.glob(".catalogue.json.*.tmp"))
-    assert json.loads(cat.path.read_text())["schema"] == 1
-
-
-def test_a_failed_change_leaves_the_file_untouched(tmp_path):
-    cat = Catalogue(tmp_path)
-    cat.update(lambda cs: cs.append(Connector("one", "smtp")))
-    before = cat.path.read_bytes()
-
-    def boom(cs: list[Connector]) -> None:
-        cs.clear()
-        raise RuntimeError("crash in the middle")
-    try:
-        cat.update(boom)
-    except RuntimeError:
+    cat.put([(Connector("one", "smtp"), None, False)])
+    db = sqlite3.connect(cat.path)
+    db.execute(f"PRAGMA user_version = {SCHEMA + 1}")
+    db.close()
+    before = _digest(cat.path)
+    assert [c.name for c in Catalogue(tmp_path).load()] == ["one"]  # list and validate still work
+    for write in (lambda: cat.put([(Connector("two", "smtp"), None, False)]),
+                  lambda: cat.set_status("one", Status("valid")), lambda: cat.remove("one")):
+        with pytest.raises(CatalogueError) as exc:
+            write()
+        assert f"schema {SCHEMA + 1}" in exc.value.message and exc.value.field == "catalogue"
+    with pytest.raises(CatalogueError, match=f"schema {SCHEMA + 1}"), cat.locked():
         pass
-    assert cat.path.read_bytes() == before
+    assert _digest(cat.path) == before
+
+
+def test_json_catalogue_is_migrated_once_and_kept(tmp_path):
+    _json_catalogue(tmp_path / "catalogue.json", "one", "two")
+    _json_catalogue(tmp_path / "catalogue.last-good.json", "one")
+    original = (tmp_path / "catalogue.json").read_text()
+    cat = Catalogue(tmp_path)
+    loaded = cat.load()
+    assert [c.name for c in loaded] == ["one", "two"]
+    assert loaded[0].secret_names == ["password"] and loaded[0].status.state == "valid"
+    assert loaded[0].description == "about one"
+    assert not (tmp_path / "catalogue.json").exists()
+    assert (tmp_path / "catalogue.json.migrated").read_text() == original
+    assert (tmp_path / "catalogue.last-good.json.migrated").exists()
+    cat.remove("two")
+    assert [c.name for c in Catalogue(tmp_path).load()] == ["one"]  # not migrated a second time
+
+
+def test_damaged_json_catalogue_migrates_its_last_good_copy(tmp_path):
+    (tmp_path / "catalogue.json").write_text('{"schema": 1, "connectors": [')
+    _json_catalogue(tmp_path / "catalogue.last-good.json", "one")
+    cat = Catalogue(tmp_path)
+    assert [c.name for c in cat.load()] == ["one"]
+    assert cat.report.recovered_from_backup and "damaged" in cat.report.problem
+
+
+@pytest.mark.parametrize("backup", [None, "{broken", '{"schema": 1, "connectors": {"no": 1}}'])
+def test_damaged_json_catalogue_without_a_good_copy_is_a_clear_error(tmp_path, backup):
+    (tmp_path / "catalogue.json").write_text("[" * 5000)
+    if backup is not None:
+        (tmp_path / "catalogue.last-good.json").write_text(backup)
+    with pytest.raises(CatalogueError, match="damaged and there is no usable last-good copy"):
+        Catalogue(tmp_path).load()
+    assert not (tmp_path / "catalogue.db").exists()
+
+
+def test_newer_json_catalogue_is_never_touched(tmp_path):
+    path = tmp_path / "catalogue.json"
+    _json_catalogue(path, "one", schema=7)
+    _json_catalogue(tmp_path / "catalogue.last-good.json", "old")
+    before = _digest(path)
+    cat = Catalogue(tmp_path)
+    for attempt in (cat.load, lambda: cat.put([(Connector("two", "smtp"), None, False)])):
+        with pytest.raises(CatalogueError, match="schema 7"):
+            attempt()
+    assert _digest(path) == before and not cat.path.exists()
+
+
+def test_damaged_database_is_a_clear_error_and_left_alone(tmp_path):
+    cat = Catalogue(tmp_path)
+    cat.path.write_bytes(b"this is not a database" * 100)
+    before = _digest(cat.path)
+    for attempt in (cat.load, lambda: cat.put([(Connector("two", "smtp"), None, False)])):
+        with pytest.raises(CatalogueError, match="is damaged"):
+            attempt()
+    assert _digest(cat.path) == before
+
+
+def test_an_unreadable_entry_does_not_hide_the_others(tmp_path):
+    cat = Catalogue(tmp_path)
+    cat.put([(Connector("one", "smtp"), None, False), (Connector("two", "smtp"), None, False)])
+    db = sqlite3.connect(cat.path)
+    db.execute("UPDATE connectors SET doc = '{not json' WHERE name = 'one'")
+    db.commit()
+    db.close()
+    assert [c.name for c in cat.load()] == ["two"]
+    assert "“one” could not be read" in cat.report.notes[0]
+
+
+def test_a_failed_batch_writes_nothing(tmp_path):
+    cat = Catalogue(tmp_path)
+    cat.put([(Connector("one", "smtp"), None, False)])
+    bad = Connector("two", "smtp", description="\udc80")
+    with pytest.raises(Exception, match="description"):
+        cat.put([(Connector("three", "smtp"), None, False), (bad, None, False)])
+    assert cat.names() == {"one"}
