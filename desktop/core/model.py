@@ -131,7 +131,8 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
         raw_settings, number_problems = check_numbers(ctype, raw_settings)
         problems.extend(number_problems)
         settings, setting_problems = check_settings(ctype.fields, raw_settings)
-        problems.extend(setting_problems)
+        named = {p.field for p in number_problems}
+        problems.extend(p for p in setting_problems if p.field not in named)
         refs, secret_problems = check_secret_refs(ctype, settings, data.get("secrets"))
         problems.extend(secret_problems)
     admin, admin_problems = check_admin(data.get("admin"))

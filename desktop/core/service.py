@@ -265,7 +265,7 @@ class Desk:
         Any failure leaves the current value as it was and discards the pending one."""
         from datetime import timedelta
 
-        check_grace_hours(grace_hours)
+        check_grace_hours(grace_hours, allow_past=True)
         conn = self.get(name)
         if secret not in conn.secret_names:
             raise InputErrors([FieldError("secret", f"“{name}” has no secret named {secret!r} "
@@ -448,9 +448,11 @@ class Desk:
         return out
 
 
-def check_grace_hours(hours: float) -> None:
-    """A finite number of hours, 0 to ten years (``rotate --grace-hours``)."""
-    if not isinstance(hours, int | float) or not math.isfinite(hours) or not 0 <= hours <= MAX_GRACE_HOURS:
+def check_grace_hours(hours: float, allow_past: bool = False) -> None:
+    """A finite number of hours up to ten years (``rotate --grace-hours``); ``allow_past`` lets the
+    API (tests) create already expired previous values."""
+    low = -MAX_GRACE_HOURS if allow_past else 0
+    if not isinstance(hours, int | float) or not math.isfinite(hours) or not low <= hours <= MAX_GRACE_HOURS:
         raise InputErrors([FieldError("grace_hours", f"must be a number of hours from 0 to {MAX_GRACE_HOURS}, "
                                                      f"not {hours!r}")])
 
