@@ -388,34 +388,35 @@ class Desk:
         decides "exists" inside the lock. Returns, per item, the stored connector or its error."""
         outcomes: builtins.list[Connector | ConnectorError] = []
         ready: builtins.list[tuple[int, Connector, dict[str, Secret]]] = []
-        before = self.catalogue.names()
-        seen: set[str] = set()
         for data, sealed in items:
             try:
-                draft = self.connector_from_document(data, environ, None if replace else before | seen, sealed)
+                draft = self.connector_from_document(data, environ, None, sealed)
                 conn = self._checked(draft.connector, draft.secrets)
                 encode_doc(conn)
             except ConnectorError as exc:
                 outcomes.append(exc)
                 continue
-            seen.add(conn.name)
             ready.append((len(outcomes), conn, dict(draft.secrets)))
             outcomes.append(conn)
         if not ready:
             return outcomes
         with self.catalogue.locked():
-            existing = {c.name: c for c in self.catalogue.load()} if replace else {}
-            taken = set(existing) if replace else self.catalogue.names()
+            wanted = {conn.name for _i, conn, _s in ready}
+            if replace:
+                existing = {c.name: c for c in self.catalogue.load(wanted)}
+                taken = set(existing)
+            else:
+                existing, taken = {}, self.catalogue.names(wanted)
             batch: dict[str, tuple[Connector, Mapping[str, Secret], Connector | None]] = {}
             for i, conn, secrets in ready:
-                if not replace and conn.name in taken:
+                if not replace and (conn.name in taken or conn.name in batch):
                     outcomes[i] = InputErrors([FieldError("name", f"a connector named “{conn.name}” "
                                                                   "already exists")])
                     continue
                 old = existing.get(conn.name)
                 if old is not None:
                     conn.status = old.status
-                batch[conn.name] = (conn, secrets, old)  # a later document of the same name wins
+                batch[conn.name] = (conn, secrets, old)  # with --replace, a later document of a name wins
             stored = self._store_each(list(batch.values()))
             for i, conn, _s in ready:
                 if isinstance(outcomes[i], Connector) and conn.name in stored:

@@ -228,18 +228,28 @@ class Catalogue:
             return int(db.execute("PRAGMA user_version").fetchone()[0])
 
     # -- reading ---------------------------------------------------------------------------
-    def load(self) -> list[Connector]:
-        """Every connector, in the order they were added. Rows that cannot be read are skipped and
-        named in ``report.notes``; the others are still listed."""
+    def load(self, only: Iterable[str] | None = None) -> list[Connector]:
+        """Every connector (or those named in ``only``), in the order they were added. Rows that
+        cannot be read are skipped and named in ``report.notes``; the others are still listed."""
         self.report = LoadReport()
         self.migrate()
         if not self.path.exists():
             return []
         with self._connect(write=False) as db:
             try:
-                rows = db.execute("SELECT name, type, doc, status_state, status_at, status_code, "
-                                  "status_message FROM connectors ORDER BY rowid").fetchall()
-                secret_rows = db.execute("SELECT connector, name FROM secrets ORDER BY rowid").fetchall()
+                if only is None:
+                    rows = db.execute("SELECT name, type, doc, status_state, status_at, status_code, "
+                                      "status_message FROM connectors ORDER BY rowid").fetchall()
+                    secret_rows = db.execute("SELECT connector, name FROM secrets ORDER BY rowid").fetchall()
+                else:
+                    rows, secret_rows = [], []
+                    for chunk in _chunks(only):
+                        marks = ",".join("?" * len(chunk))
+                        rows += db.execute("SELECT name, type, doc, status_state, status_at, status_code, "
+                                           f"status_message FROM connectors WHERE name IN ({marks}) "
+                                           "ORDER BY rowid", chunk).fetchall()
+                        secret_rows += db.execute("SELECT connector, name FROM secrets WHERE connector IN "
+                                                  f"({marks}) ORDER BY rowid", chunk).fetchall()
             except sqlite3.OperationalError as exc:
                 if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
                     raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
@@ -280,12 +290,19 @@ class Catalogue:
                                               (name,))]
         return self._row(row, {name: names})
 
-    def names(self) -> set[str]:
+    def names(self, among: Iterable[str] | None = None) -> set[str]:
+        """The names in the catalogue (or those of ``among`` that are in it)."""
         self.migrate()
         if not self.path.exists():
             return set()
         with self._connect(write=False) as db:
-            return {r[0] for r in db.execute("SELECT name FROM connectors")}
+            if among is None:
+                return {r[0] for r in db.execute("SELECT name FROM connectors")}
+            out: set[str] = set()
+            for chunk in _chunks(among):
+                marks = ",".join("?" * len(chunk))
+                out |= {r[0] for r in db.execute(f"SELECT name FROM connectors WHERE name IN ({marks})", chunk)}
+            return out
 
     def staged(self, name: str) -> set[str]:
         """The secrets of ``name`` whose value is (still) under the keychain's staged key."""
@@ -401,6 +418,17 @@ class Catalogue:
                              f"copy ({'; '.join(problems)})",
                              "Connector Desk leaves the files as they are. Move them aside (keep a copy) "
                              "and import your last export.")
+
+
+def _chunks(names: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for name in names:
+        chunk.append(name)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class _NewerJson(Exception):
