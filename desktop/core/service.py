@@ -4,6 +4,7 @@ The CLI and the GUI's workers call this; nothing here touches Qt."""
 from __future__ import annotations
 
 import builtins
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue, encode_doc
+from desktop.core.store import Catalogue, CatalogueError, encode_doc
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
@@ -187,7 +190,10 @@ class Desk:
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
-        self.record(name, result)
+        try:
+            self.record(name, result)
+        except CatalogueError as exc:  # a newer catalogue is only read: the outcome is still shown
+            log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
 
     def record(self, name: str, result: RunResult) -> None:
@@ -263,9 +269,9 @@ class Desk:
         nothing), the connector is validated with it, and only then does it become current; the old
         value stays in the keychain as *previous* for ``grace_hours`` (``rollback()`` restores it).
         Any failure leaves the current value as it was and discards the pending one."""
-        from datetime import timedelta
 
         check_grace_hours(grace_hours, allow_past=True)
+        self.catalogue.check_writable()  # refused before anything goes to the keychain
         conn = self.get(name)
         if secret not in conn.secret_names:
             raise InputErrors([FieldError("secret", f"“{name}” has no secret named {secret!r} "
@@ -287,23 +293,35 @@ class Desk:
             except BaseException:
                 self.vault.delete(pending_key(name, secret))
                 raise
-            with r.step("promote", "Make it current; keep the previous") as st, self.catalogue.locked():
-                until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
-                now = self.catalogue.get(name)
-                if now is None or secret not in now.secret_names:
-                    self.vault.delete(pending_key(name, secret))
-                    raise InputErrors([FieldError("name", f"“{name}” was deleted or changed meanwhile")])
-                old = current.get(secret)
-                if old:
-                    self.vault.set(previous_key(name, secret), old)
-                self.vault.set(secret_key(name, secret), new_value)
+            try:
+                self._promote(r, conn, secret, new_value, current, grace_hours)
+            except BaseException:
                 self.vault.delete(pending_key(name, secret))
-                now.previous_until[secret] = until
-                now.status = Status("valid", datetime.now(UTC).isoformat(timespec="seconds"))
-                self.catalogue.put([(now, None, False)])
-                st.detail = f"previous value kept until {until}"
-                r.info["previous_until"] = until
+                raise
         return execute(name, conn.type, "rotate", run, body)
+
+    def _promote(self, r: Run, conn: Connector, secret: str, new_value: Secret, current: Mapping[str, Secret],
+                 grace_hours: float) -> None:
+        """Under the writer lock: previous ← current, current ← new, the entry records until when
+        the previous value is kept. Any failure: the caller discards the pending value."""
+        from datetime import timedelta
+
+        name = conn.name
+        with r.step("promote", "Make it current; keep the previous") as st, self.catalogue.locked():
+            until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
+            now = self.catalogue.get(name)
+            if now is None or secret not in now.secret_names:
+                raise InputErrors([FieldError("name", f"“{name}” was deleted or changed meanwhile")])
+            old = current.get(secret)
+            if old:
+                self.vault.set(previous_key(name, secret), old)
+            self.vault.set(secret_key(name, secret), new_value)
+            self.vault.delete(pending_key(name, secret))
+            now.previous_until[secret] = until
+            now.status = Status("valid", datetime.now(UTC).isoformat(timespec="seconds"))
+            self.catalogue.put([(now, None, False)])
+            st.detail = f"previous value kept until {until}"
+            r.info["previous_until"] = until
 
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""

@@ -164,8 +164,10 @@ class Catalogue:
                 if version < SCHEMA:
                     self._init_schema(db, version)
             elif version > SCHEMA:
-                self.report.notes.append(f"The catalogue was written by a newer Connector Desk (schema "
-                                         f"{version}); it is shown read-only.")
+                note = (f"The catalogue was written by a newer Connector Desk (schema {version}); it is "
+                        "shown read-only.")
+                if note not in self.report.notes:
+                    self.report.notes.append(note)
             yield db
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
@@ -213,13 +215,17 @@ class Catalogue:
     def locked(self) -> Iterator[Catalogue]:
         """The inter-process writer lock for changes that touch the keychain as well: everything
         one process does inside happens before or after everything another does inside."""
+        self.check_writable()
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with file_lock(self.lock_path, timeout=BUSY_TIMEOUT_MS / 1000):
+            yield self
+
+    def check_writable(self) -> None:
+        """Raise CatalogueError now if a write would be refused (a newer or damaged catalogue)."""
         self.migrate()
         version = self.writable_version()
         if version > SCHEMA:
             raise self._newer(version)
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with file_lock(self.lock_path, timeout=BUSY_TIMEOUT_MS / 1000):
-            yield self
 
     def writable_version(self) -> int:
         if not self.path.exists():

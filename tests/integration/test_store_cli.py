@@ -115,7 +115,8 @@ def test_a_newer_catalogue_is_listed_read_only_and_never_written(app_home, tmp_p
     _bad(r, "catalogue")
     assert f"schema {SCHEMA + 3}" in r.stderr
     assert keyring.get_password(service_name(app_home), "other/password") is None  # refused before the keychain
-    assert cli("rotate", "mailer", "--from-env", "NEW_PW", home=app_home, env={"NEW_PW": "x"}).returncode != 0
+    _bad(cli("rotate", "mailer", "--from-env", "NEW_PW", home=app_home, env={"NEW_PW": "x"}), "catalogue")
+    assert keyring.get_password(service_name(app_home), "mailer/password#pending") is None
     assert hashlib.sha256((app_home / "catalogue.db").read_bytes()).hexdigest() == digest
 
 
