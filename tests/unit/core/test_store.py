@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from desktop.connectors import registry
 from desktop.core.model import Connector, Status
+from desktop.core.secret import Secret
+from desktop.core.service import Desk
 from desktop.core.store import SCHEMA, Catalogue, CatalogueError
+from desktop.core.vault import Vault
 
 
 def _add(folder: str, prefix: str, n: int) -> None:
@@ -158,3 +162,106 @@ def test_a_failed_batch_writes_nothing(tmp_path):
     with pytest.raises(Exception, match="description"):
         cat.put([(Connector("three", "smtp"), None, False), (bad, None, False)])
     assert cat.names() == {"one"}
+
+
+class Crash(BaseException):
+    """A process dying at this point (nothing after it runs)."""
+
+
+class CrashingVault(Vault):
+    """A keychain kept in a dict that dies at its ``at``-th step (keychain writes and catalogue
+    commits both count, see ``_crash_points``)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+        self.steps, self.at = 0, -1
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps == self.at:
+            raise Crash
+
+    def get(self, key: str) -> Secret | None:
+        return Secret(self.items[key]) if key in self.items else None
+
+    def set(self, key: str, value: Secret) -> None:
+        self.step()
+        self.items[key] = value.reveal()
+
+    def delete(self, key: str) -> None:
+        self.step()
+        self.items.pop(key, None)
+
+
+def _crash_points(monkeypatch: pytest.MonkeyPatch, current: dict[str, CrashingVault]) -> None:
+    """Catalogue commits are crash points too: just before and just after each."""
+    for method in ("put", "unstage", "remove", "update"):  # update: the JSON catalogue's only writer
+        original = getattr(Catalogue, method, None)
+        if original is None:
+            continue
+
+        def wrapped(self: Catalogue, *a: object, _original: object = original) -> object:
+            current["vault"].step()
+            out = _original(self, *a)  # type: ignore[operator]
+            current["vault"].step()
+            return out
+        monkeypatch.setattr(Catalogue, method, wrapped)
+
+
+def _mailer(host: str) -> dict[str, object]:
+    return {"name": "mailer", "type": "smtp", "settings": {"host": host, "port": 2525, "auth": "password",
+                                                           "username": "ops@example.test"},
+            "secrets": {"password": {"env": "PW"}}}
+
+
+def _state(home: Path, vault: CrashingVault) -> tuple[str, str | None] | None:
+    desk = Desk(registry(), home, vault)
+    conn = desk.catalogue.get("mailer")
+    if conn is None:
+        return None
+    value = desk.load_secrets(conn).get("password")
+    return conn.settings["host"], value.reveal() if value else None
+
+
+@pytest.mark.parametrize("action", ["replace", "delete", "rename"])
+def test_every_crash_point_leaves_the_old_or_the_new_state(tmp_path, monkeypatch, action):
+    """#12 item 6: keychain and catalogue steps in an order where dying at any one of them leaves
+    the connector as it was or as it is after the change, never a mix (old settings with the new
+    password, or listed with its password gone)."""
+    current: dict[str, CrashingVault] = {}
+    _crash_points(monkeypatch, current)
+    trial = 0
+    while True:
+        trial += 1
+        vault = current["vault"] = CrashingVault()
+        home = tmp_path / f"t{trial}"
+        home.mkdir()
+        desk = Desk(registry(), home, vault)
+        desk.import_document(_mailer("old.example.test"), {"PW": "old-password"})
+        old = _state(home, vault)
+        new = ("new.example.test", "new-password") if action == "replace" else None  # rename: checked below
+        vault.steps, vault.at = 0, trial
+        try:
+            if action == "replace":
+                desk.import_document(_mailer("new.example.test"), {"PW": "new-password"}, replace=True)
+            elif action == "delete":
+                desk.delete("mailer")
+            else:
+                conn = desk.get("mailer")
+                conn.name = "renamed"
+                desk.save(conn, {"password": Secret("old-password")}, old_name="mailer")
+            finished = True
+        except Crash:
+            finished = False
+        vault.at = -1
+        after = _state(home, vault)
+        assert after in (old, new), f"{action}: crash at step {trial} left {after}"
+        if action == "rename":
+            renamed = Desk(registry(), home, vault).catalogue.get("renamed")
+            if renamed is not None:
+                assert vault.items.get("renamed/password") == "old-password", f"crash at step {trial}"
+            assert (renamed is None) == (after is not None), f"crash at step {trial}: both or neither"
+        if finished:
+            assert after == new
+            break
+    assert trial > 3  # the change has several steps, and every one of them was a crash point
