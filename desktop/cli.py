@@ -422,10 +422,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def _check_home() -> None:
+def _home_is_a_file() -> str:
     home = os.environ.get("CONNECTOR_DESK_HOME")
     if home and os.path.exists(home) and not os.path.isdir(home):
-        raise _field_error("CONNECTOR_DESK_HOME", f"{home} is a file; it must name a folder (it is created if missing)")
+        return f"{home} is a file; it must name a folder (it is created if missing)"
+    return ""
 
 
 COMMANDS = {
@@ -438,6 +439,9 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     if given in ([], ["--smoke"]):
+        if _home_is_a_file():
+            print(f"error: CONNECTOR_DESK_HOME: {_home_is_a_file()}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         # Launching the window: skip building the command parser (start-up time counts).
         from desktop.gui.app import run_gui
         return run_gui(smoke=bool(given))
@@ -451,7 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.core.errors import ConnectorError, InputErrors
     as_json = getattr(args, "json", False)
     try:
-        _check_home()
+        if _home_is_a_file():
+            raise _field_error("CONNECTOR_DESK_HOME", _home_is_a_file())
         from desktop.core.logsetup import setup_logging
         setup_logging()
         return COMMANDS[args.command](args)

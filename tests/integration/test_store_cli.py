@@ -68,6 +68,7 @@ def test_folders_where_files_belong(app_home, tmp_path):
     _bad(cli("export", "--out", str(folder), home=app_home), "out")
     not_a_folder = _write(tmp_path / "home-file", "x")
     _bad(cli("list", home=not_a_folder), "CONNECTOR_DESK_HOME")
+    _bad(cli("--smoke", home=not_a_folder, env={"QT_QPA_PLATFORM": "offscreen"}), "CONNECTOR_DESK_HOME")
     assert not_a_folder.read_text() == "x"
 
 
