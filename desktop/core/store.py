@@ -173,7 +173,10 @@ class Catalogue:
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
                 raise CatalogueError("another Connector Desk kept the catalogue busy for too long",
                                      "Wait a moment and try again.") from None
-            raise self._damaged(exc) from None
+            if type(exc) is sqlite3.DatabaseError or "malformed" in str(exc) or "not a database" in str(exc):
+                raise self._damaged(exc) from None
+            raise CatalogueError(f"the catalogue {self.path} could not be used ({exc})",
+                                 "Check the free space and permissions of the data folder.") from None
         finally:
             db.close()
 
@@ -196,7 +199,8 @@ class Catalogue:
                 db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         db.execute("PRAGMA journal_mode = WAL")
 
@@ -207,7 +211,8 @@ class Catalogue:
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
@@ -378,6 +383,11 @@ class Catalogue:
             finally:
                 db.close()
             self._put_into(tmp, connectors)
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode = WAL")  # kept in the file; its -wal goes away on close
+            finally:
+                db.close()
             os.replace(tmp, self.path)
             for old in (self.json_path, self.backup):
                 if old.exists():

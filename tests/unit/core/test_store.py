@@ -65,6 +65,11 @@ def test_files_are_private(tmp_path):
     folder = tmp_path / "data"
     cat = Catalogue(folder)
     cat.put([(Connector("one", "smtp"), None, False)])
+    db = sqlite3.connect(cat.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    with cat.locked():
+        pass
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     for f in folder.iterdir():
         assert oct(f.stat().st_mode & 0o777) == "0o600", f
@@ -100,6 +105,9 @@ def test_json_catalogue_is_migrated_once_and_kept(tmp_path):
     assert not (tmp_path / "catalogue.json").exists()
     assert (tmp_path / "catalogue.json.migrated").read_text() == original
     assert (tmp_path / "catalogue.last-good.json.migrated").exists()
+    db = sqlite3.connect(cat.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # readers never block
+    db.close()
     cat.remove("two")
     assert [c.name for c in Catalogue(tmp_path).load()] == ["one"]  # not migrated a second time
 
@@ -265,3 +273,20 @@ def test_every_crash_point_leaves_the_old_or_the_new_state(tmp_path, monkeypatch
             assert after == new
             break
     assert trial > 3  # the change has several steps, and every one of them was a crash point
+
+
+def test_readers_are_not_blocked_by_a_writer(tmp_path):
+    """WAL: the list loads while another process holds the write lock mid-transaction."""
+    import threading
+    cat = Catalogue(tmp_path)
+    cat.put([(Connector("one", "smtp"), None, False)])
+    writer = sqlite3.connect(cat.path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("INSERT INTO connectors (name, type, doc) VALUES ('two', 'smtp', '{}')")
+    seen: list[list[str]] = []
+    reader = threading.Thread(target=lambda: seen.append([c.name for c in Catalogue(tmp_path).load()]))
+    reader.start()
+    reader.join(3)
+    writer.execute("ROLLBACK")
+    writer.close()
+    assert seen == [["one"]], "the reader waited for the writer"
