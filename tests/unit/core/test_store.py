@@ -65,14 +65,18 @@ def test_files_are_private(tmp_path):
     folder = tmp_path / "data"
     cat = Catalogue(folder)
     cat.put([(Connector("one", "smtp"), None, False)])
-    db = sqlite3.connect(cat.path)
+    db = sqlite3.connect(cat.path, isolation_level=None)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    db.close()
+    db.execute("BEGIN IMMEDIATE")  # while a write is open, the -wal and -shm files exist
+    db.execute("INSERT INTO connectors (name, type, doc) VALUES ('two', 'smtp', '{}')")
     with cat.locked():
-        pass
-    assert oct(folder.stat().st_mode & 0o777) == "0o700"
-    for f in folder.iterdir():
-        assert oct(f.stat().st_mode & 0o777) == "0o600", f
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"
+        files = list(folder.iterdir())
+        assert {f.name for f in files} >= {"catalogue.db", "catalogue.db-wal", "catalogue.db-shm", "catalogue.lock"}
+        for f in files:
+            assert oct(f.stat().st_mode & 0o777) == "0o600", f
+    db.execute("ROLLBACK")
+    db.close()
 
 
 def test_a_newer_database_is_read_but_never_written(tmp_path):
