@@ -132,3 +132,24 @@ def test_an_entry_of_an_unknown_type_does_not_break_the_list(app_home, tmp_path)
     assert "skipped pigeon" in r.stderr and "carrier-pigeon" in r.stderr
     r = cli("list", "--json", home=app_home)
     assert r.returncode == 0 and [c["name"] for c in json.loads(r.stdout)] == ["mailer"]
+
+
+def test_the_json_catalogue_of_an_earlier_version_is_migrated_once_and_kept(app_home):
+    old = {"schema": 1, "connectors": [{"name": "legacy", "type": "smtp", "description": "from 0.x",
+                                        "settings": _smtp()["settings"], "admin": {}, "secret_names": ["password"],
+                                        "status": {"state": "valid", "at": "2026-11-01T10:00:00+00:00"}}]}
+    original = json.dumps(old)
+    _write(app_home / "catalogue.json", original)
+    _write(app_home / "catalogue.last-good.json", original)
+    keyring.set_password(service_name(app_home), "legacy/password", "kept-in-the-keychain")
+    r = cli("list", "--json", home=app_home)
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)
+    assert [c["name"] for c in listed] == ["legacy"] and listed[0]["status"]["state"] == "valid"
+    assert (app_home / "catalogue.json.migrated").read_text() == original
+    assert not (app_home / "catalogue.json").exists() and (app_home / "catalogue.db").exists()
+    # Later writes go to the database, after the migrated entry.
+    assert cli("import", str(_write(app_home.parent / "n.json", _smtp(name="newer"))), home=app_home,
+               env=ENV).returncode == 0
+    assert [c["name"] for c in json.loads(cli("list", "--json", home=app_home).stdout)] == ["legacy", "newer"]
+    assert (app_home / "catalogue.json.migrated").read_text() == original  # migrated once, then left alone
