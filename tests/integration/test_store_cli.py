@@ -15,11 +15,12 @@ import pytest
 from desktop.core.store import SCHEMA
 from desktop.core.vault import service_name
 from tests.integration.test_cli import cli
+from tests.servers.ports import free_port
 
 
 def _smtp(name: str = "mailer", **settings: Any) -> dict[str, Any]:
     return {"name": name, "type": "smtp", "description": "outbound",
-            "settings": {"host": "localhost", "port": 2525, "security": "starttls", "auth": "password",
+            "settings": {"host": "127.0.0.1", "port": free_port(), "security": "starttls", "auth": "password",
                          "username": "ops@example.test", **settings},
             "secrets": {"password": {"env": "CD_STORE_PASSWORD"}}}
 
@@ -44,7 +45,7 @@ def test_hostile_documents_exit_2_naming_the_field(app_home, tmp_path):
     nested = "[" * 900 + "]" * 900
     shallower = _write(tmp_path / "shallower.json", '{"name": "x", "settings": {"port": ' + nested + "}}")
     _bad(cli("import", str(shallower), home=app_home), "file")
-    huge = _write(tmp_path / "huge.json", json.dumps(_smtp()).replace('"port": 2525', '"port": ' + "9" * 5000))
+    huge = _write(tmp_path / "huge.json", json.dumps(_smtp(port="P")).replace('"port": "P"', '"port": ' + "9" * 5000))
     _bad(cli("validate", "--spec", str(huge), home=app_home, env=ENV), "spec")
     for port in ("²", "٣", "9" * 5000, "１２"):
         r = cli("validate", "--spec", str(_write(tmp_path / "port.json", _smtp(port=port))), "--json",
@@ -112,6 +113,8 @@ def test_a_newer_catalogue_is_listed_read_only_and_never_written(app_home, tmp_p
     digest = hashlib.sha256((app_home / "catalogue.db").read_bytes()).hexdigest()
     r = cli("list", home=app_home)
     assert r.returncode == 0 and "mailer" in r.stdout and f"schema {SCHEMA + 3}" in r.stderr
+    r = cli("validate", "mailer", home=app_home)  # checked (nothing listens there), its status not written
+    assert r.returncode == 1 and "FAILED [" in r.stdout and "the outcome was not recorded" in r.stderr
     r = cli("import", str(_write(tmp_path / "n.json", _smtp(name="other"))), home=app_home, env=ENV)
     _bad(r, "catalogue")
     assert f"schema {SCHEMA + 3}" in r.stderr
