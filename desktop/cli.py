@@ -109,15 +109,46 @@ def _desk() -> Any:
     return Desk(registry())
 
 
+MAX_DEPTH = 32  # a connector document is 4 levels deep; an export 6
+
+
+def _field_error(field: str, problem: str) -> BadInput:
+    return BadInput({"code": "bad_input", "message": f"{field}: {problem}", "fields": {field: problem}})
+
+
 def _read_json(path: Path, field: str = "file") -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadInput({"code": "bad_input", "message": f"{field}: no such file: {path}",
-                        "fields": {field: f"no such file: {path}"}}) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput({"code": "bad_input", "message": f"{field}: {path} is not valid JSON ({exc})",
-                        "fields": {field: "not valid JSON"}}) from None
+        raise _field_error(field, f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise _field_error(field, f"{path} is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise _field_error(field, f"{path} is not valid JSON (not UTF-8 text)") from None
+    except OSError as exc:
+        raise _field_error(field, f"{path} cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _field_error(field, f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise _field_error(field, f"{path} is not valid JSON (nested more than {MAX_DEPTH} levels deep)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise _field_error(field, f"{path} is not valid JSON ({str(exc)[:100]})") from None
+    if _depth_over(data, MAX_DEPTH):
+        raise _field_error(field, f"{path} is not valid JSON (nested more than {MAX_DEPTH} levels deep)")
+    return data
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def _bad_input(exc: Any) -> dict[str, Any]:
@@ -189,6 +220,12 @@ def _trusted(conn: Any, args: argparse.Namespace) -> Any:
 def _cmd_list(args: argparse.Namespace) -> int:
     desk = _desk()
     conns = desk.list()
+    unknown = [c for c in conns if c.type not in desk.types]
+    conns = [c for c in conns if c.type in desk.types]
+    for note in desk.catalogue.report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for c in unknown:
+        print(f"note: skipped {_safe(c.name)}: its type {_safe(c.type)!r} is unknown to this version", file=sys.stderr)
     if args.json:
         print(json.dumps([{"name": c.name, "type": c.type, "server": desk.ctype(c).server_label(c.settings),
                            "description": c.description, "status": c.status.to_dict(),
@@ -205,12 +242,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from desktop.core.store import CatalogueError
     desk = _desk()
     conn, secrets, saved = _draft_from_args(desk, args)
     result = desk.validate(conn, secrets)
+    code = _print_result(result, args.json)
     if saved:
-        desk.record(conn.name, result)
-    return _print_result(result, args.json)
+        try:
+            desk.record(conn.name, result)
+        except CatalogueError as exc:  # e.g. a newer catalogue: checked, but its status is not written
+            print(f"note: the outcome was not recorded: {exc.problem}", file=sys.stderr)
+    return code
 
 
 def _cmd_test_send(args: argparse.Namespace) -> int:
@@ -266,6 +308,8 @@ def _cmd_roundtrip(args: argparse.Namespace) -> int:
 
 def _cmd_rotate(args: argparse.Namespace) -> int:
     from desktop.core.secret import Secret
+    from desktop.core.service import check_grace_hours
+    check_grace_hours(args.grace_hours)  # before anything is written
     desk = _desk()
     conn = desk.get(args.name)
     which = args.secret or (conn.secret_names[0] if conn.secret_names else "")
@@ -298,24 +342,25 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from desktop.core import bundle
     from desktop.core.errors import ConnectorError, InputErrors
     desk = _desk()
-    imported, failed = [], []
+    items: list[tuple[Any, Any]] = []
+    where: list[str] = []
     for path in args.files:
         data = _read_json(path)
         sealed: dict[str, Any] = {}
         if isinstance(data, dict) and "sealed_secrets" in data:
             sealed = bundle.open_sealed(data, _passphrase("CONNECTOR_DESK_EXPORT_PASSPHRASE", "Passphrase: "))
         for i, doc in enumerate(bundle.documents_of(data)):
-            where = f"{path}" + (f"[{i}]" if not isinstance(data, dict) or "connectors" in data else "")
-            try:
-                name = doc.get("name") if isinstance(doc, dict) else None
-                doc = doc if args.trust_api_base else _without_confirmation(doc)
-                conn = desk.import_document(bundle.strip_sealed_refs(doc), os.environ, replace=args.replace,
-                                            sealed=sealed.get(name) if isinstance(name, str) else None)
-                imported.append(conn.name)
-            except InputErrors as exc:
-                failed.append({"where": where, **_bad_input(exc)})
-            except ConnectorError as exc:
-                failed.append({"where": where, **exc.to_dict()})
+            where.append(f"{path}" + (f"[{i}]" if not isinstance(data, dict) or "connectors" in data else ""))
+            name = doc.get("name") if isinstance(doc, dict) else None
+            doc = doc if args.trust_api_base else _without_confirmation(doc)
+            items.append((bundle.strip_sealed_refs(doc), sealed.get(name) if isinstance(name, str) else None))
+    imported, failed = [], []
+    for place, outcome in zip(where, desk.import_documents(items, os.environ, replace=args.replace), strict=True):
+        if isinstance(outcome, InputErrors | ConnectorError):
+            failed.append({"where": place, **(_bad_input(outcome) if outcome.code == "bad_input"
+                                              else outcome.to_dict())})
+        else:
+            imported.append(outcome.name)
     if args.json:
         print(json.dumps({"imported": imported, "failed": failed}, indent=2))
     else:
@@ -330,10 +375,23 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _safe(text: Any) -> str:
+    """Untrusted text for the terminal: control characters and lone surrogates escaped."""
+    from desktop.core.textsafe import escape
+    return escape(str(text))
+
+
+def _out_path(path: Path) -> Path:
+    if path.is_dir():
+        raise _field_error("out", f"{path} is a folder; give a file name")
+    return path
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from desktop.core import bundle
     from desktop.core.atomic import write_atomic
     from desktop.core.model import to_document
+    out = _out_path(args.out)
     desk = _desk()
     conns = desk.list()
     if args.names:
@@ -350,8 +408,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         passphrase = _passphrase("CONNECTOR_DESK_EXPORT_PASSPHRASE", "Passphrase for the export: ")
         secrets = {c.name: desk.load_secrets(c) for c in conns}
     data = bundle.make(docs, secrets, passphrase)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    except OSError as exc:
+        raise _field_error("out", f"{out} cannot be written ({exc.strerror})") from None
     print(f"exported {len(docs)} connector(s) to {args.out}"
           + ("" if args.with_secrets else "; secrets are written as environment references"))
     return EXIT_OK
@@ -392,6 +453,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _home_is_a_file() -> str:
+    home = os.environ.get("CONNECTOR_DESK_HOME")
+    if home and os.path.exists(home) and not os.path.isdir(home):
+        return f"{home} is a file; it must name a folder (it is created if missing)"
+    return ""
+
+
 COMMANDS = {
     "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
@@ -402,6 +470,9 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     if given in ([], ["--smoke"]):
+        if _home_is_a_file():
+            print(f"error: CONNECTOR_DESK_HOME: {_home_is_a_file()}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         # Launching the window: skip building the command parser (start-up time counts).
         from desktop.gui.app import run_gui
         return run_gui(smoke=bool(given))
@@ -413,11 +484,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.gui.app import run_gui
         return run_gui(smoke=args.smoke)
     from desktop.core.errors import ConnectorError, InputErrors
-    from desktop.core.logsetup import setup_logging
-    setup_logging()
     as_json = getattr(args, "json", False)
     try:
+        if _home_is_a_file():
+            raise _field_error("CONNECTOR_DESK_HOME", _home_is_a_file())
+        from desktop.core.logsetup import setup_logging
+        setup_logging()
         return COMMANDS[args.command](args)
+    except OSError as exc:  # a file system failure we did not foresee: said plainly, no traceback
+        print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return EXIT_FAILED
     except (BadInput, InputErrors, ConnectorError) as exc:
         if isinstance(exc, BadInput):
             payload = exc.payload

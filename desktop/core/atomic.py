@@ -27,8 +27,13 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
     if sys.platform != "win32":
-        dfd = os.open(path.parent, os.O_RDONLY)
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
@@ -38,7 +43,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
     """An exclusive lock held across processes (two running instances write in turn)."""
-    with open(path, "a+b") as f:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "r+b") as f:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -51,7 +57,7 @@ def file_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
                         "Another Connector Desk is still writing the catalogue.",
                         "Wait a moment and try again; close other windows if it persists.",
                     ) from None
-                time.sleep(0.05)
+                time.sleep(0.01)
         try:
             yield
         finally:

@@ -131,6 +131,7 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     except FieldError as exc:
         problems.append(exc)
         description = ""
+    problems.extend(check_surrogates(data))
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, Mapping):
         problems.append(FieldError("settings", "must be an object"))
@@ -138,8 +139,11 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     settings: dict[str, Any] = {}
     refs: dict[str, str] = {}
     if ctype is not None:
+        raw_settings, number_problems = check_numbers(ctype, raw_settings)
+        problems.extend(number_problems)
         settings, setting_problems = check_settings(ctype.fields, raw_settings)
-        problems.extend(setting_problems)
+        named = {p.field for p in number_problems}
+        problems.extend(p for p in setting_problems if p.field not in named)
         refs, secret_problems = check_secret_refs(ctype, settings, data.get("secrets"))
         problems.extend(secret_problems)
     admin, admin_problems = check_admin(data.get("admin"))
@@ -149,6 +153,64 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     assert ctype is not None
     return Connector(name=name, type=ctype.type_name, description=description.strip(),
                      settings=settings, admin=admin), refs
+
+
+INT_TEXT_RE = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: "²" and "٣" are not numbers here
+MAX_INT = 10**18
+
+
+def check_numbers(ctype: ConnectorType, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Whole-number settings: written with the ASCII digits 0–9 (text or a JSON number) and of a
+    sane size. Bad values are reported and left out of what the settings check sees."""
+    out = dict(raw)
+    problems: list[FieldError] = []
+    for f in ctype.fields:
+        value = raw.get(f.name)
+        if f.kind != "int" or value is None or value == "" or isinstance(value, bool):
+            continue
+        if isinstance(value, str):
+            if INT_TEXT_RE.fullmatch(value.strip()):
+                out[f.name] = int(value.strip())
+                continue
+            shown = value if len(value) <= 20 else value[:20] + "…"
+            problems.append(FieldError(f"settings.{f.name}", f"must be a whole number written with the digits "
+                                                             f"0–9, not {shown!r}"))
+        elif isinstance(value, int) and abs(value) >= MAX_INT:
+            problems.append(FieldError(f"settings.{f.name}", "is far too large a number"))
+        else:
+            continue
+        out.pop(f.name, None)
+    return out, problems
+
+
+def check_surrogates(data: Mapping[str, Any]) -> list[FieldError]:
+    """Every string of the document (keys too) must be storable text: no lone surrogates
+    (JSON's "\\udc80"). Names the first field holding one."""
+    stack: list[tuple[str, Any]] = [(str(k) if _is_text(k) else "document", v) for k, v in data.items()]
+    problems: list[FieldError] = []
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and not _is_text(value):
+            problems.append(FieldError(where, "holds a character that is not valid text (a lone surrogate)"))
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                if not _is_text(k):
+                    problems.append(FieldError(where, "holds a key that is not valid text (a lone surrogate)"))
+                    continue
+                stack.append((f"{where}.{k}", v))
+        elif isinstance(value, list):
+            stack.extend((where, v) for v in value)
+    return sorted(problems, key=lambda p: p.field)[:1]
+
+
+def _is_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_secret_refs(ctype: ConnectorType, settings: Mapping[str, Any],
@@ -203,6 +265,11 @@ def pending_key(connector: str, secret: str) -> str:
 
 def previous_key(connector: str, secret: str) -> str:
     return f"{connector}/{secret}#previous"
+
+
+def staged_key(connector: str, secret: str) -> str:
+    """Where a replacing value waits until the catalogue entry that uses it is committed."""
+    return f"{connector}/{secret}#staged"
 
 
 def env_var_name(connector: str, secret: str) -> str:

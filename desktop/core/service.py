@@ -3,6 +3,9 @@ The CLI and the GUI's workers call this; nothing here touches Qt."""
 
 from __future__ import annotations
 
+import builtins
+import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
-from desktop.core.errors import FieldError, InputErrors
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.model import (
     Connector,
@@ -23,10 +26,13 @@ from desktop.core.model import (
     previous_key,
     resolve_refs,
     secret_key,
+    staged_key,
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue
+from desktop.core.store import Catalogue, CatalogueError, encode_doc
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
@@ -83,10 +89,15 @@ class Desk:
 
     def load_secrets(self, conn: Connector) -> dict[str, Secret]:
         out: dict[str, Secret] = {}
+        staged = self.catalogue.staged(conn.name) if conn.secret_names else set()
         for sname in conn.secret_names:
-            value = self.vault.get(secret_key(conn.name, sname))
-            if value is not None:
-                out[sname] = value
+            # A staged secret's value is under its staged key until the current key holds it too.
+            keys = [staged_key(conn.name, sname), secret_key(conn.name, sname)]
+            for key in keys if sname in staged else keys[1:]:
+                value = self.vault.get(key)
+                if value is not None:
+                    out[sname] = value
+                    break
         return out
 
     # -- checking input --------------------------------------------------------------------
@@ -95,7 +106,7 @@ class Desk:
         """Normalise a connector from a form; raise InputErrors naming every bad field."""
         ctype = self.ctype(conn)
         problems: list[FieldError] = []
-        taken = {c.name for c in self.list()} - ({old_name} if old_name else set())
+        taken = self.catalogue.names() - ({old_name} if old_name else set())
         try:
             conn.name = check_name(conn.name, taken if (new or old_name) else None)
         except FieldError as exc:
@@ -179,7 +190,10 @@ class Desk:
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
-        self.record(name, result)
+        try:
+            self.record(name, result)
+        except CatalogueError as exc:  # a newer catalogue is only read: the outcome is still shown
+            log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
 
     def record(self, name: str, result: RunResult) -> None:
@@ -189,44 +203,64 @@ class Desk:
         status = Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
                         result.error.code if result.error else None,
                         result.error.message if result.error else None)
-
-        def change(conns: list[Connector]) -> None:
-            for c in conns:
-                if c.name == name:
-                    c.status = status
-        self.catalogue.update(change)
+        self.catalogue.set_status(name, status)
 
     # -- writing ---------------------------------------------------------------------------
     def save(self, conn: Connector, secrets: Mapping[str, Secret], old_name: str | None = None,
              status: Status | None = None) -> Connector:
-        """Store a connector: secrets to the vault first, then the catalogue entry."""
+        """Store a connector: its secrets to the vault, then the catalogue entry, all under the
+        catalogue's writer lock (see :meth:`_store` for the order)."""
         conn = self.check(conn, secrets, old_name=old_name, new=old_name is None)
-        ctype = self.ctype(conn)
-        needed = ctype.secrets_kept(conn.settings, secrets)
-        for sname in needed:
-            self.vault.set(secret_key(conn.name, sname), secrets[sname])
-        conn.secret_names = needed
+        conn.secret_names = self.ctype(conn).secrets_kept(conn.settings, secrets)
         if status is not None:
             conn.status = status
-
-        def change(conns: list[Connector]) -> None:
-            idx = next((i for i, c in enumerate(conns) if c.name == (old_name or conn.name)), None)
-            if old_name is None and any(c.name == conn.name for c in conns):
+        encode_doc(conn)  # text that cannot be stored is refused before any secret is
+        with self.catalogue.locked():
+            existing = self.catalogue.get(old_name or conn.name)
+            if (old_name is None and existing is not None) or \
+                    (old_name is not None and old_name != conn.name and self.catalogue.get(conn.name)):
                 raise InputErrors([FieldError("name", f"a connector named “{conn.name}” already exists")])
-            if idx is None:
-                conns.append(conn)
-            else:
-                if status is None:
-                    conn.status = conns[idx].status
-                conns[idx] = conn
-        previous = self.catalogue.get(old_name) if old_name else None
-        self.catalogue.update(change)
-        # Only after the catalogue points at the new secrets, drop the ones no longer used.
-        if previous is not None:
-            for sname in previous.secret_names:
-                if previous.name != conn.name or sname not in needed:
-                    self.vault.delete(secret_key(previous.name, sname))
+            if existing is not None and status is None:
+                conn.status = existing.status
+            self._store([(conn, secrets, existing)])
         return conn
+
+    def _store(self, batch: Sequence[tuple[Connector, Mapping[str, Secret], Connector | None]]) -> None:
+        """Write connectors and their secrets; the caller holds the catalogue's writer lock.
+        Each entry: (connector, secret values, the stored connector it replaces or None).
+
+        Order, so that a crash at any point leaves each connector as it was or as it is now:
+        1. secrets of new names go straight to their keys (no entry points at them yet); secrets of
+           a connector replaced under the same name go to *staged* keys (the current ones still
+           belong to the entry as it is);
+        2. one transaction writes every entry (staged secrets are read from the staged keys);
+        3. staged values are copied to the current keys, the entries are marked unstaged, the
+           staged keys deleted; 4. secrets no longer used are deleted."""
+        staged: list[Connector] = []
+        for conn, secrets, existing in batch:
+            replacing = existing is not None and existing.name == conn.name
+            for sname in conn.secret_names:
+                key = staged_key if replacing else secret_key
+                self.vault.set(key(conn.name, sname), secrets[sname])
+            if replacing and conn.secret_names:
+                staged.append(conn)
+        self.catalogue.put([(conn, existing.name if existing else None, any(c is conn for c in staged))
+                            for conn, _s, existing in batch])
+        values = {conn.name: secrets for conn, secrets, _e in batch}
+        for conn in staged:
+            for sname in conn.secret_names:
+                self.vault.set(secret_key(conn.name, sname), values[conn.name][sname])
+        if staged:
+            self.catalogue.unstage(c.name for c in staged)
+        for conn in staged:
+            for sname in conn.secret_names:
+                self.vault.delete(staged_key(conn.name, sname))
+        # Only after the catalogue points at the new secrets, drop the ones no longer used.
+        for conn, _s, existing in batch:
+            if existing is not None:
+                for sname in existing.secret_names:
+                    if existing.name != conn.name or sname not in conn.secret_names:
+                        self.vault.delete(secret_key(existing.name, sname))
 
     # -- rotation (DESIGN.md §4.9) ------------------------------------------------------------
     def rotate(self, name: str, secret: str, new_value: Secret, grace_hours: float = 24.0,
@@ -235,8 +269,9 @@ class Desk:
         nothing), the connector is validated with it, and only then does it become current; the old
         value stays in the keychain as *previous* for ``grace_hours`` (``rollback()`` restores it).
         Any failure leaves the current value as it was and discards the pending one."""
-        from datetime import timedelta
 
+        check_grace_hours(grace_hours, allow_past=True)
+        self.catalogue.check_writable()  # refused before anything goes to the keychain
         conn = self.get(name)
         if secret not in conn.secret_names:
             raise InputErrors([FieldError("secret", f"“{name}” has no secret named {secret!r} "
@@ -258,72 +293,85 @@ class Desk:
             except BaseException:
                 self.vault.delete(pending_key(name, secret))
                 raise
-            with r.step("promote", "Make it current; keep the previous") as st:
-                until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
-                old = current.get(secret)
-                if old:
-                    self.vault.set(previous_key(name, secret), old)
-                self.vault.set(secret_key(name, secret), new_value)
+            try:
+                self._promote(r, conn, secret, new_value, current, grace_hours)
+            except BaseException:
                 self.vault.delete(pending_key(name, secret))
-
-                def change(conns: list[Connector]) -> None:
-                    for c in conns:
-                        if c.name == name:
-                            c.previous_until[secret] = until
-                            c.status = Status("valid", datetime.now(UTC).isoformat(timespec="seconds"))
-                self.catalogue.update(change)
-                st.detail = f"previous value kept until {until}"
-                r.info["previous_until"] = until
+                raise
         return execute(name, conn.type, "rotate", run, body)
+
+    def _promote(self, r: Run, conn: Connector, secret: str, new_value: Secret, current: Mapping[str, Secret],
+                 grace_hours: float) -> None:
+        """Under the writer lock: previous ← current, current ← new, the entry records until when
+        the previous value is kept. Any failure: the caller discards the pending value."""
+        from datetime import timedelta
+
+        name = conn.name
+        with r.step("promote", "Make it current; keep the previous") as st, self.catalogue.locked():
+            until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
+            now = self.catalogue.get(name)
+            if now is None or secret not in now.secret_names:
+                raise InputErrors([FieldError("name", f"“{name}” was deleted or changed meanwhile")])
+            old = current.get(secret)
+            if old:
+                self.vault.set(previous_key(name, secret), old)
+            self.vault.set(secret_key(name, secret), new_value)
+            self.vault.delete(pending_key(name, secret))
+            now.previous_until[secret] = until
+            now.status = Status("valid", datetime.now(UTC).isoformat(timespec="seconds"))
+            self.catalogue.put([(now, None, False)])
+            st.detail = f"previous value kept until {until}"
+            r.info["previous_until"] = until
 
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""
-        conn = self.get(name)
-        until = conn.previous_until.get(secret)
-        old = self.vault.get(previous_key(name, secret)) if until else None
-        if not until or old is None:
-            raise InputErrors([FieldError("secret", f"“{name}” has no previous {secret} to restore")])
-        if datetime.fromisoformat(until) < datetime.now(UTC):
-            raise InputErrors([FieldError("secret", f"the previous {secret} expired at {until}")])
-        self.vault.set(secret_key(name, secret), old)
-        self.vault.delete(previous_key(name, secret))
-
-        def change(conns: list[Connector]) -> None:
-            for c in conns:
-                if c.name == name:
-                    c.previous_until.pop(secret, None)
-                    c.status = Status()
-        self.catalogue.update(change)
+        with self.catalogue.locked():
+            conn = self.get(name)
+            until = conn.previous_until.get(secret)
+            old = self.vault.get(previous_key(name, secret)) if until else None
+            if not until or old is None:
+                raise InputErrors([FieldError("secret", f"“{name}” has no previous {secret} to restore")])
+            if datetime.fromisoformat(until) < datetime.now(UTC):
+                raise InputErrors([FieldError("secret", f"the previous {secret} expired at {until}")])
+            self.vault.set(secret_key(name, secret), old)
+            self.vault.delete(previous_key(name, secret))
+            conn.previous_until.pop(secret, None)
+            conn.status = Status()
+            self.catalogue.put([(conn, None, False)])
 
     def purge_expired(self) -> Sequence[str]:
         """Remove previous values whose grace period is over; returns 'connector/secret' names."""
         now = datetime.now(UTC)
-        expired = [(c.name, s) for c in self.list() for s, until in c.previous_until.items()
-                   if datetime.fromisoformat(until) < now]
-        for name, secret in expired:
-            self.vault.delete(previous_key(name, secret))
-
-        def change(conns: list[Connector]) -> None:
-            for c in conns:
-                for n, s in expired:
-                    if c.name == n:
-                        c.previous_until.pop(s, None)
-        if expired:
-            self.catalogue.update(change)
-        return [f"{n}/{s}" for n, s in expired]
+        if not any(c.previous_until for c in self.list()):
+            return []
+        with self.catalogue.locked():
+            changed, expired = [], []
+            for c in self.list():
+                gone = [s for s, until in c.previous_until.items() if datetime.fromisoformat(until) < now]
+                for secret in gone:
+                    self.vault.delete(previous_key(c.name, secret))
+                    c.previous_until.pop(secret)
+                    expired.append(f"{c.name}/{secret}")
+                if gone:
+                    changed.append((c, None, False))
+            if changed:
+                self.catalogue.put(changed)
+        return expired
 
     def delete(self, name: str) -> None:
-        conn = self.get(name)
-
-        def change(conns: list[Connector]) -> None:
-            conns[:] = [c for c in conns if c.name != name]
-        self.catalogue.update(change)
-        for sname in conn.secret_names:
-            for key in (secret_key(name, sname), pending_key(name, sname), previous_key(name, sname)):
-                self.vault.delete(key)
+        """The entry first (one transaction), then its keychain items, all under the writer lock: a
+        crash in between leaves the connector deleted (with orphaned keychain items, never a listed
+        connector whose secret is gone)."""
+        with self.catalogue.locked():
+            conn = self.get(name)
+            self.catalogue.remove(name)
+            for sname in conn.secret_names:
+                for key in (secret_key(name, sname), pending_key(name, sname), previous_key(name, sname),
+                            staged_key(name, sname)):
+                    self.vault.delete(key)
 
     def duplicate_name(self, name: str) -> str:
-        taken = {c.name for c in self.list()}
+        taken = self.catalogue.names()
         base = name[:56]
         for i in range(2, 1000):
             candidate = f"{base}-copy" if i == 2 else f"{base}-copy{i - 1}"
@@ -346,7 +394,86 @@ class Desk:
 
     def import_document(self, data: Any, environ: Mapping[str, str], replace: bool = False,
                         sealed: Mapping[str, Secret] | None = None) -> Connector:
-        taken = None if replace else {c.name for c in self.list()}
-        draft = self.connector_from_document(data, environ, taken, sealed)
-        exists = self.catalogue.get(draft.connector.name) is not None
-        return self.save(draft.connector, draft.secrets, old_name=draft.connector.name if exists else None)
+        outcome = self.import_documents([(data, sealed)], environ, replace)[0]
+        if isinstance(outcome, ConnectorError):
+            raise outcome
+        return outcome
+
+    def import_documents(self, items: Sequence[tuple[Any, Mapping[str, Secret] | None]], environ: Mapping[str, str],
+                         replace: bool = False) -> builtins.list[Connector | ConnectorError]:
+        """Import many documents: each is checked first (bad ones get their error, the others go on),
+        then all are written under the writer lock in one catalogue transaction. ``--replace``
+        decides "exists" inside the lock. Returns, per item, the stored connector or its error."""
+        outcomes: builtins.list[Connector | ConnectorError] = []
+        ready: builtins.list[tuple[int, Connector, dict[str, Secret]]] = []
+        for data, sealed in items:
+            try:
+                draft = self.connector_from_document(data, environ, None, sealed)
+                conn = self._checked(draft.connector, draft.secrets)
+                encode_doc(conn)
+            except ConnectorError as exc:
+                outcomes.append(exc)
+                continue
+            ready.append((len(outcomes), conn, dict(draft.secrets)))
+            outcomes.append(conn)
+        if not ready:
+            return outcomes
+        with self.catalogue.locked():
+            wanted = {conn.name for _i, conn, _s in ready}
+            if replace:
+                existing = {c.name: c for c in self.catalogue.load(wanted)}
+                taken = set(existing)
+            else:
+                existing, taken = {}, self.catalogue.names(wanted)
+            batch: dict[str, tuple[Connector, Mapping[str, Secret], Connector | None]] = {}
+            for i, conn, secrets in ready:
+                if not replace and (conn.name in taken or conn.name in batch):
+                    outcomes[i] = InputErrors([FieldError("name", f"a connector named “{conn.name}” "
+                                                                  "already exists")])
+                    continue
+                old = existing.get(conn.name)
+                if old is not None:
+                    conn.status = old.status
+                batch[conn.name] = (conn, secrets, old)  # with --replace, a later document of a name wins
+            stored = self._store_each(list(batch.values()))
+            for i, conn, _s in ready:
+                if isinstance(outcomes[i], Connector) and conn.name in stored:
+                    outcomes[i] = stored[conn.name]
+        return outcomes
+
+    def _store_each(self, batch: builtins.list[tuple[Connector, Mapping[str, Secret], Connector | None]]
+                    ) -> dict[str, Connector | ConnectorError]:
+        """_store() for a batch; on a failure no connector of the batch is reported as saved."""
+        try:
+            self._store(batch)
+        except ConnectorError as exc:  # e.g. the keychain failed: nothing is reported as saved
+            return {c.name: exc for c, _s, _e in batch}
+        return {c.name: c for c, _s, _e in batch}
+
+    def _checked(self, conn: Connector, secrets: Mapping[str, Secret]) -> Connector:
+        """check() without the name look-up (the caller checks names once for many documents)."""
+        ctype = self.ctype(conn)
+        settings, problems = check_settings(ctype.fields, conn.settings)
+        admin, more = check_admin(conn.admin)
+        problems += more
+        for sf in ctype.secrets_needed(settings):
+            if not secrets.get(sf.name):
+                problems.append(FieldError(f"secrets.{sf.name}", "is required"))
+        if problems:
+            raise InputErrors(problems)
+        out = conn.copy()
+        out.settings, out.admin = settings, admin
+        out.secret_names = ctype.secrets_kept(settings, secrets)
+        return out
+
+
+def check_grace_hours(hours: float, allow_past: bool = False) -> None:
+    """A finite number of hours up to ten years (``rotate --grace-hours``); ``allow_past`` lets the
+    API (tests) create already expired previous values."""
+    low = -MAX_GRACE_HOURS if allow_past else 0
+    if not isinstance(hours, int | float) or not math.isfinite(hours) or not low <= hours <= MAX_GRACE_HOURS:
+        raise InputErrors([FieldError("grace_hours", f"must be a number of hours from 0 to {MAX_GRACE_HOURS}, "
+                                                     f"not {hours!r}")])
+
+
+MAX_GRACE_HOURS = 24 * 366 * 10

@@ -1,35 +1,110 @@
-"""The catalogue of connectors: one versioned JSON file, written atomically, with a
-last-known-good copy and a lock so two running instances cannot corrupt it. No secrets here:
-only the names of the secrets kept in the keychain."""
+"""The catalogue of connectors: one SQLite database (``catalogue.db``, WAL, the standard library's
+``sqlite3``). One row per connector (its document as JSON plus status columns); the names of its
+secrets, which live in the keychain, in rows of their own. No secret value is ever stored here.
+
+- Readers never block: WAL lets them read while another process writes.
+- Writers: one SQLite transaction per change (an import of many documents is one transaction, a
+  validation's status is one row update). Changes that also touch the keychain run inside
+  :meth:`Catalogue.locked`, the inter-process writer lock, so two processes changing the same
+  connector take turns (the service layer orders the steps so that every crash point leaves the
+  old or the new state).
+- ``PRAGMA user_version`` holds the schema. A database of a newer schema is never written: it is
+  read where the columns this version knows are there, and every write is refused naming the version.
+- The JSON catalogue of earlier versions (``catalogue.json`` and its last-good copy) is migrated
+  once and kept, renamed ``*.migrated``; a ``catalogue.json`` of a newer schema is never touched.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import shutil
-from collections.abc import Callable
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core.atomic import file_lock, write_atomic
+from desktop.core.atomic import file_lock, fsync_folder
+from desktop.core.errors import FieldError
 from desktop.core.model import Connector, Status
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
-# schema N → N+1 upgrade functions, applied in order on load (Picard's config_upgrade).
+SCHEMA = 2  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1
+JSON_SCHEMA = 1
+# JSON schema N → N+1 upgrade functions, applied in order when an old catalogue.json is migrated.
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+BUSY_TIMEOUT_MS = 30_000
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS connectors (
+    name TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    status_state TEXT NOT NULL DEFAULT 'never',
+    status_at TEXT,
+    status_code TEXT,
+    status_message TEXT
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    connector TEXT NOT NULL,
+    name TEXT NOT NULL,
+    staged INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (connector, name)
+);
+"""
 
 
-class CatalogueError(Exception):
-    pass
+class CatalogueError(FieldError):
+    """The catalogue cannot be read or written (damaged, or of a newer version). Reported as bad
+    input in the field ``catalogue`` (the CLI exits 2), never as a traceback."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__("catalogue", problem)
+        if hint:
+            self.hint = hint
 
 
 @dataclass
 class LoadReport:
     recovered_from_backup: bool = False
     problem: str = ""
+    notes: list[str] = field(default_factory=list)  # entries skipped, read-only use, …
+
+
+def encode_doc(conn: Connector) -> str:
+    """The row's document. Raises FieldError naming the field for text that cannot be stored
+    (a lone surrogate), so callers can encode before they store any secret."""
+    body: dict[str, Any] = {"description": conn.description, "settings": conn.settings, "admin": conn.admin}
+    if conn.previous_until:
+        body["previous_until"] = conn.previous_until
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldError(_surrogate_field(conn), "holds a character that is not valid text "
+                                                 "(a lone surrogate)") from None
+    return text
+
+
+def _surrogate_field(conn: Connector) -> str:
+    def bad(s: Any) -> bool:
+        return isinstance(s, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in s)
+    if bad(conn.description):
+        return "description"
+    for key, value in conn.settings.items():
+        if bad(value) or (isinstance(value, list) and any(bad(v) for v in value)):
+            return f"settings.{key}"
+    for key, value in conn.admin.items():
+        if bad(value):
+            return f"admin.{key}"
+    return "document"
+
+
+def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None]:
+    return status.state, status.at, status.code, status.message
 
 
 @dataclass
@@ -39,6 +114,10 @@ class Catalogue:
 
     @property
     def path(self) -> Path:
+        return self.folder / "catalogue.db"
+
+    @property
+    def json_path(self) -> Path:
         return self.folder / "catalogue.json"
 
     @property
@@ -49,75 +128,345 @@ class Catalogue:
     def lock_path(self) -> Path:
         return self.folder / "catalogue.lock"
 
-    # -- reading ---------------------------------------------------------------------------
-    def _read(self, path: Path) -> list[Connector]:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "connectors" not in data:
-            raise CatalogueError("not a catalogue")
-        version = int(data.get("schema", 1))
+    # -- connections -----------------------------------------------------------------------
+    def _damaged(self, exc: BaseException) -> CatalogueError:
+        return CatalogueError(f"the catalogue {self.path} is damaged ({exc})",
+                              "Connector Desk leaves the file as it is. Move it aside (keep a copy) and "
+                              "import your last export, or restore the file from a backup.")
+
+    def _newer(self, version: int) -> CatalogueError:
+        return CatalogueError(f"the catalogue {self.path} was written by a newer Connector Desk (schema "
+                              f"{version}; this version knows schema {SCHEMA}); it is not changed",
+                              "Use the newer Connector Desk to change connectors; this version can only "
+                              "list and validate them.")
+
+    @contextlib.contextmanager
+    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """A connection for one operation. ``write``: the schema is created or checked; a newer
+        database raises. Reading a missing database is never asked for (see :meth:`load`)."""
+        try:
+            if write:
+                self.migrate()
+                self._create()
+                db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            else:
+                db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True,
+                                     timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._damaged(exc) from None
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if write and version > SCHEMA:
+                raise self._newer(version)
+            if write:
+                db.execute("PRAGMA synchronous = FULL")
+                if version < SCHEMA:
+                    self._init_schema(db, version)
+            elif version > SCHEMA:
+                note = (f"The catalogue was written by a newer Connector Desk (schema {version}); it is "
+                        "shown read-only.")
+                if note not in self.report.notes:
+                    self.report.notes.append(note)
+            yield db
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+                raise CatalogueError("another Connector Desk kept the catalogue busy for too long",
+                                     "Wait a moment and try again.") from None
+            if type(exc) is sqlite3.DatabaseError or "malformed" in str(exc) or "not a database" in str(exc):
+                raise self._damaged(exc) from None
+            raise CatalogueError(f"the catalogue {self.path} could not be used ({exc})",
+                                 "Check the free space and permissions of the data folder.") from None
+        finally:
+            db.close()
+
+    def _create(self) -> None:
+        if self.path.exists():
+            return
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+    @staticmethod
+    def _init_schema(db: sqlite3.Connection, version: int) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current < SCHEMA:  # another process may have done it while we waited
+                for statement in _DDL.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("PRAGMA journal_mode = WAL")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect(write=True) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Catalogue]:
+        """The inter-process writer lock for changes that touch the keychain as well: everything
+        one process does inside happens before or after everything another does inside."""
+        self.check_writable()
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with file_lock(self.lock_path, timeout=BUSY_TIMEOUT_MS / 1000):
+            yield self
+
+    def check_writable(self) -> None:
+        """Raise CatalogueError now if a write would be refused (a newer or damaged catalogue)."""
+        self.migrate()
+        version = self.writable_version()
         if version > SCHEMA:
-            raise CatalogueError(f"written by a newer Connector Desk (schema {version})")
-        while version < SCHEMA:
-            data = UPGRADES[version](data)
-            version += 1
+            raise self._newer(version)
+
+    def writable_version(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self._connect(write=False) as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- reading ---------------------------------------------------------------------------
+    def load(self, only: Iterable[str] | None = None) -> list[Connector]:
+        """Every connector (or those named in ``only``), in the order they were added. Rows that
+        cannot be read are skipped and named in ``report.notes``; the others are still listed."""
+        self.report = LoadReport()
+        self.migrate()
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as db:
+            try:
+                if only is None:
+                    rows = db.execute("SELECT name, type, doc, status_state, status_at, status_code, "
+                                      "status_message FROM connectors ORDER BY rowid").fetchall()
+                    secret_rows = db.execute("SELECT connector, name FROM secrets ORDER BY rowid").fetchall()
+                else:
+                    rows, secret_rows = [], []
+                    for chunk in _chunks(only):
+                        marks = ",".join("?" * len(chunk))
+                        rows += db.execute("SELECT name, type, doc, status_state, status_at, status_code, "
+                                           f"status_message FROM connectors WHERE name IN ({marks}) "
+                                           "ORDER BY rowid", chunk).fetchall()
+                        secret_rows += db.execute("SELECT connector, name FROM secrets WHERE connector IN "
+                                                  f"({marks}) ORDER BY rowid", chunk).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
+                    raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
+                raise
+        secrets: dict[str, list[str]] = {}
+        for connector, sname in secret_rows:
+            secrets.setdefault(connector, []).append(sname)
         out = []
-        for d in data["connectors"]:
-            out.append(Connector(
-                name=d["name"], type=d["type"], description=d.get("description", ""),
-                settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
-                secret_names=list(d.get("secret_names", [])), status=Status.from_dict(d.get("status")),
-                previous_until=dict(d.get("previous_until", {})),
-            ))
+        for row in rows:
+            conn = self._row(row, secrets)
+            if conn is not None:
+                out.append(conn)
         return out
 
-    def load(self) -> list[Connector]:
-        self.report = LoadReport()
-        if not self.path.exists():
-            if self.backup.exists():
-                self.report = LoadReport(True, "The catalogue file was missing.")
-                return self._read(self.backup)
-            return []
+    def _row(self, row: tuple[Any, ...], secrets: dict[str, list[str]]) -> Connector | None:
+        name, type_, doc, state, at, code, message = row
         try:
-            return self._read(self.path)
-        except (ValueError, KeyError, TypeError, CatalogueError) as exc:
-            log.error("catalogue unreadable (%s); trying the last good copy", exc)
-            if self.backup.exists():
-                self.report = LoadReport(True, f"The catalogue was damaged ({exc}); the last good "
-                                               "copy was used.")
-                return self._read(self.backup)
-            raise CatalogueError(f"The catalogue {self.path} is damaged ({exc}) and there is no "
-                                 "backup copy.") from exc
+            d = json.loads(doc)
+            return Connector(name=name, type=type_, description=d.get("description", ""),
+                             settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
+                             secret_names=secrets.get(name, []), status=Status(state, at, code, message),
+                             previous_until=dict(d.get("previous_until", {})))
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            self.report.notes.append(f"The entry “{name}” could not be read ({type(exc).__name__}) and "
+                                     "was skipped.")
+            return None
 
     def get(self, name: str) -> Connector | None:
-        for c in self.load():
-            if c.name == name:
-                return c
-        return None
+        self.migrate()
+        if not self.path.exists():
+            return None
+        with self._connect(write=False) as db:
+            row = db.execute("SELECT name, type, doc, status_state, status_at, status_code, status_message "
+                             "FROM connectors WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            names = [r[0] for r in db.execute("SELECT name FROM secrets WHERE connector = ? ORDER BY rowid",
+                                              (name,))]
+        return self._row(row, {name: names})
+
+    def names(self, among: Iterable[str] | None = None) -> set[str]:
+        """The names in the catalogue (or those of ``among`` that are in it)."""
+        self.migrate()
+        if not self.path.exists():
+            return set()
+        with self._connect(write=False) as db:
+            if among is None:
+                return {r[0] for r in db.execute("SELECT name FROM connectors")}
+            out: set[str] = set()
+            for chunk in _chunks(among):
+                marks = ",".join("?" * len(chunk))
+                out |= {r[0] for r in db.execute(f"SELECT name FROM connectors WHERE name IN ({marks})", chunk)}
+            return out
+
+    def staged(self, name: str) -> set[str]:
+        """The secrets of ``name`` whose value is (still) under the keychain's staged key."""
+        if not self.path.exists():
+            return set()
+        with self._connect(write=False) as db:
+            return {r[0] for r in db.execute("SELECT name FROM secrets WHERE connector = ? AND staged = 1",
+                                             (name,))}
 
     # -- writing ---------------------------------------------------------------------------
-    def _write(self, connectors: list[Connector]) -> None:
-        data = {
-            "schema": SCHEMA,
-            "connectors": [
-                {"name": c.name, "type": c.type, "description": c.description, "settings": c.settings,
-                 "admin": c.admin, "secret_names": c.secret_names, "status": c.status.to_dict(),
-                 **({"previous_until": c.previous_until} if c.previous_until else {})}
-                for c in connectors
-            ],
-        }
-        blob = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
-        if self.path.exists():
-            try:
-                self._read(self.path)
-                shutil.copyfile(self.path, self.backup)
-            except (ValueError, KeyError, TypeError, CatalogueError):
-                pass  # never overwrite the last good copy with a damaged one
-        write_atomic(self.path, blob)
+    def put(self, entries: Iterable[tuple[Connector, str | None, bool]]) -> None:
+        """Add or replace connectors in one transaction. Each entry: (connector, the name it had
+        before — for a rename — or None, whether its secrets are staged)."""
+        with self._transaction() as db:
+            for conn, old_name, staged in entries:
+                doc = encode_doc(conn)
+                values = (conn.name, conn.type, doc, *_status_row(conn.status))
+                if old_name is not None and old_name != conn.name:
+                    db.execute("UPDATE connectors SET name = ?, type = ?, doc = ?, status_state = ?, "
+                               "status_at = ?, status_code = ?, status_message = ? WHERE name = ?",
+                               (*values, old_name))
+                    db.execute("DELETE FROM secrets WHERE connector = ?", (old_name,))
+                db.execute("INSERT INTO connectors (name, type, doc, status_state, status_at, status_code, "
+                           "status_message) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                           "type = excluded.type, doc = excluded.doc, status_state = excluded.status_state, "
+                           "status_at = excluded.status_at, status_code = excluded.status_code, "
+                           "status_message = excluded.status_message", values)
+                db.execute("DELETE FROM secrets WHERE connector = ?", (conn.name,))
+                db.executemany("INSERT INTO secrets (connector, name, staged) VALUES (?, ?, ?)",
+                               [(conn.name, s, int(staged)) for s in conn.secret_names])
 
-    def update(self, change: Callable[[list[Connector]], None]) -> list[Connector]:
-        """Read, change and write under the lock, so concurrent writers never lose each other's work."""
-        with file_lock(self.lock_path):
-            connectors = self.load()
-            change(connectors)
-            self._write(connectors)
+    def unstage(self, names: Iterable[str]) -> None:
+        """The current keychain keys now hold the values: read them from there again."""
+        with self._transaction() as db:
+            db.executemany("UPDATE secrets SET staged = 0 WHERE connector = ?", [(n,) for n in names])
+
+    def set_status(self, name: str, status: Status) -> bool:
+        """One row update; False when the connector is gone."""
+        with self._transaction() as db:
+            cur = db.execute("UPDATE connectors SET status_state = ?, status_at = ?, status_code = ?, "
+                             "status_message = ? WHERE name = ?", (*_status_row(status), name))
+            return cur.rowcount > 0
+
+    def remove(self, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM connectors WHERE name = ?", (name,))
+            db.execute("DELETE FROM secrets WHERE connector = ?", (name,))
+
+    # -- the JSON catalogue of earlier versions ------------------------------------------------
+    def migrate(self) -> None:
+        """Move ``catalogue.json`` (schema 1) into the database once; keep it as ``*.migrated``."""
+        if self.path.exists() or not (self.json_path.exists() or self.backup.exists()):
+            return
+        with file_lock(self.lock_path, timeout=BUSY_TIMEOUT_MS / 1000):
+            if self.path.exists():  # another process migrated it while we waited
+                return
+            connectors = self._read_json_catalogue()
+            tmp = self.folder / ".catalogue.db.migrating"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA synchronous = FULL")
+                db.executescript(_DDL)
+                db.execute(f"PRAGMA user_version = {SCHEMA}")
+            finally:
+                db.close()
+            self._put_into(tmp, connectors)
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode = WAL")  # kept in the file; its -wal goes away on close
+            finally:
+                db.close()
+            os.replace(tmp, self.path)
+            for old in (self.json_path, self.backup):
+                if old.exists():
+                    os.replace(old, old.with_name(old.name + ".migrated"))
+            fsync_folder(self.folder)
+            log.info("migrated %d connector(s) from catalogue.json to catalogue.db", len(connectors))
+
+    @staticmethod
+    def _put_into(path: Path, connectors: list[Connector]) -> None:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.execute("BEGIN")
+            for conn in connectors:
+                db.execute("INSERT OR REPLACE INTO connectors (name, type, doc, status_state, status_at, "
+                           "status_code, status_message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (conn.name, conn.type, encode_doc(conn), *_status_row(conn.status)))
+                db.executemany("INSERT OR REPLACE INTO secrets (connector, name) VALUES (?, ?)",
+                               [(conn.name, s) for s in conn.secret_names])
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def _read_json_catalogue(self) -> list[Connector]:
+        problems = []
+        for path in (self.json_path, self.backup):
+            if not path.exists():
+                continue
+            try:
+                connectors = read_json_catalogue(path)
+            except _NewerJson as exc:
+                raise CatalogueError(f"{path} was written by a newer Connector Desk (schema {exc.version}; "
+                                     f"this version knows schema {JSON_SCHEMA}); it is not changed",
+                                     "Use the newer Connector Desk.") from None
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                log.error("catalogue %s unreadable (%s)", path, exc)
+                problems.append(f"{path.name} is damaged ({type(exc).__name__}: {str(exc)[:120]})")
+                continue
+            if path == self.backup:
+                self.report.recovered_from_backup = True
+                self.report.problem = ("; ".join(problems) or "The catalogue file was missing.") + \
+                    " The last good copy was used."
             return connectors
+        raise CatalogueError(f"the catalogue in {self.folder} is damaged and there is no usable last-good "
+                             f"copy ({'; '.join(problems)})",
+                             "Connector Desk leaves the files as they are. Move them aside (keep a copy) "
+                             "and import your last export.")
+
+
+def _chunks(names: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for name in names:
+        chunk.append(name)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _NewerJson(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+def read_json_catalogue(path: Path) -> list[Connector]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("connectors"), list):
+        raise ValueError("not a catalogue")
+    version = data.get("schema", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"bad schema {version!r}")
+    if version > JSON_SCHEMA:
+        raise _NewerJson(version)
+    while version < JSON_SCHEMA:
+        data = UPGRADES[version](data)
+        version += 1
+    return [Connector(name=str(d["name"]), type=str(d["type"]), description=d.get("description", ""),
+                      settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
+                      secret_names=list(d.get("secret_names", [])), status=Status.from_dict(d.get("status")),
+                      previous_until=dict(d.get("previous_until", {})))
+            for d in data["connectors"]]

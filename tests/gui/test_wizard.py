@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import keyring
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
 
+from desktop.core.store import Catalogue
 from desktop.core.vault import service_name
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer
@@ -117,8 +117,8 @@ def test_whole_wizard_validates_sends_and_saves(qtbot, window, mail, certs, app_
     for f in app_home.rglob("*"):
         if f.is_file():
             assert mail.users[0].password.encode() not in f.read_bytes(), f
-    saved = json.loads((app_home / "catalogue.json").read_text())
-    assert saved["connectors"][0]["admin"]["test_recipient"] == mail.users[1].address
+    saved = Catalogue(app_home).get(name)
+    assert saved is not None and saved.admin["test_recipient"] == mail.users[1].address
 
 
 def test_failed_validation_keeps_the_form_and_explains(qtbot, window, mail, certs, shoot):
