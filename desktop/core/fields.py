@@ -77,13 +77,14 @@ class Field:
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:
             return True
-        return all(settings.get(k) in allowed for k, allowed in self.when.items())
+        return all(_hashable(settings.get(k)) and settings.get(k) in allowed for k, allowed in self.when.items())
 
     def default_for(self, settings: Mapping[str, Any]) -> Any:
         if self.default_from is not None:
             key, table = self.default_from
-            if settings.get(key) in table:
-                return table[settings.get(key)]
+            value = settings.get(key)  # raw input may be a list or object: never a key of the table
+            if _hashable(value) and value in table:
+                return table[value]
         return self.default
 
     @property
@@ -169,7 +170,11 @@ class SecretField:
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:
             return True
-        return all(settings.get(k) in allowed for k, allowed in self.when.items())
+        return all(_hashable(settings.get(k)) and settings.get(k) in allowed for k, allowed in self.when.items())
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, list | dict | set)
 
 
 def defaults(fields: tuple[Field, ...]) -> dict[str, Any]:
