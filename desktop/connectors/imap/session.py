@@ -466,7 +466,7 @@ class ImapChecks:
                 total = facts["messages"]
                 if total and count > 0:
                     first = max(1, total - count + 1)
-                    r = imap.command(f"FETCH {first}:{total} (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])",
+                    r = imap.command(f"FETCH {first}:{total} (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])",
                                      "reading message headers")
                     if r.status != "OK":
                         raise ConnectorError(errors.SERVER_ERROR, f"The server would not return headers: {r.text}",
@@ -527,5 +527,7 @@ def _decode(value: str | None) -> str:
 def _headers(resp: Response) -> dict[str, Any]:
     msg = BytesHeaderParser().parsebytes(resp.literals[-1])
     uid = re.search(r"UID (\d+)", resp.text, re.IGNORECASE)
+    flags = re.search(r"FLAGS \(([^)]*)\)", resp.text, re.IGNORECASE)
     return {"uid": int(uid.group(1)) if uid else None, "from": _decode(msg.get("From")),
-            "subject": _decode(msg.get("Subject")), "date": _decode(msg.get("Date"))}
+            "subject": _decode(msg.get("Subject")), "date": _decode(msg.get("Date")),
+            "seen": "\\seen" in flags.group(1).lower().split() if flags else None}
