@@ -240,7 +240,9 @@ class WizardFlow:
             state = "not run on these values"
         rows.append(("Validation", state))
         if self.test_result is not None:
-            label, done = {"peek": ("Peek", "read the newest messages"),
+            peek = ("Dead-letter peek", "read the newest dead-letter records") if t.test_action == "produce" \
+                else ("Peek", "read the newest messages")
+            label, done = {"peek": peek,
                            "produce": ("Test record", "produced and read back")}.get(
                 self.test_result.action, ("Test send", "sent"))
             rows.append((label, done if self.test_result.ok else

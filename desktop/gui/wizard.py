@@ -35,6 +35,7 @@ from desktop.core.model import Connector, Status, check_name
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.core.wizard import WizardFlow
+from desktop.gui.banner import describe_input
 from desktop.gui.widgets import FieldForm, ResultBanner, StepList, TranscriptPanel
 from desktop.gui.worker import TaskRunner
 
@@ -348,7 +349,9 @@ class AuthPage(_FormPage):
             return
         if result is None or not result.ok:
             err = exc if result is None else result.error
-            self.form.show_problems({field: f"{getattr(err, 'message', err)} — {getattr(err, 'hint', '')}"})
+            message, hint = (describe_input(err, self.wiz.field_labels()) if isinstance(err, ConnectorError)
+                             else None) or (getattr(err, "message", str(err)), getattr(err, "hint", ""))
+            self.form.show_problems({field: f"{message} — {hint}" if hint else message})
             return
         dialog = FolderDialog(result.info.get("folders", []), str(self.flow.draft.settings.get(field) or ""), self)
         self.wiz.folder_dialog = dialog
@@ -536,6 +539,7 @@ class ValidatePage(_CheckPage):
             b.setToolTip(self.tr("Set the mailbox to “{0}” and validate again").format(name))
             b.clicked.connect(lambda _=False, n=name: self._use_mailbox(n))
             self.fixes.insertWidget(len(self.fix_buttons), b)
+            b.show()
             self.fix_buttons.append(b)
 
     def _use_mailbox(self, name: str) -> None:
@@ -805,14 +809,14 @@ class AdminPage(_CheckPage):
                 self.tr("The dead-letter topic is empty.")
         else:
             messages = result.info.get("messages", [])
-            self.messages.setHeaderLabels([self.tr("Date"), self.tr("From"), self.tr("Subject"), self.tr("State")])
+            self.messages.setHeaderLabels([self.tr("State"), self.tr("Date"), self.tr("From"), self.tr("Subject")])
             for m in messages:
                 seen = m.get("seen")
                 state = "" if seen is None else self.tr("read") if seen else self.tr("unread")
-                item = QTreeWidgetItem([m["date"], m["from"], m["subject"], state])
-                item.setToolTip(2, m["subject"])
-                if seen is False:
-                    font = item.font(2)
+                item = QTreeWidgetItem([state, m["date"], m["from"], m["subject"]])
+                item.setToolTip(3, m["subject"])
+                if seen is False:  # unread in bold, as mail programs show it
+                    font = item.font(3)
                     font.setBold(True)
                     for col in range(4):
                         item.setFont(col, font)
@@ -824,7 +828,7 @@ class AdminPage(_CheckPage):
                                                                                   self.tr("messages")),
                                                              box.get("name"))
             note = self.tr("Read-only: nothing was marked as read.") if shown else self.tr("The mailbox is empty.")
-        for col in range(self.messages.columnCount()):
+        for col in range(self.messages.columnCount() - 1):
             self.messages.resizeColumnToContents(col)
         self.messages.setVisible(bool(shown))
         self.banner.success(title, note)

@@ -80,6 +80,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     assert rows["Server"] == "127.0.0.1:1 (+1) · orders"
     assert rows["Secrets"] == "none"
     assert rows["Dead-letter topic"] == "orders.dlq"
+    assert rows["Dead-letter peek"] == "read the newest dead-letter records"
     shoot(wiz, "kafka-summary")
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
