@@ -218,3 +218,27 @@ def test_focus_never_rests_on_back_after_a_test_send(qtbot, window, mail, certs)
     assert rows["CA file"] == str(certs.ca.ca_file)
     assert rows["Secrets"] == "Password — stored in the system keychain"
     wiz.reject()
+
+
+def test_untrusted_certificate_shows_its_issuer_and_fingerprint(qtbot, window, mail, certs, shoot):
+    """STARTTLS to Postfix without its CA file: the failure names the presented certificate's
+    issuer and SHA-256 fingerprint (fetched on a second connection that sends no credential)."""
+    wiz = start_wizard(window, "untrusted", "smtp")
+    wiz.next()
+    fill_text(field(wiz, "server", "host"), "localhost")
+    sec = field(wiz, "server", "security")
+    sec.setCurrentIndex(sec.findData("starttls"))
+    field(wiz, "server", "port").setValue(mail.ports["submission"])
+    wiz.next()
+    fill_text(field(wiz, "auth", "username"), mail.users[0].address)
+    fill_text(field(wiz, "auth", "password"), mail.users[0].password)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=20000)
+    result = wiz.flow.result
+    assert result.error.code == "cert_untrusted"
+    text = wiz.page_named("validate").banner.message.text()
+    assert "issued by Connector Desk Test CA" in text
+    assert re.search(r"SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}", text), text
+    assert mail.users[0].password not in "\n".join(result.transcript)
+    shoot(wiz, "manners-validate-untrusted")
+    wiz.reject()
