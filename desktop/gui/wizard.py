@@ -630,6 +630,7 @@ class AdminPage(_CheckPage):
         peek_row.addWidget(self.peek_btn)
         peek_row.addWidget(self.peek_count)
         peek_row.addStretch(1)
+        peek_row.setContentsMargins(0, 0, 0, 0)  # aligned with the form above, not indented
         self.peek_box = QWidget()
         self.peek_box.setLayout(peek_row)
         v.addWidget(self.peek_box)
@@ -662,8 +663,9 @@ class AdminPage(_CheckPage):
         if action == "produce":
             self.peek_btn.setText(self.tr("&Peek at dead letters"))
             self.setTitle(self.tr("Admin details and test record"))
-            self.setSubTitle(self.tr("Produce a test record (its headers name the connector and the time) and read "
-                                     "it back, or look at the newest dead-letter records. Nothing is committed."))
+            self.setSubTitle(self.tr("Produce a test record into the live topic and read it back (its consumers "
+                                     "see it too; you are asked first), or look at the newest dead-letter "
+                                     "records. No consumer offsets are committed."))
         elif action == "peek":
             self.peek_btn.setText(self.tr("&Peek at the newest messages"))
             self.setTitle(self.tr("Admin details and peek"))

@@ -189,8 +189,10 @@ def test_round_trip_prefers_a_valid_receiver_checks_it_first_and_can_be_cancelle
     dialog.receiver.setCurrentIndex(dialog.receiver.findData("zz-good-in"))
     dialog.to.setText(mailboxes.users[1].address)
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(dialog.steps.topLevelItem(i).text(1).startswith("Receive: Wait")
-                                for i in range(dialog.steps.topLevelItemCount())), timeout=20000)
+    qtbot.waitUntil(lambda: dialog.result is not None or any(
+        dialog.steps.topLevelItem(i).text(1).startswith("Receive: Wait")
+        for i in range(dialog.steps.topLevelItemCount())), timeout=30000)
+    assert dialog.result is None, (dialog.result.error, [(st.label, st.detail) for st in dialog.result.steps])
     assert dialog.cancel_btn.isEnabled() and not dialog.run_btn.isEnabled()
     shoot(dialog, "roundtrip-waiting")
     qtbot.mouseClick(dialog.cancel_btn, Qt.MouseButton.LeftButton)
