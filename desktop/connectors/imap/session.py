@@ -429,7 +429,7 @@ class ImapChecks:
             with run.step("examine", "Open the mailbox read-only (EXAMINE)") as st:
                 facts = self.examine(imap, folder)
                 run.info["mailbox"] = {"name": folder.name, **facts}
-                st.detail = f"{facts['messages']} messages, UIDVALIDITY {facts['uidvalidity']}"
+                st.detail = f"{_count(facts['messages'], 'message')}, UIDVALIDITY {facts['uidvalidity']}"
             self.logout(imap, run)
         finally:
             imap.conn.close()
@@ -460,7 +460,7 @@ class ImapChecks:
             folder = self._locate(conn, imap, run)
             with run.step("examine", "Open the mailbox read-only (EXAMINE)") as st:
                 facts = self.examine(imap, folder)
-                st.detail = f"{facts['messages']} messages"
+                st.detail = _count(facts['messages'], "message")
             messages: list[dict[str, Any]] = []
             with run.step("fetch", "Read the newest headers (BODY.PEEK)") as st:
                 total = facts["messages"]
@@ -477,7 +477,7 @@ class ImapChecks:
                 messages.reverse()
                 run.info["messages"] = messages
                 run.info["mailbox"] = {"name": folder.name, **facts}
-                st.detail = f"{len(messages)} of {total} messages, nothing marked as read"
+                st.detail = f"{len(messages)} of {_count(total, 'message')}, nothing marked as read"
             self.logout(imap, run)
         finally:
             imap.conn.close()
@@ -522,6 +522,10 @@ def _decode(value: str | None) -> str:
         return str(make_header(decode_header(value)))
     except (ValueError, LookupError):
         return value
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _headers(resp: Response) -> dict[str, Any]:
