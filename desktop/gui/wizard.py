@@ -410,17 +410,24 @@ class _CheckPage(_Page):
         """Where the keyboard focus goes while a check runs (its button is disabled)."""
         return None
 
+    def done_focus(self) -> QWidget | None:
+        """Where the keyboard focus goes when a check that no button started ends."""
+        return None
+
     def _settle_focus(self, done: bool = False) -> None:
         """Disabling a focused button hands the focus on, often to "< Back", where Enter goes back.
         While a check runs the focus goes to the page's own safe widget; when it ends, back to the
         button that started it."""
         focused = QApplication.focusWidget()
-        if not done and focused is not None and self.isAncestorOf(focused) and focused.isEnabled():
-            return
-        if done and focused is not None and not self.isAncestorOf(focused) and focused.window() is not self.window():
+        if focused is not None and focused.window() is not self.window():
             return  # the user is elsewhere (another window): leave their focus alone
         back = self._return_focus
-        target = back if back is not None and back.isEnabled() and back.isVisible() else self.busy_focus()
+        if done and back is not None and back.isEnabled() and back.isVisible():
+            back.setFocus()
+            return
+        if focused is not None and self.isAncestorOf(focused) and focused.isEnabled():
+            return
+        target = self.done_focus() if done else self.busy_focus()
         if target is not None:
             target.setFocus()
 
@@ -570,6 +577,13 @@ class ValidatePage(_CheckPage):
 
     def isComplete(self) -> bool:
         return self.task is None
+
+    def busy_focus(self) -> QWidget | None:
+        return self.steps  # Enter there presses the (disabled) Next: nothing, not "< Back"
+
+    def done_focus(self) -> QWidget | None:
+        nxt = self.wiz.button(QWizard.WizardButton.NextButton)
+        return nxt if nxt.isEnabled() else self.run_btn
 
 
 class AdminPage(_CheckPage):

@@ -197,6 +197,9 @@ def test_focus_never_rests_on_back_after_a_test_send(qtbot, window, mail, certs)
     from tests.gui.test_wizard import walk_to_validation
     wiz = walk_to_validation(qtbot, window, mail, certs, "focus-send", mail.users[0].password)
     assert wiz.flow.result.ok, wiz.flow.result.error
+    qtbot.wait(20)
+    # After the check the focus is on "Next >" (Enter goes on), not "< Back".
+    assert wiz.focusWidget() is wiz.button(QWizard.WizardButton.NextButton)
     wiz.next()
     admin = wiz.page_named("admin")
     admin.edits["test_recipient"].setText(mail.users[1].address)
