@@ -303,8 +303,11 @@ class StepList(QTreeWidget):
             self._timer.stop()
 
     def _set_done(self, item: QTreeWidgetItem, step: StepResult) -> None:
-        item.setText(0, "✓" if step.ok else "✗")
-        item.setForeground(0, Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
+        skipped = step.ok and step.detail.startswith("not checked")  # a ✓ would claim it was checked
+        item.setText(0, "–" if skipped else "✓" if step.ok else "✗")
+        item.setToolTip(0, self.tr("Skipped") if skipped else "")
+        item.setForeground(0, Qt.GlobalColor.gray if skipped else
+                           Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
         item.setText(2, f"{step.ms:.0f} ms" if step.ms >= 1 else f"{step.ms:.1f} ms")
         item.setText(3, step.detail)
         item.setToolTip(3, step.detail)

@@ -164,7 +164,7 @@ class SendGridChecks:
                                      "access → Mail Send → Full Access).")
             st.detail = f"{len(scopes)} scopes, mail.send included"
         sender = str(conn.settings.get("from_address") or "")
-        with run.step("sender", "Look up the sender among verified senders (GET /v3/verified_senders)") as st:
+        with run.step("sender", "Sender verification (GET /v3/verified_senders)") as st:
             if not any(s.startswith(("verified_senders", "sender_verification")) for s in scopes):
                 st.detail = "not checked: the key may not read verified senders"
                 run.info["sender_verified"] = None
