@@ -567,7 +567,11 @@ class ValidatePage(_CheckPage):
             nxt = {"peek": self.tr("You can add admin details and peek at the newest messages next."),
                    "produce": self.tr("You can add admin details and produce a test record next.")}.get(
                 self.flow.ctype.test_action, self.tr("You can add admin details and send a test message next."))
-            self.banner.success(self.tr("All checks passed in {0:.0f} ms").format(result.ms), nxt)
+            skipped = sum(1 for st in result.steps if st.detail.startswith("not checked"))
+            title = self.tr("All checks passed in {0:.0f} ms").format(result.ms)
+            if skipped:
+                title += self.tr(" ({0} not checked)").format(skipped)
+            self.banner.success(title, nxt)
         elif result.error is not None:
             if result.error.code == "cancelled":
                 self.banner.info(self.tr("Check cancelled"), self.tr("Nothing was changed. Validate again "

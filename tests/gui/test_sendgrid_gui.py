@@ -62,7 +62,7 @@ def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     assert win.model.data(win.model.index(0, 2)) == sendgrid.base.removeprefix("http://")
 
 
-def test_sendgrid_sender_not_checked_is_not_a_tick_for_verified(qtbot, window, sendgrid):
+def test_sendgrid_sender_not_checked_is_not_a_tick_for_verified(qtbot, window, sendgrid, shoot):
     """A key that may not read verified senders: the step must not read "Sender is verified" ✓."""
     key = sendgrid.add_key(["mail.send"])
     wiz = start_wizard(window, "sg-unchecked", "sendgrid")
@@ -78,6 +78,9 @@ def test_sendgrid_sender_not_checked_is_not_a_tick_for_verified(qtbot, window, s
                if "sender" in steps.topLevelItem(i).text(1).lower())
     assert row.text(3).startswith("not checked")
     assert "is verified" not in row.text(1) and row.text(0) == "–"  # no ✓ for what was not checked
+    banner = wiz.page_named("validate").banner
+    assert "(1 not checked)" in banner.title.text()
+    shoot(wiz, "sendgrid-validate-sender-unchecked")
     wiz.reject()
 
 
