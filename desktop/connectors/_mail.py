@@ -34,6 +34,24 @@ def server_fields(protocol: str, placeholder: str, security: tuple[tuple[str, st
     )
 
 
+GMAIL_PASSWORD_HELP = "With 2-step verification on, Gmail needs an App Password (Google Account → Security → " \
+    "App passwords), not the account password."
+
+
+def field_help(name: str, settings: Mapping[str, Any], ports: Mapping[str, int]) -> str | None:
+    """Help that depends on other settings: the App Password only for Gmail; the usual port when
+    the port typed differs from the one the security choice implies."""
+    if name == "password":
+        return GMAIL_PASSWORD_HELP if settings.get("provider") == "gmail" else ""
+    if name == "port":
+        usual = ports.get(str(settings.get("security")))
+        port = settings.get("port")
+        if usual is not None and port not in (None, "", usual):
+            return f"The usual port for this security is {usual}."
+        return ""
+    return None
+
+
 ALLOW_PLAINTEXT = Field("allow_plaintext", "Allow the password over an unencrypted connection", "bool", False,
                         page="auth", when={"security": ("none",)},
                         help="Anyone on the network path can read it. Leave off unless the link is trusted.")

@@ -70,6 +70,14 @@ class ConnectorType(ABC):
         """The secrets to store: the required ones, and optional ones that were given."""
         return [s.name for s in self.secrets if s.applies(settings) and (not s.optional or given.get(s.name))]
 
+    def field_help(self, name: str, settings: Mapping[str, Any]) -> str | None:
+        """The help shown under a field when it depends on other settings (the provider); None: as declared."""
+        return None
+
+    def field_problems(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        """Field name → problem, for checks a field's kind cannot express (Kafka's host:port list)."""
+        return {}
+
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         """Choices that weaken security, shown wherever the connector appears."""
         return []

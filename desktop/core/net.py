@@ -126,6 +126,9 @@ class LineConn:
         self.max_line = max_line
         self._buf = b""
         self.tls_info: dict[str, str] | None = None
+        # What was exchanged before TLS, so an untrusted certificate can be fetched again on a
+        # second connection and shown (issuer, fingerprint): ("send", bytes) / ("line", 0) / ("exact", n).
+        self._before_tls: list[tuple[str, Any]] = []
         # A duplicate of the descriptor: shutting it down wakes a read blocked in another thread,
         # also after the socket object was replaced by its TLS wrapper.
         self._waker = sock.dup()
@@ -172,6 +175,8 @@ class LineConn:
 
     def send(self, data: bytes, doing: str = "sending") -> None:
         """Send raw bytes (a message body, a literal); protocol lines go through send_line."""
+        if not self.encrypted:
+            self._before_tls.append(("send", data))
         self._arm(doing)
         try:
             self.sock.sendall(data)
@@ -219,6 +224,8 @@ class LineConn:
                 )
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
+        if not self.encrypted:
+            self._before_tls.append(("line", 0))
         if len(line) > self.max_line:
             raise ConnectorError(
                 errors.PROTOCOL_ERROR,
@@ -240,6 +247,8 @@ class LineConn:
                                        f"{self.host}:{self.port} closed the connection while {doing}.")
             self._buf += chunk
         data, self._buf = self._buf[:n], self._buf[n:]
+        if not self.encrypted:
+            self._before_tls.append(("exact", n))
         return data
 
     def start_tls(self, ctx: ssl.SSLContext) -> dict[str, str]:
@@ -263,7 +272,10 @@ class LineConn:
             if isinstance(exc, TimeoutError) or self.deadline.expired:
                 raise self.deadline.error("negotiating TLS") from None
             if isinstance(exc, ssl.SSLError):
-                raise tls.classify(exc, self.host, self.port) from None
+                err = tls.classify(exc, self.host, self.port)
+                if err.code == errors.CERT_UNTRUSTED:
+                    self._describe_presented(err)
+                raise err from None
             raise ConnectorError(
                 errors.TLS_FAILED,
                 f"{self.host}:{self.port} closed the connection during the TLS handshake "
@@ -279,3 +291,48 @@ class LineConn:
             f"{info.get('expires', '?')}"
         )
         return info
+
+
+    def _describe_presented(self, err: ConnectorError) -> None:
+        """Add the untrusted certificate's subject, issuer and SHA-256 fingerprint to ``err``, so the
+        administrator can compare it with what their CA or the provider publishes. The certificate
+        is fetched on a second connection that repeats only what was already sent in the clear
+        before TLS (greeting, EHLO/CAPABILITY, STARTTLS), then closes: no credential is sent."""
+        try:
+            info = presented_certificate(self.host, self.port, self._before_tls, self.deadline, self.cancel)
+        except (OSError, ValueError, ConnectorError):
+            return
+        if not info:
+            return
+        err.message += (f" It presented a certificate for {info.get('subject', '?')}, issued by "
+                        f"{info.get('issuer', '?')} (SHA-256 {info.get('sha256', '?')}).")
+        self.transcript.note(f"untrusted certificate: subject {info.get('subject', '?')}, issuer "
+                             f"{info.get('issuer', '?')}, SHA-256 {info.get('sha256', '?')}")
+
+
+def presented_certificate(host: str, port: int, before_tls: list[tuple[str, Any]], deadline: Deadline,
+                          cancel: CancelToken) -> dict[str, str]:
+    """Connect again, replay the clear-text exchange, and read the certificate without trusting it."""
+    probe_deadline = Deadline(min(3.0, max(deadline.remaining(), 0.0)))
+    sock = connect(host, port, resolve(host, port, probe_deadline, cancel), probe_deadline, cancel)
+    lc = LineConn(sock, host, port, probe_deadline, cancel, Transcript())
+    try:
+        for kind, arg in before_tls:
+            if kind == "send":
+                lc.send(arg)
+            elif kind == "line":
+                lc.readline()
+            else:
+                lc.read_exact(int(arg))
+        if lc._buf:
+            return {}
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        lc._arm("reading the certificate")
+        tls_sock = ctx.wrap_socket(lc.sock, server_hostname=host)
+        lc.sock = tls_sock
+        der = tls_sock.getpeercert(binary_form=True)
+        return tls.describe_der(der) if der else {}
+    finally:
+        lc.close()

@@ -66,7 +66,8 @@ class RunResult:
                                    None: "not checked (the key may not read verified senders)"}[verified]))
         box = self.info.get("mailbox")
         if isinstance(box, dict):
-            out.append(("Mailbox", f"“{box.get('name')}”: {box.get('messages', 0)} messages, "
+            n = box.get("messages", 0)
+            out.append(("Mailbox", f"“{box.get('name')}”: {n} message{'' if n == 1 else 's'}, "
                                    f"UIDVALIDITY {box.get('uidvalidity', '?')}"))
         cluster = self.info.get("cluster")
         if isinstance(cluster, dict):

@@ -175,7 +175,14 @@ class Desk:
             admin, problems = check_admin({"test_recipient": recipient})
             if problems or not admin:
                 raise InputErrors([FieldError("to", "give the receiving mailbox's address (--to)")])
+            if sender.settings.get("sandbox"):
+                raise ConnectorError(errors.BAD_INPUT, f"“{sender.name}” is in sandbox mode: SendGrid accepts the "
+                                     "message but delivers nothing, so nothing can arrive.",
+                                     "Turn sandbox test sends off in the connector's settings for a round trip.")
             run.transcript.register_many(list(receiver_secrets.values()))
+            # The receiving side signs in (and finds its mailbox) before anything is sent.
+            run.phase = ("check", "Receiver: ")
+            rtype.validate(receiver, receiver_secrets, run)
             run.phase = ("send", "Send: ")
             ctype.test_send(sender, sender_secrets, run, admin["test_recipient"], tag)
             sent_at = float(run.info.get("sent_at", 0.0))

@@ -85,6 +85,25 @@ def describe(sock: ssl.SSLSocket) -> dict[str, str]:
     return info
 
 
+def describe_der(der: bytes) -> dict[str, str]:
+    """Subject, issuer, expiry and SHA-256 fingerprint of a certificate that was not verified."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    def name(n: x509.Name) -> str:
+        for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+            attrs = n.get_attributes_for_oid(oid)
+            if attrs:
+                return str(attrs[0].value)
+        return n.rfc4514_string() or "?"
+
+    digest = hashlib.sha256(der).hexdigest().upper()
+    cert = x509.load_der_x509_certificate(der)
+    return {"subject": name(cert.subject), "issuer": name(cert.issuer),
+            "expires": cert.not_valid_after_utc.strftime("%Y-%m-%d"),
+            "sha256": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))}
+
+
 def classify(exc: BaseException, host: str, port: int) -> ConnectorError:
     """Turn an exception raised during a TLS handshake into a ConnectorError."""
     if isinstance(exc, ssl.SSLCertVerificationError):

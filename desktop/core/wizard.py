@@ -45,6 +45,22 @@ class WizardFlow:
         self.result: RunResult | None = None
         self._validated_fingerprint: str | None = None
         self.test_result: RunResult | None = None
+        self._initial = self._state()
+
+    def _state(self) -> str:
+        blob = json.dumps({"n": self.draft.name, "d": self.draft.description, "t": self.draft.type,
+                           "s": self.draft.settings, "a": self.draft.admin,
+                           "k": {k: v.reveal() for k, v in self.secrets.items()}}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def changed(self) -> bool:
+        """True when anything in the form differs from how the wizard opened (Esc asks first)."""
+        return self._state() != self._initial
+
+    @property
+    def renamed(self) -> bool:
+        return self.editing and self.draft.name != self.original_name
 
     @property
     def editing(self) -> bool:
@@ -85,6 +101,12 @@ class WizardFlow:
         preset = self.ctype.preset(preset_id)
         if preset is None:
             raise FieldError("provider", f"unknown provider {preset_id!r}")
+        # What the previous provider filled in and the new one does not set goes back to its
+        # default: "Other server" must not keep smtp.gmail.com.
+        previous = self.ctype.preset(self.preset_id)
+        for name in set(previous.settings if previous is not None else ()) - set(preset.settings):
+            f = self.ctype.field(name)
+            self.draft.settings[name] = f.default_for({**self.draft.settings, **preset.settings})
         self.preset_id = preset_id
         self.draft.settings.update(preset.settings)
         self.touched = set(preset.settings)
@@ -138,6 +160,9 @@ class WizardFlow:
                 key = p.field.removeprefix("settings.")
                 if key in names:
                     out[key] = p.problem
+            for key, problem in self.ctype.field_problems(self.draft.settings).items():
+                if key in names and key not in out:
+                    out[key] = problem
             for s in self.secrets_for(page):
                 if not s.optional and not self.secrets.get(s.name):
                     out[s.name] = "is required"
@@ -190,16 +215,23 @@ class WizardFlow:
 
     def summary(self) -> list[tuple[str, str]]:
         c, t = self.draft, self.ctype
-        rows = [("Name", c.name), ("Type", t.label), ("Description", c.description or "—"),
+        name = f"{c.name} (renamed from “{self.original_name}”: update the workflows that use it)" \
+            if self.renamed else c.name
+        rows = [("Name", name), ("Type", t.label), ("Description", c.description or "—"),
                 ("Server", t.server_label(c.settings))]
+        in_server_label = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
         for f in t.fields:
-            if f.kind == "choice" and f.page in ("server", "auth") and f.applies(c.settings):
-                value = str(c.settings.get(f.name))
-                rows.append((f.label, dict(f.choices).get(value, value)))
-        if c.settings.get("username"):
-            rows.append(("User name", str(c.settings["username"])))
-        secret_names = ", ".join(s.label for s in t.secrets_needed(c.settings)) or "none"
-        rows.append(("Secrets", f"{secret_names} — stored in the system keychain"))
+            if f.name in in_server_label or not f.applies(c.settings):
+                continue
+            value = c.settings.get(f.name)
+            if f.kind == "choice":
+                rows.append((f.label, dict(f.choices).get(str(value), str(value))))
+            elif f.kind == "bool":
+                rows.append((f.label, "yes" if value else "no"))
+            elif value not in (None, "", []):
+                rows.append((f.label, ", ".join(value) if isinstance(value, list) else str(value)))
+        kept = [s.label for s in t.secrets if s.name in t.secrets_kept(c.settings, self.secrets)]
+        rows.append(("Secrets", f"{', '.join(kept)} — stored in the system keychain" if kept else "none"))
         if self.validated_ok:
             state = "passed"
         elif self.validation_current and self.result is not None and self.result.error is not None:
@@ -208,7 +240,9 @@ class WizardFlow:
             state = "not run on these values"
         rows.append(("Validation", state))
         if self.test_result is not None:
-            label, done = {"peek": ("Peek", "read the newest messages"),
+            peek = ("Dead-letter peek", "read the newest dead-letter records") if t.test_action == "produce" \
+                else ("Peek", "read the newest messages")
+            label, done = {"peek": peek,
                            "produce": ("Test record", "produced and read back")}.get(
                 self.test_result.action, ("Test send", "sent"))
             rows.append((label, done if self.test_result.ok else

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.core.errors import ConnectorError
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
 
 OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
+
+# Fields that are not a connector type's settings or secrets, by the label the user sees.
+FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "new_value": "New value",
+                "secret": "Secret", "to": "To address", "sender": "Send through", "receiver": "Wait in",
+                "admin.email": "Admin e-mail", "admin.name": "Admin name",
+                "admin.test_recipient": "Test recipient"}
+
+
+def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``)."""
+    labels = labels or {}
+    key = path.removeprefix("settings.").removeprefix("secrets.")
+    if path in labels or key in labels:
+        return labels.get(path) or labels[key]
+    if path in FIXED_LABELS:
+        return FIXED_LABELS[path]
+    from desktop.connectors import registry
+    for ctype in registry().values():
+        for f in (*ctype.fields, *ctype.secrets):
+            if f.name == key:
+                return f.label
+    return key.replace("_", " ").capitalize()
+
+
+def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """Message and hint of bad input, naming each field by its label; None for other errors."""
+    if isinstance(exc, InputErrors):
+        problems = [(field_label(e.field, labels), e.problem) for e in exc.errors]
+    elif isinstance(exc, FieldError):
+        problems = [(field_label(exc.field, labels), exc.problem)]
+    else:
+        return None
+    message = "; ".join(f"{label}: {problem}" for label, problem in problems)
+    named = ", ".join(f"“{label}”" for label, _p in problems)
+    return message, f"Correct {named} and try again."
 
 
 class ResultBanner(QFrame):
@@ -29,6 +66,7 @@ class ResultBanner(QFrame):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             v.addWidget(lab)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.labels: Mapping[str, str] | None = None  # the connector type's field labels, when known
         self.hide()
 
     def _show(self, state: str, title: str, message: str = "", hint: str = "") -> None:
@@ -51,12 +89,14 @@ class ResultBanner(QFrame):
     def info(self, title: str, message: str = "") -> None:
         self._show("info", title, message)
 
-    def error(self, exc: BaseException, title: str | None = None) -> None:
+    def error(self, exc: BaseException, title: str | None = None, labels: Mapping[str, str] | None = None) -> None:
+        """``labels``: field name → label of the connector type at hand (bad input names fields by them)."""
         if isinstance(exc, ConnectorError):
             step = exc.step_label or exc.step
             where = self.tr(" at “{0}”").format(step) if step else ""
+            message, hint = describe_input(exc, labels or self.labels) or (exc.message, exc.hint)
             self._show("failed", "✗ " + (title or self.tr("Failed")) + where,
-                       f"{exc.message}  [{exc.code}]", exc.hint)
+                       f"{message}  [{exc.code}]", hint)
         else:
             self._show("failed", "✗ " + self.tr("Unexpected error (a bug)"),
                        f"{exc.__class__.__name__}", self.tr("Please report it with the log file."))

@@ -145,7 +145,10 @@ class RoundTripDialog(_CheckDialog):
         self.resize(680, 460)
         sending = desk.types[selected.type].test_action == "send"
         senders = [c for c in connectors if desk.types[c.type].test_action == "send"]
-        receivers = [c for c in connectors if desk.types[c.type].test_action == "peek"]
+        # Receivers that passed their last check first, then unchecked ones, failing ones last.
+        order = {"valid": 0, "never": 1, "failed": 2}
+        receivers = sorted((c for c in connectors if desk.types[c.type].test_action == "peek"),
+                           key=lambda c: order.get(c.status.state, 1))
         v = QVBoxLayout(self)
         v.addWidget(QLabel(self.tr("Sends a uniquely tagged message and waits until it arrives in the mailbox, "
                                    "reporting how long delivery took.")))
@@ -156,7 +159,9 @@ class RoundTripDialog(_CheckDialog):
         self.receiver.setObjectName("receiver")
         for combo, items in ((self.sender, senders), (self.receiver, receivers)):
             for c in items:
-                combo.addItem(f"{c.name} ({desk.types[c.type].server_label(c.settings)})", c.name)
+                state = {"valid": "", "failed": self.tr(" — last check failed"),
+                         "never": self.tr(" — not checked yet")}.get(c.status.state, "")
+                combo.addItem(f"{c.name} ({desk.types[c.type].server_label(c.settings)}){state}", c.name)
         self.sender.setCurrentIndex(max(0, self.sender.findData(selected.name)) if sending else 0)
         self.receiver.setCurrentIndex(0 if sending else max(0, self.receiver.findData(selected.name)))
         self.to = QLineEdit()
@@ -166,11 +171,37 @@ class RoundTripDialog(_CheckDialog):
         form.addRow(self.tr("Wait in:"), self.receiver)
         form.addRow(self.tr("To address:"), self.to)
         v.addLayout(form)
+        self.cancel_btn = self.buttons.addButton(self.tr("Cancel &wait"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_btn.setObjectName("cancelRoundTrip")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.setToolTip(self.tr("Available while a round trip runs"))
+        self.cancel_btn.clicked.connect(self.runner.cancel_all)
         self.add_check_widgets(v)
-        if not senders or not receivers:
-            self.run_btn.setEnabled(False)
-            self.banner.info(self.tr("A round trip needs an SMTP and an IMAP connector"),
-                             self.tr("Create the missing one first."))
+        self.running = False
+        self.sender.currentIndexChanged.connect(lambda _i: self._update())
+        self._update()
+
+    def _update(self) -> None:
+        """Run is possible with a sender and a receiver, and not through a SendGrid sandbox."""
+        sender = self.by_name.get(self.sender.currentData())
+        sandbox = sender is not None and bool(sender.settings.get("sandbox"))
+        can = sender is not None and self.receiver.count() > 0 and not sandbox
+        self.run_btn.setEnabled(can and not self.running)
+        self.cancel_btn.setEnabled(self.running)
+        if self.running:
+            return
+        if sender is None or not self.receiver.count():
+            self.run_btn.setToolTip(self.tr("Needs a connector that sends and one that receives mail"))
+            self.banner.info(self.tr("A round trip needs a connector that sends mail (SMTP or SendGrid) and an IMAP "
+                                     "connector"), self.tr("Create the missing one first."))
+        elif sandbox:
+            self.run_btn.setToolTip(self.tr("“{0}” is in sandbox mode").format(sender.name))
+            self.banner.info(self.tr("“{0}” is in sandbox mode: nothing can arrive").format(sender.name),
+                             self.tr("In sandbox mode SendGrid checks the message and delivers nothing. Turn "
+                                     "“Sandbox test sends” off (Edit) for a round trip, or choose another sender."))
+        else:
+            self.run_btn.setToolTip("")
+            self.banner.hide()
 
     def start(self) -> None:
         sender = self.by_name.get(self.sender.currentData())
@@ -184,22 +215,30 @@ class RoundTripDialog(_CheckDialog):
             return desk.roundtrip(sender, desk.load_secrets(sender), receiver, desk.load_secrets(receiver), to,
                                   token, emit)
         self.steps.restart()
-        self.banner.busy(self.tr("Sending and waiting for delivery…"))
-        self.run_btn.setEnabled(False)
+        self.banner.busy(self.tr("Checking that “{0}” signs in, then sending and waiting for delivery…")
+                         .format(receiver.name))
+        self.running = True
+        self._update()
+        self.cancel_btn.setFocus()
         self.runner.run(work, "roundtrip", on_progress=self.steps.on_event, on_finished=self._done,
                         on_failed=self._failed)
 
     def _done(self, result: RunResult) -> None:
         self.result = result
-        self.run_btn.setEnabled(True)
-        if result.ok:
+        self.running = False
+        self._update()
+        if result.error is not None and result.error.code == "cancelled":
+            self.banner.info(self.tr("Round trip cancelled"), self.tr("Stopped waiting. A message already sent "
+                                                                    "may still arrive in the mailbox."))
+        elif result.ok:
             self.banner.success(self.tr("Delivered in {0:.0f} ms").format(result.info["delivery_ms"]),
-                                self.tr("The message went out through SMTP and arrived in the mailbox."))
+                                self.tr("The message went out through the sender and arrived in the mailbox."))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("Round trip failed"))
 
     def _failed(self, exc: BaseException) -> None:
-        self.run_btn.setEnabled(True)
+        self.running = False
+        self._update()
         self.banner.error(exc)
 
 

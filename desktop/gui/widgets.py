@@ -59,6 +59,9 @@ class FieldForm(QWidget):
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self._loading = False
+        self.help_labels: dict[str, QLabel] = {}
+        # Mnemonics: one letter per label, never N or B (Alt+N is "Next >", Alt+B "< Back").
+        self._mnemonics = {"n", "b"}
         placed = {s.after for s in secrets or [] if s.after in self.fields}
         for f in fields:
             self._add(f.name, f.label, self._editor(f), f.help, is_bool=f.kind == "bool")
@@ -79,11 +82,12 @@ class FieldForm(QWidget):
         v.setSpacing(2)
         compact = isinstance(editor, (QSpinBox, QComboBox))
         v.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft if compact else Qt.AlignmentFlag(0))
-        if help_text:
-            hl = QLabel(help_text)
-            hl.setWordWrap(True)
-            hl.setProperty("role", "help")
-            v.addWidget(hl)
+        hl = QLabel(help_text)
+        hl.setWordWrap(True)
+        hl.setProperty("role", "help")
+        hl.setVisible(bool(help_text))
+        v.addWidget(hl)
+        self.help_labels[name] = hl
         err = QLabel()
         err.setProperty("role", "error")
         err.setWordWrap(True)
@@ -94,9 +98,25 @@ class FieldForm(QWidget):
         if is_bool:
             self.layout_.addRow("", box)
         else:
-            lab = QLabel(f"&{label}:" if "&" not in label else label)
+            lab = QLabel(self._mnemonic(label) + ":")
             lab.setBuddy(editor.focusProxy() or editor)
             self.layout_.addRow(lab, box)
+
+    def _mnemonic(self, label: str) -> str:
+        """``label`` with "&" before its first letter not yet taken on this form (none if all are)."""
+        if "&" in label:
+            return label
+        for i, ch in enumerate(label):
+            if ch.isalpha() and ch.lower() not in self._mnemonics:
+                self._mnemonics.add(ch.lower())
+                return f"{label[:i]}&{label[i:]}"
+        return label
+
+    def set_help(self, name: str, text: str) -> None:
+        hl = self.help_labels[name]
+        if hl.text() != text:
+            hl.setText(text)
+            hl.setVisible(bool(text))
 
     def _editor(self, f: Field) -> QWidget:
         w: QWidget
@@ -283,8 +303,11 @@ class StepList(QTreeWidget):
             self._timer.stop()
 
     def _set_done(self, item: QTreeWidgetItem, step: StepResult) -> None:
-        item.setText(0, "✓" if step.ok else "✗")
-        item.setForeground(0, Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
+        skipped = step.ok and step.detail.startswith("not checked")  # a ✓ would claim it was checked
+        item.setText(0, "–" if skipped else "✓" if step.ok else "✗")
+        item.setToolTip(0, self.tr("Skipped") if skipped else "")
+        item.setForeground(0, Qt.GlobalColor.gray if skipped else
+                           Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
         item.setText(2, f"{step.ms:.0f} ms" if step.ms >= 1 else f"{step.ms:.1f} ms")
         item.setText(3, step.detail)
         item.setToolTip(3, step.detail)

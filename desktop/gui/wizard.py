@@ -4,10 +4,12 @@ send run in workers on the values in the form; a failure never clears the form."
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFormLayout,
     QGroupBox,
@@ -28,15 +30,20 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import wizard as flowmod
-from desktop.core.errors import ConnectorError, InputErrors
-from desktop.core.model import Connector, Status
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.model import Connector, Status, check_name
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.core.wizard import WizardFlow
+from desktop.gui.banner import describe_input
 from desktop.gui.widgets import FieldForm, ResultBanner, StepList, TranscriptPanel
 from desktop.gui.worker import TaskRunner
 
 PAGE_IDS = {name: i for i, name in enumerate(flowmod.ALL_PAGES)}
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
 
 
 def _wrap(label: QLabel) -> QLabel:
@@ -72,12 +79,19 @@ class BasicsPage(_Page):
         self.name_error = QLabel()
         self.name_error.setProperty("role", "error")
         self.name_error.hide()
-        lab = QLabel(self.tr("&Name:"))
+        # Alt+N belongs to "Next >": the name's mnemonic is M.
+        lab = QLabel(self.tr("Na&me:"))
         lab.setBuddy(self.name_edit)
+        self.rename_note = _wrap(QLabel())
+        self.rename_note.setObjectName("renameNote")
+        self.rename_note.setProperty("role", "warning")
+        self.rename_note.hide()
         box = QVBoxLayout()
         box.addWidget(self.name_edit)
         box.addWidget(self.name_error)
+        box.addWidget(self.rename_note)
         form.addRow(lab, box)
+        self.name_edit.textChanged.connect(self._name_edited)
         self.desc_edit = QLineEdit(self.flow.draft.description)
         self.desc_edit.setObjectName("description")
         self.desc_edit.setPlaceholderText(self.tr("What it is for, e.g. outbound mail for invoices"))
@@ -98,6 +112,19 @@ class BasicsPage(_Page):
             tbox.addWidget(_wrap(QLabel(self.tr("The type of a saved connector cannot change; duplicate it "
                                                 "to make a connector of another type."))))
         form.addRow(self.tr("Type:"), tbox)
+
+    def _name_edited(self, text: str) -> None:
+        if self.name_error.isVisible():  # once a problem is shown, it follows what is typed
+            try:
+                check_name(text, self.flow.taken)
+                self.name_error.hide()
+            except FieldError as exc:
+                self.name_error.setText("⚠ " + exc.problem)
+        renamed = self.flow.editing and text.strip() != self.flow.original_name
+        self.rename_note.setText(self.tr("Workflows refer to this connector by its name “{0}”. After renaming, "
+                                         "change the name in every workflow that uses it, or they stop "
+                                         "working.").format(self.flow.original_name))
+        self.rename_note.setVisible(renamed)
 
     def validatePage(self) -> bool:
         btn = self.types.checkedButton()
@@ -193,6 +220,10 @@ class _FormPage(_Page):
         self.form.set_values(self.flow.draft.settings,
                              {k: v.reveal() for k, v in self.flow.secrets.items()})
         self.form.update_visibility(self.flow.draft.settings)
+        for name in self.form.rows:
+            text = self.flow.ctype.field_help(name, self.flow.draft.settings)
+            if text is not None:
+                self.form.set_help(name, text)
         warnings = self.flow.ctype.warnings(self.flow.draft.settings)
         self.warnings.setText("\n".join("⚠ " + w for w in warnings))
         self.warnings.setVisible(bool(warnings))
@@ -215,9 +246,24 @@ class ServerPage(_FormPage):
     name = flowmod.SERVER
 
     def __init__(self, wiz: ConnectorWizard) -> None:
-        super().__init__(wiz, wiz.tr("Server and security"),
-                         wiz.tr("Where the server is and how the connection is protected. The port follows "
-                                "the security you choose."))
+        super().__init__(wiz, wiz.tr("Server and security"), "")
+
+    def initializePage(self) -> None:
+        type_name = self.flow.draft.type
+        follows = any(f.default_from for f in self.flow.fields_for(self.name))
+        if type_name == "kafka":
+            self.setTitle(self.tr("Cluster and security"))
+            text = self.tr("Where the cluster is and how the connection is protected.")
+        elif type_name == "sendgrid":
+            self.setTitle(self.tr("API and sender"))
+            text = self.tr("Which SendGrid endpoint to use and the address mail comes from.")
+        else:
+            self.setTitle(self.tr("Server and security"))
+            text = self.tr("Where the server is and how the connection is protected.")
+        if follows:
+            text += " " + self.tr("The port follows the security you choose.")
+        self.setSubTitle(text)
+        super().initializePage()
 
     def build_form(self) -> FieldForm:
         fields = [f for f in self.flow.fields_for(self.name) if f.page == "server"]
@@ -245,14 +291,27 @@ class AuthPage(_FormPage):
                          wiz.tr("How Connector Desk signs in. Secrets go to the system keychain, never to a "
                                 "file."))
 
+    pick_task: Any = None
+
     def build_form(self) -> FieldForm:
         form = FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
         form.pick_requested.connect(self.pick)
         return form
 
+    def cleanupPage(self) -> None:
+        self.cancel_pick()
+
+    def cancel_pick(self) -> None:
+        if self.pick_task is not None:
+            self.pick_task.cancel()
+
     def pick(self, field: str) -> None:
-        """Sign in with the values on the form and let the administrator choose (the folder picker)."""
+        """Sign in with the values on the form and let the administrator choose (the folder picker).
+        While it signs in, the same button cancels the look-up."""
         assert self.form is not None
+        if self.pick_task is not None:
+            self.cancel_pick()
+            return
         problems = {k: v for k, v in self.flow.problems(flowmod.SERVER).items()}
         problems.update({k: v for k, v in self.flow.problems(self.name).items() if k != field})
         if problems:
@@ -266,27 +325,45 @@ class AuthPage(_FormPage):
         self._show_preset_note()
         conn, secrets = self.flow.connector(), self.flow.needed_secrets()
         button = self.form.pick_buttons[field]
-        button.setEnabled(False)
-        button.setText(self.tr("Signing in…"))
+        button.setText(self.tr("Cancel look-up"))
+        button.setToolTip(self.tr("Signing in to list the folders; click to stop"))
+        self.notes.setText(self.tr("Signing in to list the folders…"))
+        self.notes.show()
         desk = self.wiz.desk
-        self.wiz.runner.run(lambda token, emit: desk.folders(conn, secrets, token, emit), "folders",
-                            on_finished=lambda r: self._picked(field, r),
-                            on_failed=lambda exc: self._picked(field, None, exc))
+        self.pick_task = self.wiz.runner.run(lambda token, emit: desk.folders(conn, secrets, token, emit),
+                                             "folders", on_finished=lambda r: self._picked(field, r),
+                                             on_failed=lambda exc: self._picked(field, None, exc))
 
     def _picked(self, field: str, result: RunResult | None, exc: BaseException | None = None) -> None:
         from desktop.gui.dialogs import FolderDialog
         assert self.form is not None
+        self.pick_task = None
         button = self.form.pick_buttons[field]
-        button.setEnabled(True)
         button.setText(self.tr("Choose…"))
+        button.setToolTip(self.tr("Sign in and pick from the account's list"))
+        self._show_preset_note()
+        if result is not None and result.error is not None and result.error.code == "cancelled":
+            self.notes.setText(self.tr("Folder look-up cancelled."))
+            self.notes.show()
+            self._focus_field(field)
+            return
         if result is None or not result.ok:
             err = exc if result is None else result.error
-            self.form.show_problems({field: f"{getattr(err, 'message', err)} — {getattr(err, 'hint', '')}"})
+            message, hint = (describe_input(err, self.wiz.field_labels()) if isinstance(err, ConnectorError)
+                             else None) or (getattr(err, "message", str(err)), getattr(err, "hint", ""))
+            self.form.show_problems({field: f"{message} — {hint}" if hint else message})
             return
         dialog = FolderDialog(result.info.get("folders", []), str(self.flow.draft.settings.get(field) or ""), self)
         self.wiz.folder_dialog = dialog
         dialog.accepted.connect(lambda: self._chosen(field, dialog.selected()))
+        dialog.finished.connect(lambda _r: self._focus_field(field))
         dialog.open()
+
+    def _focus_field(self, field: str) -> None:
+        """Back to the field itself: never leave the focus on "< Back", where Enter goes back."""
+        assert self.form is not None
+        editor = self.form.editors[field]
+        (editor.property("line_edit") or editor).setFocus()
 
     def _chosen(self, field: str, value: str | None) -> None:
         if value:
@@ -315,21 +392,51 @@ class _CheckPage(_Page):
         self.steps = StepList()
         self.banner = ResultBanner()
         self.task: Any = None
+        self._return_focus: QWidget | None = None
 
     def launch(self, work: Any, busy: str) -> None:
         self.steps.restart()
         self.steps.show()
+        self.banner.labels = self.wiz.field_labels()
         self.banner.busy(busy)
+        focused = QApplication.focusWidget()
+        self._return_focus = focused if isinstance(focused, QPushButton) and self.isAncestorOf(focused) else None
         self.task = self.wiz.runner.run(work, self.name, on_progress=self.steps.on_event,
                                         on_finished=self._finished, on_failed=self._failed)
         self.busy_changed()
+        self._settle_focus()
+
+    def busy_focus(self) -> QWidget | None:
+        """Where the keyboard focus goes while a check runs (its button is disabled)."""
+        return None
+
+    def done_focus(self) -> QWidget | None:
+        """Where the keyboard focus goes when a check that no button started ends."""
+        return None
+
+    def _settle_focus(self, done: bool = False) -> None:
+        """Disabling a focused button hands the focus on, often to "< Back", where Enter goes back.
+        While a check runs the focus goes to the page's own safe widget; when it ends, back to the
+        button that started it."""
+        focused = QApplication.focusWidget()
+        if focused is not None and focused.window() is not self.window():
+            return  # the user is elsewhere (another window): leave their focus alone
+        back = self._return_focus
+        if done and back is not None and back.isEnabled() and back.isVisible():
+            back.setFocus()
+            return
+        if focused is not None and self.isAncestorOf(focused) and focused.isEnabled():
+            return
+        target = self.done_focus() if done else self.busy_focus()
+        if target is not None:
+            target.setFocus()
 
     def form_connector(self) -> tuple[Connector, dict[str, Any]] | None:
         """The connector and secrets exactly as the form has them, or None (the banner says why)."""
         try:
             return self.flow.connector(), dict(self.flow.needed_secrets())
         except InputErrors as exc:
-            self.banner.error(exc, self.tr("Some fields need attention"))
+            self.banner.error(exc, self.tr("Some fields need attention"), self.wiz.field_labels())
             return None
 
     def cancel(self) -> None:
@@ -343,11 +450,13 @@ class _CheckPage(_Page):
         self.task = None
         self.finished(result)
         self.busy_changed()
+        self._settle_focus(done=True)
 
     def _failed(self, exc: BaseException) -> None:
         self.task = None
         self.banner.error(exc)
         self.busy_changed()
+        self._settle_focus(done=True)
 
     def finished(self, result: RunResult) -> None:
         raise NotImplementedError
@@ -362,8 +471,6 @@ class ValidatePage(_CheckPage):
     def __init__(self, wiz: ConnectorWizard) -> None:
         super().__init__(wiz)
         self.setTitle(self.tr("Live validation"))
-        self.setSubTitle(self.tr("Connector Desk connects, negotiates encryption, signs in and checks the "
-                                 "sender — with the values in this form, storing nothing."))
         v = QVBoxLayout(self)
         buttons = QHBoxLayout()
         self.run_btn = QPushButton(self.tr("&Validate again"))
@@ -380,6 +487,11 @@ class ValidatePage(_CheckPage):
         v.addLayout(buttons)
         v.addWidget(self.steps, 1)
         v.addWidget(self.banner)
+        self.fixes = QHBoxLayout()  # one-click corrections the failure suggests ("Use ‘Sent’")
+        self.fixes.setContentsMargins(0, 0, 0, 0)
+        self.fixes.addStretch(1)
+        v.addLayout(self.fixes)
+        self.fix_buttons: list[QPushButton] = []
         self.facts = QLabel()
         self.facts.setObjectName("facts")
         self.facts.setWordWrap(True)
@@ -389,7 +501,16 @@ class ValidatePage(_CheckPage):
         self.transcript = TranscriptPanel()
         v.addWidget(self.transcript)
 
+    CHECKS = {
+        "smtp": "Connector Desk connects, negotiates encryption, signs in and checks the sender",
+        "imap": "Connector Desk connects, negotiates encryption, signs in and opens the mailbox read-only",
+        "kafka": "Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
+        "sendgrid": "Connector Desk checks the API key, its permissions and the sender",
+    }
+
     def initializePage(self) -> None:
+        what = self.CHECKS.get(self.flow.draft.type, "Connector Desk connects, negotiates encryption and signs in")
+        self.setSubTitle(self.tr(what) + self.tr(" — with the values in this form, storing nothing."))
         if not self.flow.validation_current:
             self.start()
         elif self.flow.result is not None:
@@ -411,15 +532,46 @@ class ValidatePage(_CheckPage):
         self.cancel_btn.setEnabled(self.task is not None)
         self.completeChanged.emit()
 
+    def _show_fixes(self, result: RunResult) -> None:
+        for b in self.fix_buttons:
+            self.fixes.removeWidget(b)
+            b.deleteLater()
+        self.fix_buttons = []
+        err = result.error
+        if err is None or err.code != "mailbox_not_found" or "Did you mean" not in err.hint:
+            return
+        for name in re.findall(r"“([^”]+)”", err.hint.partition("Did you mean")[2])[:3]:
+            b = QPushButton(self.tr("Use ‘{0}’").format(name))
+            b.setObjectName("useMailbox")
+            b.setToolTip(self.tr("Set the mailbox to “{0}” and validate again").format(name))
+            b.clicked.connect(lambda _=False, n=name: self._use_mailbox(n))
+            self.fixes.insertWidget(len(self.fix_buttons), b)
+            b.show()
+            self.fix_buttons.append(b)
+
+    def _use_mailbox(self, name: str) -> None:
+        self.flow.set_setting("mailbox", name)
+        auth = self.wiz.page_named(flowmod.AUTH)
+        if auth.form is not None:
+            auth.refresh()
+        self.start()
+
     def finished(self, result: RunResult) -> None:
         self.flow.record_validation(result)
+        self._show_fixes(result)
         self.transcript.set_lines(result.transcript)
         facts = result.facts()
         self.facts.setText("<br>".join(f"<b>{html.escape(k)}:</b> {html.escape(v)}" for k, v in facts))
         self.facts.setVisible(bool(facts))
         if result.ok:
-            self.banner.success(self.tr("All checks passed in {0:.0f} ms").format(result.ms),
-                                self.tr("You can add admin details and send a test message next."))
+            nxt = {"peek": self.tr("You can add admin details and peek at the newest messages next."),
+                   "produce": self.tr("You can add admin details and produce a test record next.")}.get(
+                self.flow.ctype.test_action, self.tr("You can add admin details and send a test message next."))
+            skipped = sum(1 for st in result.steps if st.detail.startswith("not checked"))
+            title = self.tr("All checks passed in {0:.0f} ms").format(result.ms)
+            if skipped:
+                title += self.tr(" ({0} not checked)").format(skipped)
+            self.banner.success(title, nxt)
         elif result.error is not None:
             if result.error.code == "cancelled":
                 self.banner.info(self.tr("Check cancelled"), self.tr("Nothing was changed. Validate again "
@@ -429,6 +581,13 @@ class ValidatePage(_CheckPage):
 
     def isComplete(self) -> bool:
         return self.task is None
+
+    def busy_focus(self) -> QWidget | None:
+        return self.steps  # Enter there presses the (disabled) Next: nothing, not "< Back"
+
+    def done_focus(self) -> QWidget | None:
+        nxt = self.wiz.button(QWizard.WizardButton.NextButton)
+        return nxt if nxt.isEnabled() else self.run_btn
 
 
 class AdminPage(_CheckPage):
@@ -444,7 +603,7 @@ class AdminPage(_CheckPage):
         self.edits: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
         for key, label, ph in (("email", self.tr("Admin &e-mail:"), "it-ops@example.com"),
-                               ("name", self.tr("Admin &name:"), "Jane Admin"),
+                               ("name", self.tr("Admin na&me:"), "Jane Admin"),
                                ("test_recipient", self.tr("&Test recipient:"), "you@example.com")):
             le = QLineEdit()
             le.setObjectName(f"admin_{key}")
@@ -481,7 +640,7 @@ class AdminPage(_CheckPage):
         self.peek_count.setObjectName("peekCount")
         self.peek_count.setRange(1, 200)
         self.peek_count.setValue(10)
-        self.peek_count.setSuffix(self.tr(" messages"))
+        self.peek_count.valueChanged.connect(lambda _v: self._count_suffix())
         self.produce_btn = QPushButton(self.tr("P&roduce and read back"))
         self.produce_btn.setObjectName("produce")
         self.produce_btn.clicked.connect(self.produce)
@@ -489,12 +648,12 @@ class AdminPage(_CheckPage):
         peek_row.addWidget(self.peek_btn)
         peek_row.addWidget(self.peek_count)
         peek_row.addStretch(1)
+        peek_row.setContentsMargins(0, 0, 0, 0)  # aligned with the form above, not indented
         self.peek_box = QWidget()
         self.peek_box.setLayout(peek_row)
         v.addWidget(self.peek_box)
         self.messages = QTreeWidget()
         self.messages.setObjectName("peekMessages")
-        self.messages.setHeaderLabels([self.tr("Date"), self.tr("From"), self.tr("Subject")])
         self.messages.setRootIsDecorated(False)
         self.messages.hide()
         self.steps.hide()
@@ -518,22 +677,41 @@ class AdminPage(_CheckPage):
         self.send_hint.setVisible(not peeking)
         self.peek_box.setVisible(peeking)
         self.produce_btn.setVisible(action == "produce")
-        self.peek_count.setSuffix(self.tr(" records") if action == "produce" else self.tr(" messages"))
+        self._count_suffix()
         if action == "produce":
             self.peek_btn.setText(self.tr("&Peek at dead letters"))
             self.setTitle(self.tr("Admin details and test record"))
-            self.setSubTitle(self.tr("Produce a test record (its headers name the connector and the time) and read "
-                                     "it back, or look at the newest dead-letter records. Nothing is committed."))
+            self.setSubTitle(self.tr("Produce a test record into the live topic and read it back (its consumers "
+                                     "see it too; you are asked first), or look at the newest dead-letter "
+                                     "records. No consumer offsets are committed."))
         elif action == "peek":
             self.peek_btn.setText(self.tr("&Peek at the newest messages"))
             self.setTitle(self.tr("Admin details and peek"))
             self.setSubTitle(self.tr("Who looks after this connector. Peek shows the newest messages the trigger "
                                      "would see, read-only: nothing is marked as read."))
+        elif self.sandbox:
+            self.setTitle(self.tr("Admin details and test send"))
+            self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. Sandbox mode is "
+                                     "on: SendGrid checks the test message and delivers nothing."))
         else:
             self.setTitle(self.tr("Admin details and test send"))
             self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. A test send "
                                      "delivers a real message."))
         self.busy_changed()
+
+    @property
+    def sandbox(self) -> bool:
+        return bool(self.flow.draft.settings.get("sandbox"))
+
+    def busy_focus(self) -> QWidget | None:
+        return self.peek_count if self.peeking else self.edits["test_recipient"]
+
+    def _count_suffix(self) -> None:
+        n = self.peek_count.value()
+        if self.flow.ctype.test_action == "produce":
+            self.peek_count.setSuffix(" " + plural(n, self.tr("record"), self.tr("records")))
+        else:
+            self.peek_count.setSuffix(" " + plural(n, self.tr("message"), self.tr("messages")))
 
     def busy_changed(self) -> None:
         has_to = bool(self.edits["test_recipient"].text().strip())
@@ -551,11 +729,22 @@ class AdminPage(_CheckPage):
         if form is None:
             return
         conn, secrets = form
+        if not self._confirm_produce(str(conn.settings.get("topic"))):
+            return
         self.messages.clear()
         self.messages.hide()
         desk = self.wiz.desk
         self.launch(lambda token, emit: desk.produce(conn, secrets, token, emit),
                     self.tr("Producing a test record to “{0}”…").format(conn.settings.get("topic")))
+
+    def _confirm_produce(self, topic: str) -> bool:
+        answer = QMessageBox.question(
+            self, self.tr("Write a test record to “{0}”?").format(topic),
+            self.tr("This produces one test record into the live topic “{0}” and reads it back. Every consumer "
+                    "of “{0}” will receive it (its headers mark it as a Connector Desk test). Produce it?")
+            .format(topic),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def peek(self) -> None:
         form = None if self.task is not None else self.form_connector()
@@ -566,8 +755,14 @@ class AdminPage(_CheckPage):
         self.messages.clear()
         self.messages.hide()
         desk = self.wiz.desk
-        self.launch(lambda token, emit: desk.peek(conn, secrets, count, token, emit),
-                    self.tr("Reading the newest {0} messages of {1}…").format(count, conn.settings.get("mailbox")))
+        if self.flow.ctype.test_action == "produce":
+            what = self.tr("Reading the newest {0} of “{1}”…").format(
+                f"{count} " + plural(count, self.tr("record"), self.tr("records")),
+                conn.settings.get("dead_letter_topic"))
+        else:
+            what = self.tr("Reading the newest {0} of “{1}”…").format(
+                f"{count} " + plural(count, self.tr("message"), self.tr("messages")), conn.settings.get("mailbox"))
+        self.launch(lambda token, emit: desk.peek(conn, secrets, count, token, emit), what)
 
     def _show_problems(self) -> dict[str, str]:
         self.flow.set_admin(self.edits["email"].text(), self.edits["name"].text(),
@@ -602,7 +797,11 @@ class AdminPage(_CheckPage):
             return
         attempts = result.info.get("attempts", [])
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
-        if result.ok:
+        if result.ok and result.info.get("sandbox"):
+            self.banner.success(self.tr("Test message accepted in sandbox mode{0} — nothing was delivered to {1}")
+                                .format(tries, result.info.get("to")),
+                                next((st.detail for st in reversed(result.steps) if st.name.endswith("send")), ""))
+        elif result.ok:
             self.banner.success(self.tr("Test message sent to {0}{1}").format(result.info.get("to"), tries),
                                 next((st.detail for st in reversed(result.steps)
                                       if st.name.endswith(("data", "send"))), ""))
@@ -624,19 +823,30 @@ class AdminPage(_CheckPage):
                 item.setToolTip(3, f"partition {r['partition']}, offset {r['offset']}\n{r['value']}")
                 self.messages.addTopLevelItem(item)
             shown = len(records)
-            title = self.tr("{0} newest dead-letter record(s)").format(shown)
+            title = self.tr("{0} newest dead-letter {1}").format(shown, plural(shown, self.tr("record"),
+                                                                                 self.tr("records")))
             note = self.tr("Read by partition assignment: no offsets were committed.") if shown else \
                 self.tr("The dead-letter topic is empty.")
         else:
             messages = result.info.get("messages", [])
-            self.messages.setHeaderLabels([self.tr("Date"), self.tr("From"), self.tr("Subject")])
+            self.messages.setHeaderLabels([self.tr("State"), self.tr("Date"), self.tr("From"), self.tr("Subject")])
             for m in messages:
-                item = QTreeWidgetItem([m["date"], m["from"], m["subject"]])
-                item.setToolTip(2, m["subject"])
+                seen = m.get("seen")
+                state = "" if seen is None else self.tr("read") if seen else self.tr("unread")
+                item = QTreeWidgetItem([state, m["date"], m["from"], m["subject"]])
+                item.setToolTip(3, m["subject"])
+                if seen is False:  # unread in bold, as mail programs show it
+                    font = item.font(3)
+                    font.setBold(True)
+                    for col in range(4):
+                        item.setFont(col, font)
                 self.messages.addTopLevelItem(item)
             shown = len(messages)
             box = result.info.get("mailbox", {})
-            title = self.tr("{0} of {1} messages in “{2}”").format(shown, box.get("messages", 0), box.get("name"))
+            total = int(box.get("messages", 0))
+            title = self.tr("{0} of {1} {2} in “{3}”").format(shown, total, plural(total, self.tr("message"),
+                                                                                  self.tr("messages")),
+                                                             box.get("name"))
             note = self.tr("Read-only: nothing was marked as read.") if shown else self.tr("The mailbox is empty.")
         for col in range(self.messages.columnCount() - 1):
             self.messages.resizeColumnToContents(col)
@@ -711,9 +921,55 @@ class ConnectorWizard(QWizard):
             self.pages_[cls.name] = page
             self.setPage(PAGE_IDS[cls.name], page)
         self.setStartId(PAGE_IDS[flowmod.BASICS])
+        # Cancel (and Esc, and the window's close button) ask first when something would be lost.
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        cancel.clicked.disconnect()
+        cancel.clicked.connect(self.request_close)
 
     def page_named(self, name: str) -> Any:
         return self.pages_[name]
+
+    def field_labels(self) -> dict[str, str]:
+        """Field name → label for the connector type being edited (errors name fields by them)."""
+        ctype = self.flow.ctype
+        return {**{f.name: f.label for f in ctype.fields}, **{s.name: s.label for s in ctype.secrets}}
+
+    @property
+    def busy(self) -> bool:
+        auth: AuthPage = self.pages_[flowmod.AUTH]  # type: ignore[assignment]
+        return auth.pick_task is not None or any(
+            isinstance(p, _CheckPage) and p.task is not None for p in self.pages_.values())
+
+    def request_close(self) -> None:
+        """The user's Cancel or Esc: discard only after asking, if there is something to lose."""
+        if (self.flow.changed or self.busy) and not self._confirm_discard():
+            return
+        self.reject()
+
+    def _confirm_discard(self) -> bool:
+        text = self.tr("A check is still running; it will be stopped. ") if self.busy else ""
+        text += (self.tr("The changes to “{0}” will be lost.").format(self.flow.original_name) if self.flow.editing
+                 else self.tr("The values entered for this new connector will be lost."))
+        answer = QMessageBox.question(self, self.tr("Discard this connector?") if not self.flow.editing
+                                      else self.tr("Discard the changes?"), text,
+                                      QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.request_close()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: Any) -> None:
+        # Only the window system's close button asks; a programmatic close() does not.
+        if event.spontaneous() and self.isVisible() and (self.flow.changed or self.busy) \
+                and not self._confirm_discard():
+            event.ignore()
+            return
+        super().closeEvent(event)
 
     def accept(self) -> None:
         summary: SummaryPage = self.pages_[flowmod.SUMMARY]  # type: ignore[assignment]
@@ -724,8 +980,9 @@ class ConnectorWizard(QWizard):
         try:
             conn = self.flow.connector()
         except InputErrors as exc:
-            summary.banner.error(exc, self.tr("Some fields need attention"))
+            summary.banner.error(exc, self.tr("Some fields need attention"), self.field_labels())
             return
+        summary.banner.labels = self.field_labels()
         secrets = self.flow.needed_secrets()
         status = self._status()
         old = self.flow.original_name

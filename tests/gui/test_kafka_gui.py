@@ -4,23 +4,38 @@ and the dead-letter peek."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QRadioButton
+from PySide6.QtWidgets import QMessageBox, QRadioButton
 
 from tests.gui.test_wizard import field, fill_text, start_wizard
 
 
-def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
+def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
+    asked: list[str] = []
+    reply = [QMessageBox.StandardButton.Cancel]
+
+    def question(_parent, title, text, *_a, **_k):  # type: ignore[no-untyped-def]
+        asked.append(f"{title}\n{text}")
+        return reply[0]
+    monkeypatch.setattr(QMessageBox, "question", question)
     win = window
     wiz = start_wizard(win, "orders-trigger", "kafka")
     provider = wiz.page_named("provider")
     assert provider.findChild(QRadioButton, "preset_confluent") is not None
     wiz.next()  # self-managed
     server = wiz.page_named("server")
+    assert "port" not in server.subTitle()  # no "port follows the security" for Kafka
     proto = field(wiz, "server", "security_protocol")
     assert server.form.rows["ca_file"].isVisibleTo(server)  # SASL_SSL by default: TLS fields shown
     proto.setCurrentIndex(proto.findData("PLAINTEXT"))
     assert not server.form.rows["ca_file"].isVisibleTo(server)  # only when the protocol needs them
     assert "Unencrypted" in server.warnings.text()
+    # Bootstrap servers are checked on their own page, and the problem names the field's label.
+    fill_text(field(wiz, "server", "bootstrap_servers"), "kafka-broker")
+    wiz.next()
+    assert wiz.currentPage() is server
+    assert server.form.errors["bootstrap_servers"].isVisible()
+    assert "“kafka-broker” is not host:port" in server.form.errors["bootstrap_servers"].text()
+    shoot(wiz, "kafka-server-bad-bootstrap")
     fill_text(field(wiz, "server", "bootstrap_servers"), f"127.0.0.1:1, {kafka_plain.bootstrap}")
     assert wiz.flow.draft.settings["bootstrap_servers"] == f"127.0.0.1:1, {kafka_plain.bootstrap}"
     shoot(wiz, "kafka-server")
@@ -34,22 +49,39 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot):
     assert wiz.flow.result.ok, wiz.flow.result.error
     vpage = wiz.page_named("validate")
     assert "Cluster" in vpage.facts.text()
+    assert "sender" not in vpage.subTitle() and "topic" in vpage.subTitle()
+    assert "test message" not in vpage.banner.message.text() and "test record" in vpage.banner.message.text()
     shoot(wiz, "kafka-validate")
     wiz.next()
     admin = wiz.page_named("admin")
     assert admin.produce_btn.isVisible() and admin.peek_btn.text() == "&Peek at dead letters"
+    # Producing into the live topic asks first, naming the topic and who will see the record.
+    qtbot.mouseClick(admin.produce_btn, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and "“orders”" in asked[0] and "consumer" in asked[0]
+    qtbot.wait(200)
+    assert wiz.flow.test_result is None and admin.task is None  # declined: nothing produced
+    reply[0] = QMessageBox.StandardButton.Yes
     qtbot.mouseClick(admin.produce_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=15000)
     assert wiz.flow.test_result.ok, wiz.flow.test_result.error
     assert "read back" in admin.banner.title.text()
     wiz.flow.test_result = None
+    admin.peek_count.setValue(1)
+    assert admin.peek_count.text() == "1 record"
     admin.peek_count.setValue(2)
+    assert admin.peek_count.text() == "2 records"
     qtbot.mouseClick(admin.peek_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=15000)
     assert wiz.flow.test_result.ok, wiz.flow.test_result.error
     assert admin.messages.topLevelItemCount() == 2 and admin.messages.topLevelItem(0).text(1) == "order-17"
     shoot(wiz, "kafka-dead-letters")
     wiz.next()
+    rows = dict(wiz.flow.summary())
+    assert rows["Server"] == "127.0.0.1:1 (+1) · orders"
+    assert rows["Secrets"] == "none"
+    assert rows["Dead-letter topic"] == "orders.dlq"
+    assert rows["Dead-letter peek"] == "read the newest dead-letter records"
+    shoot(wiz, "kafka-summary")
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
 
@@ -83,3 +115,27 @@ def test_kafka_sign_in_fields_follow_the_mechanism(qtbot, window, kafka_auth, oa
     assert result.error.code == "auth_failed" and result.error.step == "sasl"
     assert [s.name for s in result.steps][:2] == ["settings", "token"]
     shoot(wiz, "kafka-validate-oauth")
+
+
+def test_kafka_provider_hints_are_shown(qtbot, window, kafka_auth, shoot):
+    """A refused sign-in under the Confluent Cloud preset gets Confluent's own advice
+    (resources/presets/kafka.json), not the generic hint."""
+    wiz = start_wizard(window, "orders-confluent", "kafka")
+    wiz.page_named("provider").findChild(QRadioButton, "preset_confluent").setChecked(True)
+    wiz.next()
+    proto = field(wiz, "server", "security_protocol")
+    proto.setCurrentIndex(proto.findData("SASL_PLAINTEXT"))
+    fill_text(field(wiz, "server", "bootstrap_servers"), kafka_auth.bootstrap)
+    wiz.next()
+    mech = field(wiz, "auth", "sasl_mechanism")
+    mech.setCurrentIndex(mech.findData("SCRAM-SHA-256"))
+    fill_text(field(wiz, "auth", "username"), "nobody")
+    fill_text(field(wiz, "auth", "password"), "wrong-secret")
+    fill_text(field(wiz, "auth", "topic"), "orders")
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=15000)
+    assert wiz.flow.result.error.code == "auth_failed"
+    vpage = wiz.page_named("validate")
+    assert "Confluent Cloud refused the API key" in vpage.banner.hint.text()
+    shoot(wiz, "kafka-validate-confluent-hint")
+    wiz.reject()

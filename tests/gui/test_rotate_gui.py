@@ -48,6 +48,13 @@ def test_rotate_dialog(qtbot, app_home, mail, certs, shoot):
         qtbot.mouseClick(dialog.rollback_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "restored" in dialog.banner.title.text(), timeout=5000)
         assert keyring.get_password(service_name(app_home), "rot-gui/password") == old
+        # The same value again: the problem names the field as the dialog labels it, not "new_value".
+        dialog.value.setText(old)
+        qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "same as the current" in dialog.banner.message.text(), timeout=5000)
+        assert dialog.banner.message.text().startswith("New value: is the same as the current value")
+        assert "new_value" not in dialog.banner.message.text() + dialog.banner.hint.text()
+        assert "“New value”" in dialog.banner.hint.text()
     finally:
         mail.set_password(user.address, old)
     dialog.reject()

@@ -14,6 +14,7 @@ def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     win = window
     wiz = start_wizard(win, "sg-transactional", "sendgrid")
     assert wiz.currentPage() is wiz.page_named("server")  # no provider page for SendGrid
+    assert "port" not in wiz.page_named("server").subTitle()
     region = field(wiz, "server", "region")
     region.setCurrentIndex(region.findData("eu"))
     fill_text(field(wiz, "server", "from_address"), "billing@example.com")
@@ -39,14 +40,68 @@ def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     shoot(wiz, "sendgrid-validate")
     wiz.next()
     admin = wiz.page_named("admin")
+    # Sandbox on: nothing is said to be delivered or "sent".
+    assert "delivers a real message" not in admin.subTitle() and "delivers nothing" in admin.subTitle()
     admin.edits["test_recipient"].setText("you@example.com")
     qtbot.mouseClick(admin.send_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=10000)
     assert wiz.flow.test_result.ok, wiz.flow.test_result.error
     assert "sandbox" in admin.banner.message.text()
+    assert "Test message sent" not in admin.banner.title.text()
+    assert "nothing was delivered" in admin.banner.title.text()
+    shoot(wiz, "sendgrid-admin-sandbox")
     assert sendgrid.sent[-1]["sandbox"] is True
     wiz.next()
+    rows = dict(wiz.flow.summary())
+    assert rows["Sender (From) address"] == "billing@example.com"
+    assert rows["Sandbox test sends (validated by SendGrid, nothing delivered)"] == "yes"
+    assert rows["Secrets"] == "API key — stored in the system keychain"
+    shoot(wiz, "sendgrid-summary")
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
     qtbot.waitUntil(lambda: win.model.rowCount() == 1, timeout=5000)
     assert win.model.data(win.model.index(0, 2)) == sendgrid.base.removeprefix("http://")
+
+
+def test_sendgrid_sender_not_checked_is_not_a_tick_for_verified(qtbot, window, sendgrid, shoot):
+    """A key that may not read verified senders: the step must not read "Sender is verified" ✓."""
+    key = sendgrid.add_key(["mail.send"])
+    wiz = start_wizard(window, "sg-unchecked", "sendgrid")
+    fill_text(field(wiz, "server", "from_address"), "billing@example.com")
+    fill_text(field(wiz, "server", "api_base"), sendgrid.base)
+    wiz.next()
+    fill_text(field(wiz, "auth", "api_key"), key)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=10000)
+    assert wiz.flow.result.ok, wiz.flow.result.error
+    steps = wiz.page_named("validate").steps
+    row = next(steps.topLevelItem(i) for i in range(steps.topLevelItemCount())
+               if "sender" in steps.topLevelItem(i).text(1).lower())
+    assert row.text(3).startswith("not checked")
+    assert "is verified" not in row.text(1) and row.text(0) == "–"  # no ✓ for what was not checked
+    banner = wiz.page_named("validate").banner
+    assert "(1 not checked)" in banner.title.text()
+    shoot(wiz, "sendgrid-validate-sender-unchecked")
+    wiz.reject()
+
+
+def test_round_trip_through_a_sandbox_is_refused_before_sending(qtbot, window, sendgrid, mailboxes, certs, shoot):
+    from tests.conftest import imap_document, sendgrid_document
+    key = sendgrid.add_key(["mail.send"])
+    window.desk.import_document(sendgrid_document(sendgrid.base, name="sg-sandbox", sandbox=True),
+                                {"CD_TEST_SENDGRID_KEY": key})
+    window.desk.import_document(imap_document(mailboxes, certs, name="rt-in", env="PW"),
+                                {"PW": mailboxes.users[0].password})
+    window.reload(select="sg-sandbox")
+    qtbot.waitUntil(lambda: window.selected_name() == "sg-sandbox", timeout=5000)
+    window.round_trip()
+    dialog = window.roundtrip_dialog
+    assert dialog.sender.currentData() == "sg-sandbox"
+    assert not dialog.run_btn.isEnabled() and "sandbox" in dialog.run_btn.toolTip()
+    assert dialog.banner.isVisible() and "nothing can arrive" in dialog.banner.title.text()
+    shoot(dialog, "roundtrip-sandbox")
+    # The core refuses too (the CLI's round trip), before anything is sent.
+    sg, imap = window.desk.get("sg-sandbox"), window.desk.get("rt-in")
+    r = window.desk.roundtrip(sg, window.desk.load_secrets(sg), imap, window.desk.load_secrets(imap))
+    assert not r.ok and "sandbox" in r.error.message and sendgrid.sent == []
+    dialog.reject()

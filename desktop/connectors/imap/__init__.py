@@ -13,7 +13,9 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
 
-SECURITY = (("tls", "TLS (implicit, port 993)"), ("starttls", "STARTTLS (port 143)"),
+# No port in the labels: the port is its own field and may differ (a choice saying "port 587"
+# beside port 21587 misleads); a differing port gets a note with the usual one instead.
+SECURITY = (("tls", "TLS (implicit)"), ("starttls", "STARTTLS"),
             ("none", "None — unencrypted (not recommended)"))
 PORTS = {"tls": 993, "starttls": 143, "none": 143}
 
@@ -33,10 +35,13 @@ class ImapConnector(ConnectorType):
               help="Matched exactly: names are case-sensitive. Use “Choose…” to pick it from the account."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
-                           help="For Gmail with 2-step verification, an App Password."),)
+                           help=""),)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         return _mail.warnings(settings)
+
+    def field_help(self, name: str, settings: Mapping[str, Any]) -> str | None:
+        return _mail.field_help(name, settings, PORTS)
 
     def server_label(self, settings: Mapping[str, Any]) -> str:
         return f"{super().server_label(settings)} · {settings.get('mailbox') or 'INBOX'}"

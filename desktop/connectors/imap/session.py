@@ -493,7 +493,7 @@ class ImapChecks:
             with run.step("examine", "Open the mailbox read-only (EXAMINE)") as st:
                 facts = self.examine(imap, folder)
                 run.info["mailbox"] = {"name": folder.name, **facts}
-                st.detail = f"{facts['messages']} messages, UIDVALIDITY {facts['uidvalidity']}"
+                st.detail = f"{_count(facts['messages'], 'message')}, UIDVALIDITY {facts['uidvalidity']}"
             self.logout(imap, run)
         finally:
             imap.conn.close()
@@ -524,13 +524,13 @@ class ImapChecks:
             folder = self._locate(conn, imap, run)
             with run.step("examine", "Open the mailbox read-only (EXAMINE)") as st:
                 facts = self.examine(imap, folder)
-                st.detail = f"{facts['messages']} messages"
+                st.detail = _count(facts['messages'], "message")
             messages: list[dict[str, Any]] = []
             with run.step("fetch", "Read the newest headers (BODY.PEEK)") as st:
                 total = facts["messages"]
                 if total and count > 0:
                     first = max(1, total - count + 1)
-                    r = imap.command(f"FETCH {first}:{total} (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])",
+                    r = imap.command(f"FETCH {first}:{total} (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])",
                                      "reading message headers")
                     if r.status != "OK":
                         raise ConnectorError(errors.SERVER_ERROR, f"The server would not return headers: {r.text}",
@@ -541,7 +541,7 @@ class ImapChecks:
                 messages.reverse()
                 run.info["messages"] = messages
                 run.info["mailbox"] = {"name": folder.name, **facts}
-                st.detail = f"{len(messages)} of {total} messages, nothing marked as read"
+                st.detail = f"{len(messages)} of {_count(total, 'message')}, nothing marked as read"
             self.logout(imap, run)
         finally:
             imap.conn.close()
@@ -588,8 +588,14 @@ def _decode(value: str | None) -> str:
         return value
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _headers(resp: Response) -> dict[str, Any]:
     msg = BytesHeaderParser().parsebytes(resp.literals[-1])
     uid = re.search(r"UID (\d+)", resp.text, re.IGNORECASE)
+    flags = re.search(r"FLAGS \(([^)]*)\)", resp.text, re.IGNORECASE)
     return {"uid": int(uid.group(1)) if uid else None, "from": _decode(msg.get("From")),
-            "subject": _decode(msg.get("Subject")), "date": _decode(msg.get("Date"))}
+            "subject": _decode(msg.get("Subject")), "date": _decode(msg.get("Date")),
+            "seen": "\\seen" in flags.group(1).lower().split() if flags else None}

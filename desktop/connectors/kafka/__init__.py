@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop.connectors.base import ConnectorType
+from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -72,7 +73,10 @@ class KafkaConnector(ConnectorType):
     )
 
     def server_label(self, settings: Mapping[str, Any]) -> str:
-        servers = settings.get("bootstrap_servers") or ["?"]
+        raw = settings.get("bootstrap_servers")
+        # The form holds the text as typed ("a:9092, b:9092"); a saved connector holds a list.
+        servers = (raw if isinstance(raw, list) else [s.strip() for s in str(raw or "").split(",") if s.strip()]) \
+            or ["?"]
         more = f" (+{len(servers) - 1})" if len(servers) > 1 else ""
         return f"{servers[0]}{more} · {settings.get('topic') or '?'}"
 
@@ -90,18 +94,35 @@ class KafkaConnector(ConnectorType):
             out.append("The token endpoint is not encrypted (http): the client secret travels in clear text.")
         return out
 
+    def field_problems(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        raw = settings.get("bootstrap_servers")
+        items = raw if isinstance(raw, list) else [s.strip() for s in str(raw or "").split(",") if s.strip()]
+        for item in items:
+            host, sep, port = str(item).strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                return {"bootstrap_servers": f"“{item}” is not host:port (for example broker1.example.com:9092)"}
+        return {}
+
     def _checks(self) -> Any:
         from desktop.connectors.kafka.session import KafkaChecks
         return KafkaChecks(self)
 
+    def _with_provider_hints(self, conn: Connector, action: Any) -> None:
+        """Run a check; a failure gets the provider's own advice (resources/presets/kafka.json)."""
+        try:
+            action()
+        except ConnectorError as err:
+            self.add_provider_hint(conn.settings, err)
+            raise
+
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
-        self._checks().validate(conn, secrets, run)
+        self._with_provider_hints(conn, lambda: self._checks().validate(conn, secrets, run))
 
     def produce(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
-        self._checks().produce(conn, secrets, run)
+        self._with_provider_hints(conn, lambda: self._checks().produce(conn, secrets, run))
 
     def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
-        self._checks().peek(conn, secrets, run, count)
+        self._with_provider_hints(conn, lambda: self._checks().peek(conn, secrets, run, count))
 
 
 CONNECTOR = KafkaConnector()

@@ -163,7 +163,8 @@ class KafkaChecks:
             ctx = client_tls(s, secrets)
             mechanism = str(s.get("sasl_mechanism")) if s.get("security_protocol") in SASL else None
             credential = self._credential_secret(mechanism, secrets)
-            st.detail = f"{len(servers)} bootstrap server(s), {s.get('security_protocol')}" + \
+            plural = "" if len(servers) == 1 else "s"
+            st.detail = f"{len(servers)} bootstrap server{plural}, {s.get('security_protocol')}" + \
                 (f", {mechanism}" if mechanism else "")
         if mechanism == "OAUTHBEARER":
             with run.step("token", "Get an access token from the token endpoint") as st:
@@ -447,7 +448,7 @@ class KafkaChecks:
                     st.detail = f"“{topic}”"
             finally:
                 admin.close()
-            with run.step("peek", f"Read the newest {count} records of “{topic}”") as st:
+            with run.step("peek", f"Read the newest {count} record{'' if count == 1 else 's'} of “{topic}”") as st:
                 consumer = bounded(run, "connecting the consumer", logs.bind(lambda: KafkaConsumer(
                     **{**cfg, "client_id": f"{logs.client_id}-consumer"}, enable_auto_commit=False)))
                 try:
@@ -471,7 +472,8 @@ class KafkaChecks:
                     consumer.close()
                 records.sort(key=lambda r: r.timestamp, reverse=True)
                 run.info["records"] = [_record(r) for r in records[:count]]
-                st.detail = f"{len(run.info['records'])} record(s); nothing was committed"
+                n = len(run.info["records"])
+                st.detail = f"{n} record{'' if n == 1 else 's'}; nothing was committed"
 
 
 def _token_provider(token: Secret) -> Any:

@@ -190,9 +190,9 @@ class SendGridChecks:
                                      f"The API key lacks the “mail.send” permission. It has: {shown}.",
                                      "Edit the key under Settings → API Keys and give it Mail Send (restricted "
                                      "access → Mail Send → Full Access).")
-            st.detail = f"{len(scopes)} scopes, mail.send included"
+            st.detail = f"{len(scopes)} scope{'' if len(scopes) == 1 else 's'}, mail.send included"
         sender = str(conn.settings.get("from_address") or "")
-        with run.step("sender", "Sender is verified (GET /v3/verified_senders)") as st:
+        with run.step("sender", "Sender verification (GET /v3/verified_senders)") as st:
             if not any(s.startswith(("verified_senders", "sender_verification")) for s in scopes):
                 st.detail = "not checked: the key may not read verified senders"
                 run.info["sender_verified"] = None

@@ -16,7 +16,9 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
 
-SECURITY = (("tls", "TLS (implicit, port 465)"), ("starttls", "STARTTLS (port 587)"),
+# No port in the labels: the port is its own field and may differ (a choice saying "port 587"
+# beside port 21587 misleads); a differing port gets a note with the usual one instead.
+SECURITY = (("tls", "TLS (implicit)"), ("starttls", "STARTTLS"),
             ("none", "None — unencrypted (not recommended)"))
 PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
@@ -38,10 +40,13 @@ class SmtpConnector(ConnectorType):
               help="Checked with MAIL FROM during validation; used as the sender of test mail."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
-                           help="For Gmail with 2-step verification, an App Password."),)
+                           help=""),)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         return _mail.warnings(settings)
+
+    def field_help(self, name: str, settings: Mapping[str, Any]) -> str | None:
+        return _mail.field_help(name, settings, PORTS)
 
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:
         from desktop.connectors.smtp.session import SmtpChecks

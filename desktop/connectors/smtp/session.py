@@ -380,7 +380,7 @@ def build_test_message(conn: Connector, to: str, tag: str) -> bytes:
     msg["To"] = to
     msg["Subject"] = f"Connector Desk test: {conn.name} at {now:%Y-%m-%d %H:%M:%S} UTC"
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(domain="connector-desk.invalid")
+    msg["Message-ID"] = make_msgid(domain=str(sender or "").rpartition("@")[2] or "localhost")
     msg["X-Connector-Desk-Test"] = tag
     admin = conn.admin.get("name") or conn.admin.get("email") or "the administrator"
     msg.set_content(
