@@ -38,6 +38,7 @@ PORT_MAP_ENV = "CONNECTOR_DESK_DISCOVER_PORT_MAP"  # tests only: "443=8443,993=1
 ADDRESS_LABEL = "E-mail address"
 PROVIDERS_FILE = "mail-providers.json"
 MAX_AUTOCONFIG = 1024 * 1024  # bytes; a larger autoconfig file is refused
+DNS_MARGIN = 0.25  # seconds: a DNS look-up gives up this long before the deadline
 MAX_SERVERS = 20  # servers taken from one autoconfig file
 SOURCES = ("preset", "autoconfig", "srv", "mx", "probe")  # best first
 SRV_SERVICES = (  # (service, type, security, usual port)
@@ -275,7 +276,8 @@ class Dns:
         if self.resolver is None:
             raise ConnectorError(errors.DNS_FAILED, "This computer has no DNS server configured.",
                                  "Check the network settings.")
-        remaining = deadline.remaining()
+        # A little before the deadline, so that a DNS server that never answers is reported.
+        remaining = deadline.remaining() - DNS_MARGIN
         if remaining <= 0:
             raise ConnectorError(errors.DNS_FAILED, f"No time was left to look up {name}.")
         try:
@@ -349,6 +351,7 @@ def https_get(dns_: Dns, host: str, path: str, ctx: ssl.SSLContext, deadline: De
     addrs = dns_.addresses(host, port, deadline, cancel)
     raw = net.connect(host, port, addrs, deadline, cancel)
     remove = cancel.on_cancel(lambda: _shutdown(raw))
+    sock: socket.socket = raw
     try:
         raw.settimeout(max(deadline.remaining(), 0.01))
         try:
@@ -387,6 +390,7 @@ def https_get(dns_: Dns, host: str, path: str, ctx: ssl.SSLContext, deadline: De
                              f"Reading https://{host}{path.split('?')[0]} failed ({exc.__class__.__name__}).") from None
     finally:
         remove()
+        sock.close()
         raw.close()
 
 
