@@ -55,7 +55,7 @@ PROBES = (  # (type, host prefix, port, security); "" = the domain itself
 )
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_LOCAL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
+_LOCAL_RE = re.compile(r"^[^\s@\"(),:;<>\[\]\\]{1,64}$")  # RFC 5321 dot-atom; UTF-8 allowed (RFC 6531)
 # Second-level public suffixes common enough to matter when reducing an MX host to its provider.
 _SECOND_LEVEL = {"co.uk", "org.uk", "ac.uk", "com.au", "net.au", "co.jp", "ne.jp", "co.nz", "com.br",
                  "co.za", "com.cn", "com.tw", "co.in", "co.kr", "com.mx", "com.tr", "com.sg"}
@@ -160,7 +160,7 @@ def _split(address: str) -> tuple[str, str]:
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         raise FieldError(ADDRESS_LABEL, "is not an e-mail address (name@example.com)")
-    if not _LOCAL_RE.match(local) or ".." in local:
+    if not _LOCAL_RE.match(local) or ".." in local or not local.isprintable():
         raise FieldError(ADDRESS_LABEL, "the part before @ holds characters an address cannot have")
     try:
         ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
@@ -375,7 +375,7 @@ def https_get(dns_: Dns, host: str, path: str, ctx: ssl.SSLContext, deadline: De
             deadline.check(f"reading the autoconfig file from {host}")
             cancel.raise_if_cancelled()
             sock.settimeout(max(deadline.remaining(), 0.01))
-            chunk = resp.read(65536)
+            chunk = resp.read1(65536)  # one receive at a time: the deadline is checked between them
             if not chunk:
                 return body
             body += chunk
