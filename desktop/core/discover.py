@@ -609,10 +609,11 @@ class _Discovery:
         self.order = 0
 
     # events
-    def emit(self, stage: str, text: str) -> None:
+    def emit(self, stage: str, text: str, **extra: object) -> None:
+        event = {"stage": stage, "text": text, "ms": round(self.deadline.elapsed() * 1000, 1), **extra}
         try:
             with self.emit_lock:  # one event at a time, in the order they happen
-                self.emit_fn({"stage": stage, "text": text})
+                self.emit_fn(event)
         except Exception:  # noqa: BLE001 - a broken listener must not break discovery
             pass
 
@@ -664,9 +665,10 @@ class _Discovery:
                 target.auth = probe.auth
         if probe.verified:
             mechs = " ".join(probe.auth) or "no AUTH offered"
-            self.emit("check", f"Checking {c.host}:{c.port}… TLS ok ({probe.tls}), AUTH {mechs}")
+            self.emit("check", f"Checking {c.host}:{c.port}… TLS ok ({probe.tls}), AUTH {mechs}",
+                      type=c.type, verified=True)
         elif c.source != "probe" or probe.code not in (errors.DNS_FAILED, errors.CONNECT_REFUSED):
-            self.emit("check", f"Checking {c.host}:{c.port}… failed: {probe.reason}")
+            self.emit("check", f"Checking {c.host}:{c.port}… failed: {probe.reason}", type=c.type, verified=False)
 
     # sources
     def presets(self) -> None:
@@ -798,7 +800,8 @@ def discover(address: str, deadline_s: float = 10.0, emit: Emit | None = None,
              cancel: CancelToken | None = None, *, ca_file: str | None = None) -> DiscoveryResult:
     """Find and verify SMTP and IMAP settings for ``address`` within ``deadline_s`` seconds.
 
-    ``emit`` receives progress events ``{"stage", "text"}`` from worker threads; ``cancel`` (Stop)
+    ``emit`` receives progress events ``{"stage", "text", "ms"}`` (checks add ``type`` and
+    ``verified``) from worker threads; ``cancel`` (Stop)
     ends the run at once with a ``cancelled`` ConnectorError. A bad address is a FieldError naming
     "E-mail address". ``ca_file`` adds trust anchors (internal CAs) for autoconfig and the checks."""
     return _Discovery(address, Deadline(deadline_s), emit or _ignore, cancel or CancelToken(), ca_file).run()

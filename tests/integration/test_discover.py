@@ -195,6 +195,28 @@ def test_autoconfig_only(zone: Any, mail: MailServers, certs: Certs, autoconfig_
     assert ("_submissions._tcp.example.test", "SRV") in dns.queries  # the other look-ups ran too
 
 
+def test_mx_only_finds_the_providers_autoconfig(zone: Any, mail: MailServers, certs: Certs,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """MX → mx1.provider.test: the provider's base domain (provider.test) publishes autoconfig."""
+    cert = certs.ca.issue("provider", ["autoconfig.provider.test"])
+    xml = client_config([{"type": "imap", "host": "localhost", "port": mail.ports["imaps"], "socket": "SSL"},
+                         {"type": "smtp", "host": "localhost", "port": mail.ports["smtps"], "socket": "SSL"}])
+    web = AutoconfigServer(cert, {"/mail/config-v1.1.xml": xml}).start()
+    try:
+        monkeypatch.setenv("CONNECTOR_DESK_DISCOVER_PORT_MAP", f"443={web.port}")
+        zone("example.test. 60 IN MX 10 mx1.provider.test.\nautoconfig.provider.test. 60 IN A 127.0.0.1\n"
+             "localhost. 60 IN A 127.0.0.1\n")
+        events: list[str] = []
+        result = run(certs, events=events)
+    finally:
+        web.stop()
+    assert web.requests == ["/mail/config-v1.1.xml?emailaddress=alice@example.test"]
+    for c in (of(result, "imap", mail.ports["imaps"]), of(result, "smtp", mail.ports["smtps"])):
+        assert (c.source, c.host, c.verified) == ("mx", "localhost", True)
+        assert c.origin == "autoconfig https://autoconfig.provider.test/mail/config-v1.1.xml"
+    assert "Looking up MX records… mx1.provider.test" in events
+
+
 def test_nothing_at_all(zone: Any, certs: Certs) -> None:
     zone("")
     started = time.monotonic()
