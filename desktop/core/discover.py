@@ -39,7 +39,8 @@ ADDRESS_LABEL = "E-mail address"
 PROVIDERS_FILE = "mail-providers.json"
 MAX_AUTOCONFIG = 1024 * 1024  # bytes; a larger autoconfig file is refused
 DNS_MARGIN = 0.25  # seconds: a DNS look-up gives up this long before the deadline
-MAX_SERVERS = 20  # servers taken from one autoconfig file
+MAX_SERVERS = 20  # servers taken from one autoconfig file; half that per SRV service
+GRACE = 1.5  # seconds the other checks still get once SMTP and IMAP are verified
 SOURCES = ("preset", "autoconfig", "srv", "mx", "probe")  # best first
 SRV_SERVICES = (  # (service, type, security, usual port)
     ("_submissions._tcp", "smtp", "tls", 465),
@@ -47,7 +48,7 @@ SRV_SERVICES = (  # (service, type, security, usual port)
     ("_imaps._tcp", "imap", "tls", 993),
     ("_imap._tcp", "imap", "starttls", 143),
 )
-PROBES = (  # (type, host prefix, port, security); "" = the domain itself
+PROBES = (  # (type, host prefix, port, security)
     ("smtp", "smtp.", 465, "tls"), ("smtp", "smtp.", 587, "starttls"),
     ("smtp", "mail.", 465, "tls"), ("smtp", "mail.", 587, "starttls"),
     ("imap", "imap.", 993, "tls"), ("imap", "imap.", 143, "starttls"),
@@ -314,19 +315,38 @@ class Dns:
 
 def srv_candidates(dns_: Dns, domain: str, address: str, deadline: Deadline,
                    not_offered: list[str]) -> list[Candidate]:
+    """The four services' SRV records, looked up at once; "." alone means not offered."""
+    answers: dict[str, list[Any] | ConnectorError] = {}
+
+    def look_up(service: str) -> None:
+        try:
+            answers[service] = dns_.query(f"{service}.{domain}", "SRV", deadline)
+        except ConnectorError as exc:
+            answers[service] = exc
+
+    threads = [threading.Thread(target=look_up, args=(s,), daemon=True) for s, *_rest in SRV_SERVICES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(deadline.remaining(), 0))
+    failed = [a for a in answers.values() if isinstance(a, ConnectorError)]
+    if len(failed) == len(SRV_SERVICES) or not answers:
+        raise failed[0] if failed else ConnectorError(errors.DNS_FAILED, "The SRV look-ups did not finish in time.")
     out: list[Candidate] = []
     for service, type_, security, _port in SRV_SERVICES:
         name = f"{service}.{domain}"
-        records = dns_.query(name, "SRV", deadline)
+        records = answers.get(service, [])
+        if isinstance(records, ConnectorError):
+            continue  # the others answered: use what they said
         targets = [r for r in records if str(r.target) != "."]
         if records and not targets:
             not_offered.append(service.split(".")[0].lstrip("_"))
             continue
-        for r in sorted(targets, key=lambda r: (r.priority, -r.weight)):
+        for r in sorted(targets, key=lambda r: (r.priority, -r.weight))[:MAX_SERVERS // 2]:
             host = str(r.target).rstrip(".")
             if not _HOST_RE.match(host) or not 0 < int(r.port) < 65536:
                 continue
-            out.append(Candidate(type=type_, host=host, port=int(r.port), security=security, source="srv",
+            out.append(Candidate(type=type_, host=host.lower(), port=int(r.port), security=security, source="srv",
                                  origin=f"SRV {name} (priority {r.priority}, weight {r.weight})",
                                  username=address, rank=(int(r.priority), -int(r.weight))))
     return out
@@ -425,7 +445,7 @@ def parse_clientconfig(data: bytes, local: str, domain: str) -> list[Candidate]:
 
     out: list[Candidate] = []
     for provider in root.findall("emailProvider"):
-        label = (provider.findtext("displayName") or "").strip()[:80]
+        label = _printable(provider.findtext("displayName") or "")[:80]
         for elem in [*provider.findall("incomingServer"), *provider.findall("outgoingServer")]:
             type_ = elem.get("type", "")
             if type_ not in ("imap", "smtp"):
@@ -441,13 +461,18 @@ def parse_clientconfig(data: bytes, local: str, domain: str) -> list[Candidate]:
                 for mech in _AUTH_HINTS.get((a.text or "").strip().lower(), []):
                     if mech not in auth:
                         auth.append(mech)
-            username = fill((elem.findtext("username") or "").strip())[:254]
+            username = _printable(fill(elem.findtext("username") or ""))[:254]
             out.append(Candidate(type=type_, host=host.lower(), port=int(port_text), security=security,
                                  source="autoconfig", auth=auth, provider=label,
                                  oauth_provider="", username=username or address))
             if len(out) >= MAX_SERVERS:
                 return out
     return out
+
+
+def _printable(text: str) -> str:
+    """Untrusted text from a file: control characters dropped, whitespace collapsed."""
+    return " ".join("".join(ch for ch in text if ch.isprintable() or ch.isspace()).split())
 
 
 def autoconfig_urls(domain: str, address: str) -> list[tuple[str, str]]:
@@ -607,6 +632,7 @@ class _Discovery:
         self.not_offered: list[str] = []
         self.running: dict[str, int] = {"lookup": 0, "verify": 0, "probe": 0}
         self.order = 0
+        self.settled_at: float | None = None
 
     # events
     def emit(self, stage: str, text: str, **extra: object) -> None:
@@ -746,12 +772,21 @@ class _Discovery:
 
     # the whole
     def done(self) -> bool:
+        """All work over; or every look-up over with a verified SMTP and IMAP server from a source
+        better than probing, and the other checks given GRACE seconds more (a hung backup server
+        must not hold the answer until the deadline)."""
         if all(n == 0 for n in self.running.values()):
             return True
-        if self.running["lookup"] or self.running["verify"]:
+        if self.running["lookup"]:
             return False
         found = {c.type for c in self.candidates.values() if c.verified and c.source != "probe"}
-        return {"smtp", "imap"} <= found  # only probes still running: not needed
+        if not {"smtp", "imap"} <= found:
+            return False
+        if not self.running["verify"]:
+            return True  # only probes still running: not needed
+        if self.settled_at is None:
+            self.settled_at = time.monotonic()
+        return time.monotonic() - self.settled_at >= GRACE
 
     def run(self) -> DiscoveryResult:
         remove = self.outer.on_cancel(self.cancel.cancel)
@@ -786,7 +821,8 @@ class _Discovery:
             if c.source == "probe" and (not c.verified or c.port in closed):
                 continue
             if not c.verified and not c.reason:
-                c.reason, c.code = "Not checked within the deadline.", errors.TIMEOUT
+                c.reason, c.code = ("Not checked within the deadline." if reached else
+                                    "Still being checked when working servers had been found."), errors.TIMEOUT
             keep.append(c)
         keep.sort(key=lambda c: (not c.verified, c.outside_domain, SOURCES.index(c.source), c.type != "smtp",
                                  c.rank, c.security != "tls", c.order))

@@ -115,6 +115,19 @@ def test_srv_priority_orders_candidates_and_a_dead_target_is_not_verified(
     assert dead_c.code == errors.CONNECT_REFUSED and dead_c.reason
 
 
+def test_a_hung_backup_server_does_not_hold_the_answer_until_the_deadline(
+        zone: Any, mail: MailServers, certs: Certs) -> None:
+    with ScriptedServer(hung) as hang:
+        zone(srv_zone(mail) + f"_imaps._tcp.example.test. 60 IN SRV 10 1 {hang.port} mail.example.test.\n")
+        started = time.monotonic()
+        result = run(certs, deadline=DEADLINE)
+        took = time.monotonic() - started
+    assert took < 4.0  # the working SMTP and IMAP servers were known after well under a second
+    assert result.best("smtp") is not None and result.best("imap") is not None
+    backup = of(result, "imap", hang.port)
+    assert not backup.verified and backup.reason == "Still being checked when working servers had been found."
+
+
 def test_srv_outside_the_domain_is_flagged_but_still_checked(zone: Any, mail: MailServers, certs: Certs) -> None:
     zone(srv_zone(mail, target="localhost."))
     result = run(certs)
