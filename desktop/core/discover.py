@@ -241,6 +241,19 @@ def preset_by_mx(mx_host: str) -> dict[str, Any] | None:
     return None
 
 
+def enrich(c: Candidate, domain: str) -> None:
+    """A server a built-in provider runs (autoconfig or SRV naming imap.gmail.com, say) gets that
+    provider's OAuth sign-in (and Microsoft 365's tenant from the domain)."""
+    if c.oauth_provider:
+        return
+    for p in providers():
+        if any(s["host"] == c.host for s in p["servers"]):
+            c.provider = c.provider or p["label"]
+            c.oauth_provider = p.get("oauth_provider", "")
+            c.tenant = domain if p.get("tenant_from_domain") else ""
+            return
+
+
 def preset_candidates(p: dict[str, Any], source: str, domain: str, address: str, origin: str) -> list[Candidate]:
     out = []
     for s in p["servers"]:
@@ -628,6 +641,7 @@ class _Discovery:
         self.dns = Dns(nameserver())
         self.cond = threading.Condition()
         self.emit_lock = threading.Lock()
+        self.ended = False
         self.candidates: dict[tuple[str, str, int, str], Candidate] = {}
         self.not_offered: list[str] = []
         self.running: dict[str, int] = {"lookup": 0, "verify": 0, "probe": 0}
@@ -638,8 +652,10 @@ class _Discovery:
     def emit(self, stage: str, text: str, **extra: object) -> None:
         event = {"stage": stage, "text": text, "ms": round(self.deadline.elapsed() * 1000, 1), **extra}
         try:
-            with self.emit_lock:  # one event at a time, in the order they happen
-                self.emit_fn(event)
+            with self.emit_lock:  # one event at a time, in the order they happen; none after the end
+                if not self.ended:
+                    self.emit_fn(event)
+                    self.ended = stage == "done"
         except Exception:  # noqa: BLE001 - a broken listener must not break discovery
             pass
 
@@ -664,6 +680,7 @@ class _Discovery:
 
     def add(self, found: list[Candidate]) -> None:
         for c in found:
+            enrich(c, self.domain)
             if c.source in ("autoconfig", "srv") and is_outside(c.host, self.domain):
                 c.outside_domain, c.warning = True, _outside_warning(c, self.domain)
             with self.cond:

@@ -296,12 +296,15 @@ def test_a_probe_target_that_hangs_keeps_the_deadline(zone: Any, monkeypatch: py
         monkeypatch.setenv("CONNECTOR_DESK_DISCOVER_PORT_MAP",
                            f"465={tls_hang.port},993={tls_hang.port},587={plain_hang.port},143={plain_hang.port}")
         zone("mail.example.test. 60 IN A 127.0.0.1\n")
+        events: list[str] = []
         started = time.monotonic()
-        result = run(certs, deadline=2.0)
+        result = run(certs, deadline=2.0, events=events)
         took = time.monotonic() - started
         assert plain_hang.connections >= 1 and tls_hang.connections >= 1  # the probes did reach them
     assert took < 2.0 + SLACK
     assert result.deadline_reached and result.candidates == []
+    time.sleep(0.5)  # the checks cut off at the deadline end now; what they say is no longer shown
+    assert events[-1].startswith("Found 0 working server(s) in 2.0 s (deadline reached)"), events
 
 
 def test_probing_finds_the_usual_names(zone: Any, mail: MailServers, monkeypatch: pytest.MonkeyPatch,

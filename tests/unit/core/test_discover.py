@@ -92,3 +92,12 @@ def test_candidate_settings_choose_oauth_for_a_provider_offering_it() -> None:
                             "username": "a@contoso.com", "oauth_provider": "microsoft", "oauth_tenant": "contoso.com"}
     c.verified, c.auth = True, ["PLAIN"]  # the server itself offers no OAuth mechanism
     assert c.settings()["auth"] == "password"
+
+
+def test_a_provider_server_named_by_autoconfig_or_srv_gets_its_oauth_sign_in() -> None:
+    c = discover.Candidate(type="imap", host="outlook.office365.com", port=993, security="tls", source="autoconfig")
+    discover.enrich(c, "contoso.com")
+    assert c.settings()["oauth_provider"] == "microsoft"
+    other = discover.Candidate(type="imap", host="mail.example.test", port=993, security="tls", source="srv")
+    discover.enrich(other, "example.test")
+    assert other.settings()["auth"] == "password" and "oauth_provider" not in other.settings()
