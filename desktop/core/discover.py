@@ -102,6 +102,8 @@ class Candidate:
             not self.verified or any(m in self.auth for m in ("XOAUTH2", "OAUTHBEARER")))
         out: dict[str, Any] = {"host": self.host, "port": self.port, "security": self.security,
                                "auth": "oauth2" if oauth else "password", "username": self.username}
+        if self.type == "smtp" and "@" in self.username:
+            out["from_address"] = self.username
         if oauth:
             out["oauth_provider"] = self.oauth_provider
             if self.tenant:
@@ -637,8 +639,11 @@ class _Discovery:
         self.emit_fn = emit
         self.outer = cancel
         self.cancel = CancelToken()  # ours: cancelled at the end, closing whatever still runs
-        self.ctx = tls.make_context(ca_file)
-        self.dns = Dns(nameserver())
+        try:
+            self.ctx = tls.make_context(ca_file)
+            self.dns = Dns(nameserver())
+        except FieldError as exc:
+            raise InputErrors([FieldError(exc.field, exc.problem)]) from None
         self.cond = threading.Condition()
         self.emit_lock = threading.Lock()
         self.ended = False

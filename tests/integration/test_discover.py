@@ -437,7 +437,7 @@ def test_cli_discover_json(zone: Any, mail: MailServers, certs: Certs) -> None:
     assert {c["type"] for c in data["candidates"] if c["verified"]} == {"smtp", "imap"}
 
 
-def test_cli_discover_exit_codes(zone: Any, certs: Certs) -> None:
+def test_cli_discover_exit_codes(zone: Any, certs: Certs, monkeypatch: pytest.MonkeyPatch) -> None:
     zone("")
     nothing = _cli(ADDRESS, "--timeout", "3")
     assert nothing.returncode == 1 and "No mail servers were found" in nothing.stdout
@@ -445,6 +445,10 @@ def test_cli_discover_exit_codes(zone: Any, certs: Certs) -> None:
     assert bad.returncode == 2
     fields = json.loads(bad.stdout)["error"]["fields"]
     assert fields == {"E-mail address": "is not an e-mail address (name@example.com)"}
+    monkeypatch.setenv("CONNECTOR_DESK_NAMESERVER", "127.0.0.1:99999")
+    bad_env = _cli(ADDRESS)
+    assert bad_env.returncode == 2
+    assert bad_env.stderr.startswith("error: CONNECTOR_DESK_NAMESERVER: port 99999 is out of range")
 
 
 def test_cli_text_shows_progress_and_warnings(zone: Any, mail: MailServers, certs: Certs) -> None:

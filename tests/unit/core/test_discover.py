@@ -101,3 +101,9 @@ def test_a_provider_server_named_by_autoconfig_or_srv_gets_its_oauth_sign_in() -
     other = discover.Candidate(type="imap", host="mail.example.test", port=993, security="tls", source="srv")
     discover.enrich(other, "example.test")
     assert other.settings()["auth"] == "password" and "oauth_provider" not in other.settings()
+
+
+def test_smtp_settings_send_from_the_address() -> None:
+    c = discover.Candidate(type="smtp", host="mail.example.test", port=465, security="tls", source="srv",
+                           username="alice@example.test")
+    assert c.settings()["from_address"] == "alice@example.test"
