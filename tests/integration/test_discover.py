@@ -230,6 +230,23 @@ def test_mx_only_finds_the_providers_autoconfig(zone: Any, mail: MailServers, ce
     assert "Looking up MX records… mx1.provider.test" in events
 
 
+def test_an_autoconfig_server_without_a_trusted_certificate_is_not_believed(
+        zone: Any, mail: MailServers, certs: Certs, monkeypatch: pytest.MonkeyPatch) -> None:
+    forged = certs.ca.self_signed("forged-autoconfig", "autoconfig.example.test")
+    xml = client_config([{"type": "imap", "host": "localhost", "port": mail.ports["imaps"], "socket": "SSL"}])
+    web = AutoconfigServer(forged, {"/mail/config-v1.1.xml": xml}).start()
+    try:
+        monkeypatch.setenv("CONNECTOR_DESK_DISCOVER_PORT_MAP", f"443={web.port}")
+        zone("autoconfig.example.test. 60 IN A 127.0.0.1\nlocalhost. 60 IN A 127.0.0.1\n")
+        events: list[str] = []
+        result = run(certs, events=events)
+    finally:
+        web.stop()
+    assert result.candidates == []
+    assert any(e.startswith("Fetching autoconfig from autoconfig.example.test… none (The certificate of "
+                            "autoconfig.example.test is not signed by an authority") for e in events), events
+
+
 def test_nothing_at_all(zone: Any, certs: Certs) -> None:
     zone("")
     started = time.monotonic()
