@@ -12,6 +12,7 @@ port to another, e.g. ``443=8443,993=10993``: the autoconfig https port and the 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import http.client
@@ -652,6 +653,7 @@ class _Discovery:
         self.running: dict[str, int] = {"lookup": 0, "verify": 0, "probe": 0}
         self.order = 0
         self.settled_at: float | None = None
+        self.closed = False
 
     # events
     def emit(self, stage: str, text: str, **extra: object) -> None:
@@ -689,6 +691,8 @@ class _Discovery:
             if c.source in ("autoconfig", "srv") and is_outside(c.host, self.domain):
                 c.outside_domain, c.warning = True, _outside_warning(c, self.domain)
             with self.cond:
+                if self.closed:
+                    return
                 old = self.candidates.get(c.key)
                 if old is not None:
                     if SOURCES.index(c.source) < SOURCES.index(old.source):
@@ -706,6 +710,8 @@ class _Discovery:
         probe = Candidate(type=c.type, host=c.host, port=c.port, security=c.security, source=c.source)
         verify(probe, self.dns, self.ctx, self.deadline, self.cancel)
         with self.cond:
+            if self.closed:
+                return
             target = self.candidates.get(c.key, c)
             target.verified, target.reason, target.code, target.tls, target.ms = (
                 probe.verified, probe.reason, probe.code, probe.tls, probe.ms)
@@ -828,7 +834,8 @@ class _Discovery:
                         break
                     self.cond.wait(min(remaining, 0.25))
                 reached = self.deadline.expired and not self.done()
-                found = list(self.candidates.values())
+                self.closed = True  # checks still running can no longer change what is reported
+                found = [dataclasses.replace(c, auth=list(c.auth)) for c in self.candidates.values()]
         finally:
             remove()
             self.cancel.cancel()
