@@ -42,6 +42,12 @@ def describe(c: Candidate) -> str:
     return text
 
 
+def _provider_pick(result: DiscoveryResult, type_: str) -> Candidate | None:
+    """With nothing verified (a firewall on this computer, say), a built-in provider's documented
+    server (matched by domain or MX) is still a sound choice: pre-select it, marked ✗."""
+    return next((c for c in result.candidates if c.type == type_ and c.source in ("preset", "mx")), None)
+
+
 class DiscoverPanel(QWidget):
     """Signals:
         found(object): ``{"address", "smtp": Candidate | None, "imap": Candidate | None,
@@ -174,7 +180,7 @@ class DiscoverPanel(QWidget):
             if c.warning:
                 item.setToolTip(c.warning)
             self.candidates.addItem(item)
-        smtp, imap = result.best("smtp"), result.best("imap")
+        smtp, imap = (result.best(t) or _provider_pick(result, t) for t in ("smtp", "imap"))
         for i in range(self.candidates.count()):
             item = self.candidates.item(i)
             c = item.data(Qt.ItemDataRole.UserRole)

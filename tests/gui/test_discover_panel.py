@@ -89,6 +89,22 @@ localhost.                      60 IN A 127.0.0.1
     shoot(panel, "discover-outside-domain")
 
 
+def test_google_by_mx_is_offered_with_its_oauth_sign_in_even_unverified(
+        qtbot: Any, panel: DiscoverPanel, zone: Any, shoot: Any) -> None:
+    zone("example.test. 60 IN MX 10 aspmx.l.google.com.\n")
+    panel.address.setText("alice@example.test")
+    qtbot.mouseClick(panel.find, qtbot_left())
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+    assert "none could be checked from this computer" in panel.status.text()
+    shoot(panel, "discover-google-mx")
+    with qtbot.waitSignal(panel.found, timeout=1000) as sig:
+        qtbot.mouseClick(panel.use, qtbot_left())
+    smtp, imap = sig.args[0]["smtp"], sig.args[0]["imap"]
+    assert (smtp.host, smtp.port, smtp.source) == ("smtp.gmail.com", 465, "mx")
+    assert imap.settings() == {"host": "imap.gmail.com", "port": 993, "security": "tls", "auth": "oauth2",
+                               "username": "alice@example.test", "oauth_provider": "google"}
+
+
 def test_stop_ends_the_search(qtbot: Any, panel: DiscoverPanel, zone: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     with ScriptedServer(hung) as hang:
         monkeypatch.setenv("CONNECTOR_DESK_DISCOVER_PORT_MAP", f"993={hang.port}")
