@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--with-secrets", action="store_true",
                    help="seal the secrets into the file with a passphrase "
                         "(CONNECTOR_DESK_EXPORT_PASSPHRASE, or asked for)")
+
+    s = sub.add_parser("discover", help="find and check mail settings (SMTP, IMAP) from an e-mail address; "
+                                        "no credential is sent")
+    s.add_argument("address")
+    s.add_argument("--timeout", type=float, default=10.0, help="overall deadline in seconds (default 10)")
+    s.add_argument("--ca-file", help="extra trust anchors (PEM) for internal certificate authorities")
+    s.add_argument("--json", action="store_true")
     return p
 
 
@@ -418,6 +425,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from desktop.core.discover import discover
+    if not 0 < args.timeout <= 120:
+        raise BadInput({"code": "bad_input", "message": "timeout: give 0 < seconds ≤ 120",
+                        "fields": {"timeout": "must be more than 0 and at most 120 seconds"}})
+    progress = None if args.json else (lambda e: _say(f"  {e['text']}") if isinstance(e, dict) else None)
+    result = discover(args.address, args.timeout, progress, ca_file=args.ca_file)
+    if args.json:
+        from desktop.core.textsafe import json_text
+        print(json_text(result.to_dict(), indent=2))
+    else:
+        for c in result.candidates:
+            mark = "✓" if c.verified else "✗"
+            auth = " ".join(c.auth) or "-"
+            _say(f"{mark} {c.type.upper():<4} {c.host}:{c.port} {c.security:<8} AUTH {auth}  [{c.source}]"
+                 + ("" if c.verified else f"  {c.reason}"))
+            if c.warning:
+                _say(f"    warning: {c.warning}")
+        if not result.candidates:
+            print("No mail servers were found for this address.")
+    return EXIT_OK if any(c.verified for c in result.candidates) else EXIT_FAILED
+
+
 def qt_versions() -> dict[str, str]:
     try:
         import PySide6
@@ -463,7 +493,7 @@ def _home_is_a_file() -> str:
 COMMANDS = {
     "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
-    "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor,
+    "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor, "discover": _cmd_discover,
 }
 
 

@@ -54,7 +54,8 @@ class MailServers:
         for parent in (self.folder, *self.folder.parents):
             if parent.stat().st_mode & 0o001 == 0:
                 parent.chmod(parent.stat().st_mode | 0o711)
-        self.server_cert = self.ca.issue("mail", ["localhost", "127.0.0.1"])
+        # mail.example.test: the in-domain server the discovery tests find (their DNS maps it to 127.0.0.1)
+        self.server_cert = self.ca.issue("mail", ["localhost", "127.0.0.1", "mail.example.test"])
         self._start_dovecot()
         for _attempt in range(3):
             self._start_postfix()
