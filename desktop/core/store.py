@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +108,7 @@ class Catalogue:
         if self.path.exists():
             try:
                 self._read(self.path)
-                shutil.copyfile(self.path, self.backup)
+                write_atomic(self.backup, self.path.read_bytes())  # 0600 like the catalogue
             except (ValueError, KeyError, TypeError, CatalogueError):
                 pass  # never overwrite the last good copy with a damaged one
         write_atomic(self.path, blob)

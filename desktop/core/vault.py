@@ -433,7 +433,9 @@ class PassphraseVault(Vault):
             except crypto.BadParams as exc:
                 raise self._damaged(str(exc)) from None
             except ValueError:
-                raise self._damaged("check: not valid base64") from None
+                check = b""
+            if len(check) < 28:  # nonce + tag at least
+                raise self._damaged("check: missing or not valid base64")
             key = crypto.derive(self._passphrase, kdf["salt"], kdf)
             try:
                 crypto.unseal(key, check, b"check")
