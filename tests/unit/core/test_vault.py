@@ -252,3 +252,26 @@ def test_damaged_passphrase_vault_is_a_clear_error(tmp_path, change, named):
         PassphraseVault(path, "correct horse battery").get("c/password")
     assert e.value.code == "secret_store_unavailable" and named in e.value.message
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("command", [["list"], ["list", "--json"], ["validate", "--spec", "SPEC", "--json"]])
+def test_commands_that_touch_no_secret_never_look_up_the_keychain(app_home, tmp_path, command):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    with socket.socket() as s:  # a port nobody listens on: the check fails fast, without the network
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = tmp_path / "no-secrets.json"
+    spec.write_text(json.dumps({"name": "plain", "type": "smtp", "settings": {
+        "host": "127.0.0.1", "port": port, "security": "none", "auth": "none", "from_address": "a@example.test",
+        "timeout_s": 2}}))
+    args = [str(spec) if a == "SPEC" else a for a in command]
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "desktop", *args], capture_output=True,
+                       text=True, cwd=ROOT, env={**os.environ, "CONNECTOR_DESK_HOME": str(app_home)}, timeout=60)
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert not {m for m in imported if m.split(".")[0] in ("keyring", "secretstorage", "jeepney")}
