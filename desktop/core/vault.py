@@ -8,7 +8,8 @@
   no secret never pay for it), and on the Secret Service one D-Bus connection and one encrypted
   session serve every read and write. Every keychain call runs on one helper thread under a
   deadline (``CONNECTOR_DESK_KEYCHAIN_TIMEOUT`` seconds, default 10): a keychain that does not
-  answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once.
+  answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once
+  until the stuck call ends.
 * Secrets over 2,000 bytes (Windows caps one item at 2,560) are sealed with AES-GCM under a
   per-install key that itself lives in the keychain; only the sealed blob is on disk.
 * Where no keychain exists, the opt-in :class:`PassphraseVault` (scrypt + AES-GCM) is used when
@@ -293,19 +294,26 @@ class Keychain:
                 raise
 
         limit = keychain_timeout()
+        fut = worker.submit(job)
         try:
-            return worker.submit(job).result(timeout=limit)
+            return fut.result(timeout=limit)
         except FutureTimeout:
             with self._lock:
-                self._broken = (f"The keychain did not answer within {limit:g} s (while {what}); "
-                                "it may be locked behind a prompt, or its service is not responding.")
-            raise _unavailable(self._broken) from None
+                self._broken = broken = (f"The keychain did not answer within {limit:g} s (while {what}); "
+                                         "it may be locked behind a prompt, or its service is not responding.")
+            fut.add_done_callback(lambda _f: self._recovered())
+            raise _unavailable(broken) from None
         except ConnectorError:
             raise
         except (_Locked, keyring.errors.KeyringLocked):
             raise _unavailable(f"The keychain is locked ({what}). Unlock it and try again.") from None
         except Exception as exc:  # D-Bus, secretstorage and keyring failures alike
             raise _unavailable(f"The keychain failed while {what} ({exc.__class__.__name__}).") from None
+
+    def _recovered(self) -> None:
+        """The stuck call ended after all (the user answered the prompt, the service woke up)."""
+        with self._lock:
+            self._broken = None
 
     def backend(self) -> str:
         return str(self.call("finding the keychain", lambda _ops: backend_name(write_target(self._kr))))

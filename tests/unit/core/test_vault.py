@@ -155,7 +155,7 @@ def test_one_backend_look_up_and_one_dbus_connection_per_process(app_home, monke
 def test_a_keychain_that_never_answers_fails_within_the_deadline(app_home, monkeypatch):
     release = threading.Event()
     stuck = _named("keyring.backends.macOS", "Keyring",
-                   get_password=lambda *a: release.wait(), set_password=lambda *a: release.wait())
+                   get_password=lambda *a: release.wait() and None, set_password=lambda *a: release.wait())
     monkeypatch.setenv("CONNECTOR_DESK_KEYCHAIN_TIMEOUT", "0.5")
     v = KeyringVault(app_home, stuck)
     try:
@@ -170,6 +170,14 @@ def test_a_keychain_that_never_answers_fails_within_the_deadline(app_home, monke
         assert time.monotonic() - started < 0.2
     finally:
         release.set()
+    for _ in range(50):  # once the stuck call ends (the prompt was answered), the keychain works again
+        try:
+            v.get("c/password")
+            break
+        except ConnectorError:
+            time.sleep(0.05)
+    else:
+        pytest.fail("the keychain stayed unavailable after the stuck call ended")
 
 
 # -- sealed (large) secrets whose key or file is gone ----------------------------------------------
