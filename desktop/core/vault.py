@@ -416,6 +416,7 @@ class PassphraseVault(Vault):
         self.path = path
         self._passphrase = passphrase
         self._key: bytes | None = None
+        self._salt = b""
         if path.exists():
             self._load()
 
@@ -434,16 +435,16 @@ class PassphraseVault(Vault):
             raise self._damaged(exc.__class__.__name__) from None
         if not isinstance(data, dict) or not isinstance(data.get("items"), dict):
             raise self._damaged("items: missing")
-        if self._key is None:
-            try:
-                kdf = crypto.kdf_from(data.get("kdf"))
-                check = crypto.unb64(data["check"]) if isinstance(data.get("check"), str) else b""
-            except crypto.BadParams as exc:
-                raise self._damaged(str(exc)) from None
-            except ValueError:
-                check = b""
-            if len(check) < 28:  # nonce + tag at least
-                raise self._damaged("check: missing or not valid base64")
+        try:
+            kdf = crypto.kdf_from(data.get("kdf"))
+            check = crypto.unb64(data["check"]) if isinstance(data.get("check"), str) else b""
+        except crypto.BadParams as exc:
+            raise self._damaged(str(exc)) from None
+        except ValueError:
+            check = b""
+        if len(check) < 28:  # nonce + tag at least
+            raise self._damaged("check: missing or not valid base64")
+        if self._key is None or kdf["salt"] != self._salt:  # first use, or re-keyed by another process
             key = crypto.derive(self._passphrase, kdf["salt"], kdf)
             try:
                 crypto.unseal(key, check, b"check")
@@ -451,8 +452,27 @@ class PassphraseVault(Vault):
                 raise ConnectorError(errors.SECRET_STORE_UNAVAILABLE,
                                      "The passphrase for the vault is wrong.",
                                      "Enter the passphrase the vault was created with.") from None
-            self._key = key
+            self._key, self._salt = key, kdf["salt"]
         return data
+
+    def _upgrade(self, data: dict[str, Any]) -> None:
+        """Re-seal a vault written with older KDF parameters under this version's (on its next write)."""
+        if all(data["kdf"].get(k) == v for k, v in crypto.SCRYPT.items()):
+            return
+        assert self._key is not None
+        old_key = self._key
+        kdf = crypto.new_kdf()
+        salt = crypto.unb64(kdf["salt"])
+        key = crypto.derive(self._passphrase, salt, kdf)
+        items = data["items"]
+        try:
+            for name in list(items):
+                plain = crypto.unseal(old_key, crypto.unb64(str(items[name])), name.encode())
+                items[name] = crypto.b64(crypto.seal(key, plain, name.encode()))
+        except (ValueError, crypto.WrongKey):
+            raise self._damaged("an item does not open") from None
+        data["kdf"], data["check"] = kdf, crypto.b64(crypto.seal(key, b"ok", b"check"))
+        self._key, self._salt = key, salt
 
     def _data(self) -> dict[str, Any]:
         if self.path.exists():
@@ -461,7 +481,8 @@ class PassphraseVault(Vault):
         if reason:
             raise FieldError("CONNECTOR_DESK_VAULT_PASSPHRASE", reason)
         kdf = crypto.new_kdf()
-        self._key = crypto.derive(self._passphrase, crypto.unb64(kdf["salt"]), kdf)
+        self._salt = crypto.unb64(kdf["salt"])
+        self._key = crypto.derive(self._passphrase, self._salt, kdf)
         return {"format": "connector-desk-vault", "version": 1, "kdf": kdf,
                 "check": crypto.b64(crypto.seal(self._key, b"ok", b"check")), "items": {}}
 
@@ -482,6 +503,7 @@ class PassphraseVault(Vault):
         private_dir(self.path.parent)
         with file_lock(self.path.with_suffix(".lock")):
             data = self._data()
+            self._upgrade(data)
             change(data["items"])
             write_atomic(self.path, json.dumps(data, indent=1).encode())
 

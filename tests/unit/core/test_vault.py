@@ -240,6 +240,12 @@ def test_older_passphrase_vault_still_opens(tmp_path):
         "check": crypto.b64(crypto.seal(key, b"ok", b"check")),
         "items": {"c/password": crypto.b64(crypto.seal(key, b"old-secret", b"c/password"))}}))
     assert PassphraseVault(path, "short-old").get("c/password").reveal() == "old-secret"
+    # Its next write re-seals everything under this version's parameters; other instances follow.
+    reader = PassphraseVault(path, "short-old")
+    PassphraseVault(path, "short-old").set("c/other", Secret("new-secret"))
+    kdf = json.loads(path.read_text())["kdf"]
+    assert (kdf["n"], kdf["r"], kdf["p"]) == (2**17, 8, 1)
+    assert reader.get("c/password").reveal() == "old-secret" and reader.get("c/other").reveal() == "new-secret"
 
 
 @pytest.mark.parametrize("change,named", [
