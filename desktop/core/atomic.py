@@ -25,13 +25,14 @@ def private_dir(path: Path) -> Path:
     folder's mode is tightened to 0700."""
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     if sys.platform != "win32" and (path.stat().st_mode & 0o777) != DIR_MODE:
-        os.chmod(path, DIR_MODE)
+        with contextlib.suppress(PermissionError):  # a folder of someone else's: leave it as it is
+            os.chmod(path, DIR_MODE)
     return path
 
 
 def open_private(path: Path | str, flags: int) -> int:
     """``os.open`` of a file created 0600 (and an existing one tightened to 0600)."""
-    fd = os.open(path, flags | os.O_CREAT, FILE_MODE)
+    fd = os.open(path, flags | os.O_CREAT | getattr(os, "O_BINARY", 0), FILE_MODE)  # no CRT newline mangling
     if sys.platform != "win32":
         try:
             os.fchmod(fd, FILE_MODE)
