@@ -323,6 +323,16 @@ _PROCESS_KEYCHAIN: Keychain | None = None
 _PROCESS_LOCK = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    """A forked child has neither the keychain thread nor a usable copy of the D-Bus connection."""
+    global _PROCESS_KEYCHAIN
+    _PROCESS_KEYCHAIN = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def process_keychain() -> Keychain:
     """The one keychain session of this process (created on first use; finds nothing until called)."""
     global _PROCESS_KEYCHAIN

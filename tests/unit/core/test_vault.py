@@ -289,3 +289,19 @@ def test_commands_that_touch_no_secret_never_look_up_the_keychain(app_home, tmp_
     assert r.returncode in (0, 1), r.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
     assert not {m for m in imported if m.split(".")[0] in ("keyring", "secretstorage", "jeepney")}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_opens_its_own_keychain_session(app_home):
+    v = KeyringVault(app_home)
+    v.set("fork/password", Secret("before-fork"))
+    pid = os.fork()
+    if pid == 0:  # the child: must read through a session of its own, not hang on the parent's
+        ok = False
+        try:
+            ok = KeyringVault(app_home).get("fork/password") == Secret("before-fork")
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    v.delete("fork/password")
