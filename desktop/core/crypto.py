@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 SCRYPT = {"n": 2**17, "r": 8, "p": 1}  # what this version writes (OWASP's minimum for scrypt)
-SCRYPT_V1 = {"n": 2**15, "r": 8, "p": 1}  # what 0.x wrote before; still read
+SCRYPT_V1 = {"n": 2**15, "r": 8, "p": 1}  # what earlier builds wrote; still read
 ACCEPTED = ({"name": "scrypt", **SCRYPT}, {"name": "scrypt", **SCRYPT_V1})
 SALT_BYTES = 16
 MIN_PASSPHRASE = 12

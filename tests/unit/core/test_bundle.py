@@ -81,7 +81,7 @@ def test_relabelling_a_new_file_as_version_1_does_not_bypass_the_check(monkeypat
 
 
 def _v1_file() -> dict[str, Any]:
-    """An export as 0.1 wrote it: scrypt N=2^15, only the secrets sealed."""
+    """An export as earlier builds wrote it: scrypt N=2^15, only the secrets sealed."""
     salt = os.urandom(16)
     key = crypto.derive(PASS, salt, crypto.SCRYPT_V1)
     plain = json.dumps({"billing-mail": {"password": PASSWORD}}).encode()
