@@ -1,4 +1,7 @@
-"""Atomic file writes (temp file in the same folder, fsync, replace) and an inter-process lock."""
+"""Atomic file writes (temp file in the same folder, fsync, replace) and an inter-process lock.
+
+Everything the application writes is the user's alone: files 0600, folders 0700, set explicitly
+whatever the umask (DESIGN.md §4)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,33 @@ from pathlib import Path
 from desktop.core import errors
 from desktop.core.errors import ConnectorError
 
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as a folder only the user can enter; an existing
+    folder's mode is tightened to 0700."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if sys.platform != "win32" and (path.stat().st_mode & 0o777) != DIR_MODE:
+        with contextlib.suppress(PermissionError):  # a folder of someone else's: leave it as it is
+            os.chmod(path, DIR_MODE)
+    return path
+
+
+def open_private(path: Path | str, flags: int) -> int:
+    """``os.open`` of a file created 0600 (and an existing one tightened to 0600)."""
+    fd = os.open(path, flags | os.O_CREAT | getattr(os, "O_BINARY", 0), FILE_MODE)  # no CRT newline mangling
+    if sys.platform != "win32":
+        try:
+            os.fchmod(fd, FILE_MODE)
+        except OSError:
+            os.close(fd)
+            raise
+    return fd
+
+
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -43,8 +71,7 @@ def fsync_folder(folder: Path) -> None:
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
     """An exclusive lock held across processes (two running instances write in turn)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
-    with os.fdopen(fd, "r+b") as f:
+    with os.fdopen(open_private(path, os.O_RDWR | os.O_APPEND), "a+b") as f:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -165,11 +165,8 @@ def test_round_trip_prefers_a_valid_receiver_checks_it_first_and_can_be_cancelle
     desk.import_document(smtp_document(mailboxes, certs, name="rt2-out", env="PW"), env)
     desk.import_document(imap_document(mailboxes, certs, name="aa-broken-in", env="BAD"), env)
     desk.import_document(imap_document(mailboxes, certs, name="zz-good-in", env="PW"), env)
-    desk.catalogue.update(lambda conns: [setattr(c, "status", Status("failed", "2026-01-01T00:00:00+00:00",
-                                                                      "auth_failed", "refused"))
-                                         for c in conns if c.name == "aa-broken-in"])
-    desk.catalogue.update(lambda conns: [setattr(c, "status", Status("valid", "2026-01-01T00:00:00+00:00"))
-                                         for c in conns if c.name == "zz-good-in"])
+    desk.catalogue.set_status("aa-broken-in", Status("failed", "2026-01-01T00:00:00+00:00", "auth_failed", "refused"))
+    desk.catalogue.set_status("zz-good-in", Status("valid", "2026-01-01T00:00:00+00:00"))
     window.reload(select="rt2-out")
     qtbot.waitUntil(lambda: window.selected_name() == "rt2-out", timeout=5000)
     window.round_trip()

@@ -69,6 +69,7 @@ def test_sendgrid_sender_not_checked_is_not_a_tick_for_verified(qtbot, window, s
     wiz = start_wizard(window, "sg-unchecked", "sendgrid")
     fill_text(field(wiz, "server", "from_address"), "billing@example.com")
     fill_text(field(wiz, "server", "api_base"), sendgrid.base)
+    field(wiz, "server", "api_base_confirmed").setChecked(True)  # the stand-in is not SendGrid's address
     wiz.next()
     fill_text(field(wiz, "auth", "api_key"), key)
     wiz.next()
