@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QStackedWidget, QToolBar, QWidget
 
 from desktop import APP_NAME
+from desktop.core import errors
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
@@ -279,15 +280,41 @@ class MainWindow(QMainWindow):
 
     def _validated(self, name: str, result: RunResult, conn: Connector | None) -> None:
         self.model.set_busy(name, False)
+        if conn is None:
+            self.reload()
+        elif self.list_page is not None:
+            self.list_page.update_connector(conn)  # only this row changes; the selection stays
+        if result.error is not None and result.error.code == errors.CONFIRMATION_REQUIRED and conn is not None:
+            self._confirm_and_validate(conn, result.error)
+            return
         if result.ok:
             self.banner.success(self.tr("“{0}” is valid").format(name),
                                 self.tr("All {0} steps passed in {1:.0f} ms.").format(len(result.steps), result.ms))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("“{0}” failed validation").format(name))
-        if conn is None:
-            self.reload()
-        elif self.list_page is not None:
-            self.list_page.update_connector(conn)  # only this row changes; the selection stays
+
+    def _confirm_and_validate(self, conn: Connector, error: ConnectorError) -> None:
+        """A secret would go to an address the connector's type does not know as its own (SendGrid's
+        api_base): ask once; yes is kept with the connector, and the check runs again."""
+        answer = QMessageBox.warning(
+            self, self.tr("Send the secret to this address?"),
+            self.tr("{0}\n\nOnly say yes if you run or trust this address: whoever runs it receives the "
+                    "connector's key from your keychain.").format(error.message),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.banner.error(error, self.tr("“{0}” was not checked").format(conn.name))
+            return
+        name = conn.name
+        self.model.set_busy(name, True)
+
+        def work(token: CancelToken, _emit: object) -> tuple[RunResult, Connector | None]:
+            confirmed = conn.copy()
+            confirmed.settings["api_base_confirmed"] = True
+            self.desk.save(confirmed, self.desk.load_secrets(conn), old_name=name)
+            return self.desk.validate_saved(name, token), self.desk.get(name)
+        self.runner.run(work, "validate",
+                        on_finished=lambda r: self._validated(name, *r),
+                        on_failed=lambda exc: self._validate_failed(name, exc))
 
     def _validate_failed(self, name: str, exc: BaseException) -> None:
         self.model.set_busy(name, False)

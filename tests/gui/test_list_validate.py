@@ -140,3 +140,27 @@ def test_closing_the_window_during_a_check_is_safe(qtbot, app_home, mail, certs)
             qtbot.wait(50)
         qtbot.wait(2500)  # the late outcomes arrive for windows that are gone
     assert desk.get("hung-mail").status.code == "timeout"
+
+
+def test_a_foreign_api_address_is_confirmed_once_before_the_key_goes_there(qtbot, app_home, sendgrid, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    desk = Desk(registry(), app_home)
+    key = sendgrid.add_key(["mail.send", "verified_senders.read"])
+    desk.import_document(sendgrid_document(sendgrid.base, name="sg-foreign", env="K", api_base_confirmed=False),
+                         {"K": key})
+    win = _window(qtbot, desk, "sg-foreign")
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: (asked.append(a[2]), answer[0])[1])
+    status = _validate_and_wait(qtbot, win, "sg-foreign")
+    assert asked and "127.0.0.1" in asked[0]  # the address the key would go to is named
+    assert status.startswith("Failed at ") and sendgrid.requests == []  # nothing was sent
+    answer[0] = QMessageBox.StandardButton.Yes
+    status = _validate_and_wait(qtbot, win, "sg-foreign")
+    qtbot.waitUntil(lambda: _status(win, "sg-foreign").startswith("Valid at"), timeout=10000)
+    assert desk.get("sg-foreign").settings["api_base_confirmed"] is True  # asked once, kept
+    asked.clear()
+    _validate_and_wait(qtbot, win, "sg-foreign")
+    assert asked == [] and _status(win, "sg-foreign").startswith("Valid at")
+    win.runner.wait(3000)

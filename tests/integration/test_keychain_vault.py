@@ -104,7 +104,7 @@ def test_everything_written_is_the_users_alone(tmp_path, umask):
     home = tmp_path / "home"  # created by the application itself
     env = {"VAULT_TEST_PW": SECRET}
     assert cli("import", str(_document(tmp_path, "m1")), home=home, umask=umask, **env).returncode == 0
-    # a second save makes the last-good copy; a large secret makes a sealed file
+    # a second save rewrites the catalogue's row; a large secret makes a sealed file
     r = cli("import", "--replace", str(_document(tmp_path, "m1")), home=home, umask=umask, VAULT_TEST_PW=BIG_SECRET)
     assert r.returncode == 0, r.stderr
     export_dir = home / "exports"
@@ -120,7 +120,7 @@ def test_everything_written_is_the_users_alone(tmp_path, umask):
     modes = _modes(home)
     for name in ("logs/connector-desk.log", "vault.sealed.json", "exports/all.json", "exports/sealed.json"):
         assert name in modes, sorted(modes)
-    assert any(n.startswith("sealed/") for n in modes) and any("last-good" in n for n in modes), sorted(modes)
+    assert any(n.startswith("sealed/") for n in modes) and "catalogue.db" in modes, sorted(modes)
     wrong = {n: m for n, m in modes.items()
              if m != ("0o700" if (home / n).is_dir() and n != "exports" else "0o600") and n != "exports"}
     assert wrong == {}, f"umask {oct(umask)}: {wrong}"

@@ -188,6 +188,10 @@ class CrashingVault(Vault):
         self.items: dict[str, str] = {}
         self.steps, self.at = 0, -1
 
+    @property
+    def backend_name(self) -> str:
+        return "a dict in the test"
+
     def step(self) -> None:
         self.steps += 1
         if self.steps == self.at:
