@@ -30,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("list", help="list saved connectors and their status")
     s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("validate", help="check a saved connector, or a connector document, live")
-    s.add_argument("name", nargs="?", help="a saved connector")
+    s = sub.add_parser("validate", help="check a saved connector, or a connector document, live; several "
+                                        "names or --all check them in parallel")
+    s.add_argument("name", nargs="*", help="a saved connector (several: checked in parallel)")
+    s.add_argument("--all", action="store_true", help="check every saved connector, in parallel")
     s.add_argument("--spec", type=Path, help="a connector document (JSON) instead of a saved connector")
     s.add_argument("--trust-api-base", action="store_true",
                    help="confirm sending the SendGrid API key to the document's API address override")
@@ -205,12 +207,41 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.all or len(args.name) > 1:
+        return _cmd_validate_many(args)
+    args.name = args.name[0] if args.name else None
     desk = _desk()
     conn, secrets, saved = _draft_from_args(desk, args)
     result = desk.validate(conn, secrets)
     if saved:
         desk.record(conn.name, result)
     return _print_result(result, args.json)
+
+
+def _cmd_validate_many(args: argparse.Namespace) -> int:
+    """``validate --all`` / ``validate A B C``: in parallel, one line per result as it arrives."""
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    if args.spec:
+        raise BadInput({"code": "bad_input", "message": "give --spec alone, not with --all or several names"})
+    if args.all and args.name:
+        raise BadInput({"code": "bad_input", "message": "give either --all or names, not both"})
+
+    def show(result: Any) -> None:
+        if args.json:
+            return
+        err = result.error
+        line = "✓ valid" if result.ok else f"✗ [{err.code}] {err.message}"
+        _say(f"  {result.connector:<24} {result.type:<9} {result.ms:8.0f} ms  {line}")
+        sys.stdout.flush()
+
+    results, summary = health.validate_all(_desk(), args.name, on_result=show)
+    if args.json:
+        print(json_text({"ok": summary.failed == 0 and summary.cancelled == 0, "summary": summary.to_dict(),
+                         "results": [r.to_dict() for r in results]}, indent=2))
+    else:
+        _say(summary.text() if results else "No connectors yet.")
+    return EXIT_OK if summary.failed == 0 and summary.cancelled == 0 else EXIT_FAILED
 
 
 def _cmd_test_send(args: argparse.Namespace) -> int:

@@ -1,0 +1,157 @@
+"""Connector health: validate many saved connectors at once (DESIGN.md §3 ``validate --all``).
+
+Checks run on a bounded pool, each under its own connector's deadline; every result is handed
+to ``on_result`` as it arrives (the GUI updates row by row) and recorded in the catalogue.
+A check that outlives its deadline by :data:`GRACE_S` is cancelled (its sockets closed) and
+reported as ``timeout`` without waiting for it. Nothing here touches Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from desktop.core import errors
+from desktop.core.deadline import CancelToken
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.pipeline import RunResult
+
+if TYPE_CHECKING:
+    from desktop.core.model import Connector
+    from desktop.core.service import Desk
+
+WORKERS = 16
+GRACE_S = 2.0  # how long past its own deadline a check may take before it is given up on
+
+# Keychain back-ends are not all safe to call from many threads at once: reads are serialised
+# (they take milliseconds; the network checks they feed overlap freely).
+_vault_lock = threading.Lock()
+
+
+@dataclass
+class Summary:
+    """What a validate-all found: counts, failures by error code, and the wall time."""
+
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+    ms: float = 0.0
+
+    def add(self, result: RunResult) -> None:
+        self.total += 1
+        if result.ok:
+            self.passed += 1
+        elif result.error is not None and result.error.code == errors.CANCELLED:
+            self.cancelled += 1
+        else:
+            self.failed += 1
+            code = result.error.code if result.error else errors.INTERNAL_ERROR
+            self.by_code[code] = self.by_code.get(code, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "passed": self.passed, "failed": self.failed, "cancelled": self.cancelled,
+                "by_code": dict(Counter(self.by_code).most_common()), "ms": round(self.ms, 1)}
+
+    def text(self) -> str:
+        codes = ", ".join(f"{c} {n}" for c, n in Counter(self.by_code).most_common())
+        out = f"{self.passed} passed, {self.failed} failed" + (f" ({codes})" if codes else "")
+        if self.cancelled:
+            out += f", {self.cancelled} cancelled"
+        return out + f" — {self.total} checked in {self.ms / 1000:.1f} s"
+
+
+def _selected(desk: Desk, names: Sequence[str] | None) -> list[Connector]:
+    conns = desk.list()
+    if not names:
+        return conns
+    known = {c.name: c for c in conns}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise InputErrors([FieldError("names", f"no connector named {', '.join(missing)}")])
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def _given_up(conn: Connector, action: str, message: str, code: str = errors.TIMEOUT) -> RunResult:
+    err = ConnectorError(code, message, "Check the server; the connector's deadline is under Advanced.")
+    return RunResult(False, conn.name, conn.type, action, [], err, [])
+
+
+def validate_all(desk: Desk, names: Sequence[str] | None = None, *, workers: int = WORKERS,
+                 cancel: CancelToken | None = None, on_result: Callable[[RunResult], None] | None = None,
+                 record: bool = True) -> tuple[list[RunResult], Summary]:
+    """Validate the saved connectors ``names`` (all when empty) in parallel.
+
+    ``on_result`` is called once per connector, from the calling thread, in the order results
+    arrive. Cancelling ``cancel`` cancels every running check and skips the ones not started;
+    each is then reported as ``cancelled`` (and not recorded). Returns the results in catalogue
+    order, and the summary."""
+    conns = _selected(desk, names)
+    cancel = cancel or CancelToken()
+    t0 = time.perf_counter()
+    summary = Summary()
+    results: dict[str, RunResult] = {}
+    started: dict[str, float] = {}
+    tokens: dict[str, CancelToken] = {}
+
+    def check(conn: Connector) -> RunResult:
+        token = tokens[conn.name]
+        started[conn.name] = time.monotonic()
+        if token.cancelled:
+            return _given_up(conn, "validate", "Cancelled.", errors.CANCELLED)
+        try:
+            with _vault_lock:
+                secrets = desk.load_secrets(conn)
+        except ConnectorError as exc:
+            return RunResult(False, conn.name, conn.type, "validate", [], exc, [])
+        return desk.validate(conn, secrets, token)
+
+    def deliver(conn: Connector, result: RunResult) -> None:
+        results[conn.name] = result
+        summary.add(result)
+        if record:
+            try:
+                desk.record(conn.name, result)
+            except ConnectorError:  # the catalogue could not be written: the result still shows
+                pass
+        if on_result is not None:
+            on_result(result)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="validate-all")
+    pending: dict[Future[RunResult], Connector] = {}
+    for conn in conns:
+        tokens[conn.name] = CancelToken()
+        pending[pool.submit(check, conn)] = conn
+
+    def cancel_all() -> None:
+        for token in tokens.values():
+            token.cancel()
+    stop_cancel = cancel.on_cancel(cancel_all)
+    try:
+        while pending:
+            done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
+            for fut in done:
+                conn = pending.pop(fut)
+                deliver(conn, fut.result())
+            now = time.monotonic()
+            for fut, conn in list(pending.items()):
+                began = started.get(conn.name)
+                if began is None:
+                    continue
+                overdue = now - began - conn.timeout_s
+                if overdue > GRACE_S:
+                    tokens[conn.name].cancel()  # closes its sockets: the thread returns soon
+                    pending.pop(fut)
+                    deliver(conn, _given_up(conn, "validate", f"No answer within the deadline of "
+                                                              f"{conn.timeout_s} s."))
+    finally:
+        stop_cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+    summary.ms = (time.perf_counter() - t0) * 1000
+    return [results[c.name] for c in conns if c.name in results], summary
