@@ -96,6 +96,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--with-secrets", action="store_true",
                    help="seal the secrets into the file with a passphrase "
                         "(CONNECTOR_DESK_EXPORT_PASSPHRASE, or asked for)")
+
+    s = sub.add_parser("failures", help="failed sends: Kafka dead letters, SMTP bounces, SendGrid suppressions")
+    s.add_argument("name")
+    s.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("replay", help="produce Kafka dead letters back to their original topic (asks first)")
+    s.add_argument("name")
+    s.add_argument("ids", nargs="+", metavar="ID", help="dead letter ids as `failures` shows them")
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.add_argument("--force", action="store_true", help="replay even a record that was replayed before")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("unsuppress", help="remove an address from a SendGrid suppression list (asks first)")
+    s.add_argument("name")
+    s.add_argument("email")
+    s.add_argument("--list", dest="kind", required=True,
+                   choices=("bounces", "blocks", "invalid_emails", "spam_reports", "unsubscribes"))
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.add_argument("--json", action="store_true")
     return p
 
 
@@ -388,6 +408,74 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _confirm(question: str, yes: bool, what: str) -> None:
+    """Ask ``question`` (y/N) in a terminal; without one, only ``--yes`` goes ahead (exit 2)."""
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        problem = f"{what} changes data and there is no terminal to ask in: add --yes to go ahead"
+        raise BadInput({"code": "bad_input", "message": problem, "fields": {"--yes": problem}})
+    _say(question)
+    answer = input("Go ahead? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise BadInput({"code": "bad_input", "message": "not confirmed: nothing was changed"})
+
+
+def _cmd_failures(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    result = health.failures(_desk(), args.name, max(1, min(args.limit, 10_000)))
+    if not result.ok:
+        return _print_result(result, args.json)
+    found = result.info.get("failures", [])
+    if args.json:
+        print(json_text({"connector": result.connector, "failures": found}, indent=2))
+        return EXIT_OK
+    for line in result.info.get("notes", []):
+        _say(f"  note: {line}")
+    for f in found:
+        who = f.get("recipient") if "recipient" in f else f"key={f.get('key')}"
+        status = f" {f['status']}" if f.get("status") else ""
+        _say(f"{f['id']}  {f.get('time') or '?'}  {who}{status}  {f['reason']}")
+        o = f.get("original") or {}
+        if f["source"] == "kafka_dead_letter":
+            where = ":".join(str(o.get(k, "?")) for k in ("topic", "partition", "offset"))
+            _say(f"    original {where}  value ({f['detail'].get('value_bytes')} bytes): "
+                 f"{f['detail'].get('value_preview')}")
+            for problem in f["detail"].get("problems", []):
+                _say(f"    unreadable header: {problem}")
+        elif o.get("message_id"):
+            _say(f"    original {o['message_id']}" + (f" (our {o['ours']})" if o.get("ours") else ""))
+    _say(f"{len(found)} failed send(s) of {result.connector}" if found else f"No failed sends for {result.connector}.")
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    desk = _desk()
+    conn = desk.get(args.name)
+    _confirm(f"Replay {len(args.ids)} dead letter(s) of {conn.name} ({', '.join(args.ids)}) to their original "
+             "topic(s)? Consumers will process them again.", args.yes, "replay")
+    result = health.replay(desk, args.name, args.ids, force=args.force)
+    code = _print_result(result, args.json)
+    if not args.json and result.ok:
+        for d in result.info.get("replayed", []):
+            _say(f"  replayed {d['id']} → {d['to']}")
+    return code
+
+
+def _cmd_unsuppress(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    desk = _desk()
+    conn = desk.get(args.name)
+    warning = ("This person marked your mail as spam. Removing them from the list resumes sending to someone who "
+               "complained, which can hurt your sender reputation. " if args.kind == "spam_reports" else "")
+    _confirm(f"{warning}Remove {args.email} from {conn.name}'s {args.kind} list?", args.yes, "unsuppress")
+    result = health.unsuppress(desk, args.name, args.kind, args.email)
+    code = _print_result(result, args.json)
+    return code
+
+
 def qt_versions() -> dict[str, str]:
     try:
         import PySide6
@@ -427,6 +515,7 @@ COMMANDS = {
     "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
     "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor,
+    "failures": _cmd_failures, "replay": _cmd_replay, "unsuppress": _cmd_unsuppress,
 }
 
 

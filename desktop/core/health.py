@@ -155,3 +155,46 @@ def validate_all(desk: Desk, names: Sequence[str] | None = None, *, workers: int
         pool.shutdown(wait=False, cancel_futures=True)
     summary.ms = (time.perf_counter() - t0) * 1000
     return [results[c.name] for c in conns if c.name in results], summary
+
+
+# -- failed sends ---------------------------------------------------------------------------------
+def _linked(desk: Desk, conn: Connector) -> tuple[Connector, dict[str, Any]] | None:
+    name = desk.ctype(conn).linked_connector(conn.settings)
+    if not name:
+        return None
+    other = desk.catalogue.get(name)
+    if other is None:
+        raise InputErrors([FieldError("settings.bounce_mailbox_connector", f"no connector named “{name}”")])
+    return other, desk.load_secrets(other)
+
+
+def failures(desk: Desk, name: str, limit: int = 100, cancel: CancelToken | None = None,
+             on_event: Callable[[Any], None] | None = None) -> RunResult:
+    """The saved connector's failed sends: ``result.info["failures"]`` (DESIGN.md §3)."""
+    from desktop.core.pipeline import Run, execute
+    conn = desk.get(name)
+    secrets = desk.load_secrets(conn)
+    limit = max(1, min(int(limit), 10_000))
+    linked = _linked(desk, conn)
+    every = {**secrets, **{f"linked.{k}": v for k, v in (linked[1] if linked else {}).items()}}
+    run = Run(max(conn.timeout_s, 30.0), cancel, on_event, every)
+    return execute(conn.name, conn.type, "failures", run,
+                   lambda r: desk.ctype(conn).failures(conn, secrets, r, limit, linked))
+
+
+def replay(desk: Desk, name: str, ids: Sequence[str], force: bool = False, cancel: CancelToken | None = None,
+           on_event: Callable[[Any], None] | None = None) -> RunResult:
+    """Kafka dead letters ``ids`` back to their original topics, each original record once
+    (unless ``force``); remembered in ``replays.json`` in the app folder."""
+    from desktop.core.failures import ReplayLog
+    from desktop.core.pipeline import Run, execute
+    conn = desk.get(name)
+    ctype = desk.ctype(conn)
+    if not hasattr(ctype, "replay"):
+        raise InputErrors([FieldError("name", f"“{name}” is not a Kafka connector: only dead letters are replayed")])
+    if not ids:
+        raise InputErrors([FieldError("ids", "give at least one dead letter id (as `failures` shows)")])
+    secrets = desk.load_secrets(conn)
+    run = Run(max(conn.timeout_s, 30.0), cancel, on_event, secrets)
+    return execute(conn.name, conn.type, "replay", run,
+                   lambda r: ctype.replay(conn, secrets, r, list(ids), ReplayLog(desk.folder), force))
