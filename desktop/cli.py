@@ -424,7 +424,7 @@ def _confirm(question: str, yes: bool, what: str) -> None:
 def _cmd_failures(args: argparse.Namespace) -> int:
     from desktop.core import health
     from desktop.core.textsafe import json_text
-    result = health.failures(_desk(), args.name, max(1, min(args.limit, 10_000)))
+    result = health.failures(_desk(), args.name, max(1, min(args.limit, 100_000)))
     if not result.ok:
         return _print_result(result, args.json)
     found = result.info.get("failures", [])

@@ -174,7 +174,7 @@ def failures(desk: Desk, name: str, limit: int = 100, cancel: CancelToken | None
     from desktop.core.pipeline import Run, execute
     conn = desk.get(name)
     secrets = desk.load_secrets(conn)
-    limit = max(1, min(int(limit), 10_000))
+    limit = max(1, min(int(limit), 100_000))
     linked = _linked(desk, conn)
     every = {**secrets, **{f"linked.{k}": v for k, v in (linked[1] if linked else {}).items()}}
     run = Run(max(conn.timeout_s, 30.0), cancel, on_event, every)
@@ -198,3 +198,17 @@ def replay(desk: Desk, name: str, ids: Sequence[str], force: bool = False, cance
     run = Run(max(conn.timeout_s, 30.0), cancel, on_event, secrets)
     return execute(conn.name, conn.type, "replay", run,
                    lambda r: ctype.replay(conn, secrets, r, list(ids), ReplayLog(desk.folder), force))
+
+
+def unsuppress(desk: Desk, name: str, kind: str, email: str, cancel: CancelToken | None = None,
+               on_event: Callable[[Any], None] | None = None) -> RunResult:
+    """Remove ``email`` from the SendGrid suppression list ``kind`` of the saved connector."""
+    from desktop.core.pipeline import Run, execute
+    conn = desk.get(name)
+    ctype = desk.ctype(conn)
+    if not hasattr(ctype, "unsuppress"):
+        raise InputErrors([FieldError("name", f"“{name}” is not a SendGrid connector")])
+    secrets = desk.load_secrets(conn)
+    run = Run(conn.timeout_s, cancel, on_event, secrets)
+    return execute(conn.name, conn.type, "unsuppress", run,
+                   lambda r: ctype.unsuppress(conn, secrets, r, kind, email))
