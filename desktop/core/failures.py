@@ -191,7 +191,8 @@ def _fields(part: Message | str | bytes) -> list[dict[str, str]]:
     if isinstance(part, Message):
         payload = part.get_payload()
         if isinstance(payload, list):  # the email package parses the groups as sub-messages
-            return [{k.lower(): str(v) for k, v in p.items()} for p in payload if isinstance(p, Message)]
+            return [{k.lower(): re.sub(r"\r?\n[ \t]+", " ", str(v)).strip() for k, v in p.items()}
+                    for p in payload if isinstance(p, Message)]
         text = payload if isinstance(payload, str) else ""
     else:
         text = part.decode("utf-8", "replace") if isinstance(part, bytes) else part
@@ -223,22 +224,24 @@ def _typed(value: str | None) -> str | None:
     return (rest if sep else value).strip()[:500] or None
 
 
-def parse_dsn(raw: bytes, uid: str, ours: Mapping[str, str] | None = None) -> list[Failure]:
+def parse_dsn(raw: bytes, uid: str) -> list[Failure]:
     """The failed recipients of one delivery status notification, or [] when ``raw`` is not one
-    (not ``multipart/report; report-type=delivery-status``, or no readable status part).
-    ``ours``: Message-IDs of the application's own test sends → what they were."""
+    (not ``multipart/report; report-type=delivery-status``, or no readable status part). A bounce
+    of the application's own test send (its X-Connector-Desk-Test header is in the returned
+    original) is marked ``original["ours"]`` with the test's tag."""
     msg = message_from_bytes(raw, policy=policy.compat32)
     if msg.get_content_type() != "multipart/report" or \
             str(msg.get_param("report-type", "")).lower() != "delivery-status":
         return []
     status_part: Message | None = None
-    original_id = None
+    original_id = test_tag = None
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype == "message/delivery-status" and status_part is None:
             status_part = part
         elif ctype in ("message/rfc822", "text/rfc822-headers") and original_id is None:
-            original_id = _original_message_id(part)
+            original_id = _original_header(part, "Message-ID")
+            test_tag = _original_header(part, "X-Connector-Desk-Test")
     if status_part is None:
         return []
     groups = _fields(status_part)
@@ -255,8 +258,8 @@ def parse_dsn(raw: bytes, uid: str, ours: Mapping[str, str] | None = None) -> li
         status = _STATUS.search(g.get("status") or "")
         diagnostic = _typed(g.get("diagnostic-code"))
         original: dict[str, Any] = {"message_id": original_id}
-        if ours and original_id and original_id in ours:
-            original["ours"] = ours[original_id]
+        if test_tag:
+            original["ours"] = {"test_tag": test_tag}
         out.append(Failure(
             id=f"{uid}/{i}", source="smtp_bounce", time=_date(g.get("last-attempt-date")) or when,
             reason=diagnostic or f"{action or 'failed'} ({g.get('status', 'no status')})"[:500],
@@ -268,15 +271,16 @@ def parse_dsn(raw: bytes, uid: str, ours: Mapping[str, str] | None = None) -> li
     return out
 
 
-def _original_message_id(part: Message) -> str | None:
+def _original_header(part: Message, name: str) -> str | None:
+    """A header of the returned original (a message/rfc822 part, or text/rfc822-headers)."""
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        mid = payload[0].get("Message-ID")
+        value = payload[0].get(name)
     else:
         text = payload if isinstance(payload, str) else ""
-        m = re.search(r"(?im)^message-id:\s*(<[^>\r\n]{1,500}>)", text)
-        mid = m.group(1) if m else None
-    return str(mid).strip()[:500] if mid else None
+        m = re.search(rf"(?im)^{re.escape(name)}:[ \t]*([^\r\n]{{1,500}})", text)
+        value = m.group(1) if m else None
+    return str(value).strip()[:500] if value else None
 
 
 def _date(value: str | None) -> str | None:
