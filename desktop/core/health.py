@@ -152,6 +152,8 @@ def validate_all(desk: Desk, names: Sequence[str] | None = None, *, workers: int
                                                               f"{conn.timeout_s} s."))
     finally:
         stop_cancel()
+        if pending:  # interrupted (Ctrl-C, an error in on_result): stop what still runs
+            cancel_all()
         pool.shutdown(wait=False, cancel_futures=True)
     summary.ms = (time.perf_counter() - t0) * 1000
     return [results[c.name] for c in conns if c.name in results], summary
