@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
                    choices=("bounces", "blocks", "invalid_emails", "spam_reports", "unsubscribes"))
     s.add_argument("--yes", action="store_true", help="do not ask")
     s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("outbox", help="test sends and replays that failed temporarily, retried with backoff")
+    s.add_argument("--retry", nargs="*", metavar="ID", help="attempt the due entries now (or exactly these)")
+    s.add_argument("--remove", metavar="ID", help="cancel an entry")
+    s.add_argument("--json", action="store_true")
     return p
 
 
@@ -266,9 +271,16 @@ def _cmd_validate_many(args: argparse.Namespace) -> int:
 
 def _cmd_test_send(args: argparse.Namespace) -> int:
     desk = _desk()
-    conn, secrets, _saved = _draft_from_args(desk, args)
-    result = desk.test_send(conn, secrets, args.to)
-    return _print_result(result, args.json)
+    conn, secrets, saved = _draft_from_args(desk, args)
+    if saved and not args.trust_api_base:  # a temporary failure is kept in the outbox and retried
+        from desktop.core import health
+        result, queued = health.test_send(desk, conn.name, args.to)
+    else:
+        result, queued = desk.test_send(conn, secrets, args.to), None
+    code = _print_result(result, args.json)
+    if queued is not None and not args.json:
+        _say(f"  Kept in the outbox as {queued.id}; retried from {queued.next_attempt} (connector-desk outbox).")
+    return code
 
 
 def _cmd_peek(args: argparse.Namespace) -> int:
@@ -456,8 +468,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     conn = desk.get(args.name)
     _confirm(f"Replay {len(args.ids)} dead letter(s) of {conn.name} ({', '.join(args.ids)}) to their original "
              "topic(s)? Consumers will process them again.", args.yes, "replay")
-    result = health.replay(desk, args.name, args.ids, force=args.force)
+    result, queued = health.replay_or_queue(desk, args.name, args.ids, force=args.force)
     code = _print_result(result, args.json)
+    if queued is not None and not args.json:
+        _say(f"  Kept in the outbox as {queued.id}; retried from {queued.next_attempt} (connector-desk outbox).")
     if not args.json and result.ok:
         for d in result.info.get("replayed", []):
             _say(f"  replayed {d['id']} → {d['to']}")
@@ -474,6 +488,37 @@ def _cmd_unsuppress(args: argparse.Namespace) -> int:
     result = health.unsuppress(desk, args.name, args.kind, args.email)
     code = _print_result(result, args.json)
     return code
+
+
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.outbox import Outbox
+    desk = _desk()
+    box = Outbox(desk.folder)
+    if args.remove:
+        if not box.remove(args.remove):
+            raise BadInput({"code": "bad_input", "message": f"remove: no outbox entry {args.remove}",
+                            "fields": {"remove": f"no outbox entry {args.remove}"}})
+        print(f"removed {args.remove} from the outbox")
+        return EXIT_OK
+    failed = False
+    if args.retry is not None:
+        for entry, result in health.retry_outbox(desk, args.retry):
+            failed = failed or not result.ok
+            if not args.json:
+                outcome = "sent" if result.ok else f"[{result.error.code}] {result.error.message}"
+                _say(f"retried {entry.id} ({entry.action} of {entry.connector}): {outcome}")
+    entries = box.entries()
+    if args.json:
+        print(json.dumps({"entries": [e.to_dict() for e in entries]}, indent=2))
+    else:
+        for e in entries:
+            when = f"next attempt {e.next_attempt}" if e.state == "waiting" else "failed: retry with --retry ID"
+            _say(f"{e.id}  {e.action:<9} {e.connector:<24} attempts {e.attempts}  {when}  "
+                 f"last error [{e.last_error.get('code')}] {e.last_error.get('message')}")
+        if not entries:
+            print("The outbox is empty.")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def qt_versions() -> dict[str, str]:
@@ -516,6 +561,7 @@ COMMANDS = {
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
     "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor,
     "failures": _cmd_failures, "replay": _cmd_replay, "unsuppress": _cmd_unsuppress,
+    "outbox": _cmd_outbox,
 }
 
 

@@ -214,3 +214,77 @@ def unsuppress(desk: Desk, name: str, kind: str, email: str, cancel: CancelToken
     run = Run(conn.timeout_s, cancel, on_event, secrets)
     return execute(conn.name, conn.type, "unsuppress", run,
                    lambda r: ctype.unsuppress(conn, secrets, r, kind, email))
+
+
+# -- the application's own outbox -----------------------------------------------------------------
+def test_send(desk: Desk, name: str, to: str, cancel: CancelToken | None = None,
+              on_event: Callable[[Any], None] | None = None) -> tuple[RunResult, Any]:
+    """A test send of a saved connector; one that failed temporarily (after its own in-run
+    retries) is kept in the outbox. Returns the result and the outbox entry (or None)."""
+    from desktop.core.outbox import Outbox
+    conn = desk.get(name)
+    result = desk.test_send(conn, desk.load_secrets(conn), to, cancel, on_event)
+    entry = None
+    if not result.ok and result.error is not None and result.error.temporary:
+        entry = Outbox(desk.folder).add(name, "test_send", {"to": to}, result.error)
+    return result, entry
+
+
+def replay_or_queue(desk: Desk, name: str, ids: Sequence[str], force: bool = False,
+                    cancel: CancelToken | None = None) -> tuple[RunResult, Any]:
+    """:func:`replay`; a replay that failed because the cluster was unreachable or slow is kept in
+    the outbox (the user confirmed it already)."""
+    from desktop.core.outbox import Outbox, retriable
+    result = replay(desk, name, ids, force, cancel)
+    entry = None
+    if not result.ok and retriable(result.error) and result.error is not None:
+        entry = Outbox(desk.folder).add(name, "replay", {"ids": list(ids), "force": force}, result.error)
+    return result, entry
+
+
+def _replayed_already(desk: Desk, name: str) -> set[str]:
+    from desktop.core.failures import ReplayLog
+    return {str(v.get("from")) for v in ReplayLog(desk.folder).load().values()
+            if isinstance(v, dict) and v.get("connector") == name}
+
+
+def retry_outbox(desk: Desk, ids: Sequence[str] | None = None, cancel: CancelToken | None = None,
+                 on_result: Callable[[Any, RunResult], None] | None = None) -> list[tuple[Any, RunResult]]:
+    """Attempt the outbox entries that are due (or exactly ``ids``, due or not, failed ones too).
+    Each outcome is recorded: success removes the entry, a temporary failure backs off, a
+    permanent one leaves it listed as failed."""
+    from datetime import UTC, datetime
+
+    from desktop.core.outbox import Outbox
+    box = Outbox(desk.folder)
+    now = datetime.now(UTC)
+    entries = box.entries()
+    if ids:
+        unknown = set(ids) - {e.id for e in entries}
+        if unknown:
+            raise InputErrors([FieldError("ids", f"no outbox entry {', '.join(sorted(unknown))}")])
+        chosen = [e for e in entries if e.id in ids]
+    else:
+        chosen = [e for e in entries if e.due(now)]
+    out = []
+    for entry in chosen:
+        if cancel is not None and cancel.cancelled:
+            break
+        try:
+            if entry.action == "test_send":
+                conn = desk.get(entry.connector)
+                result = desk.test_send(conn, desk.load_secrets(conn), str(entry.args.get("to")), cancel)
+            else:
+                done = _replayed_already(desk, entry.connector)
+                left = [i for i in entry.args.get("ids", []) if i not in done]
+                result = replay(desk, entry.connector, left, bool(entry.args.get("force")), cancel) if left else \
+                    RunResult(True, entry.connector, "kafka", "replay", [], None, [], {"replayed": []})
+        except ConnectorError as exc:  # the connector was deleted or renamed meanwhile
+            result = RunResult(False, entry.connector, "", entry.action, [], exc, [])
+        if result.error is not None and result.error.code == errors.CANCELLED:
+            break
+        box.outcome(entry.id, result.error)
+        out.append((entry, result))
+        if on_result is not None:
+            on_result(entry, result)
+    return out
