@@ -458,6 +458,9 @@ def _cmd_failures(args: argparse.Namespace) -> int:
                 _say(f"    unreadable header: {problem}")
         elif o.get("message_id"):
             _say(f"    original {o['message_id']}" + (f" (our {o['ours']})" if o.get("ours") else ""))
+    for day in result.info.get("stats", []):
+        _say(f"  {day['date']}  requests {day['requests']}, delivered {day['delivered']}, deferred "
+             f"{day['deferred']}, bounces {day['bounces']}, blocks {day['blocks']}, dropped {day['bounce_drops']}")
     _say(f"{len(found)} failed send(s) of {result.connector}" if found else f"No failed sends for {result.connector}.")
     return EXIT_OK
 

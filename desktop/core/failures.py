@@ -109,7 +109,7 @@ def decode_dead_letter_headers(headers: Iterable[tuple[str, bytes | None]]) -> d
             what = name[len(CONNECT):]
             text = value.decode("utf-8", "replace")
             if what in ("partition", "offset"):
-                if re.fullmatch(r"-?\d{1,19}", text.strip()):
+                if re.fullmatch(r"-?[0-9]{1,19}", text.strip()):  # ASCII only: int() reads "٣" as 3
                     original[what] = int(text.strip())
                 else:
                     problems.append(f"{name}: not a number")
@@ -145,7 +145,7 @@ def dead_letter(topic: str, partition: int, offset: int, timestamp_ms: int | Non
 
 def parse_dead_letter_id(text: str) -> tuple[str, int, int] | None:
     """``topic:partition:offset`` → its parts, or None."""
-    m = re.fullmatch(r"(.+):(\d{1,10}):(\d{1,19})", text)
+    m = re.fullmatch(r"(.+):([0-9]{1,10}):([0-9]{1,19})", text)
     return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
 
 
@@ -183,7 +183,7 @@ def replay_key(connector: str, failure: Failure) -> str:
 
 
 # -- SMTP bounces (RFC 3464) --------------------------------------------------------------------
-_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_STATUS = re.compile(r"\b([245]\.[0-9]{1,3}\.[0-9]{1,3})\b")
 
 
 def _fields(part: Message | str | bytes) -> list[dict[str, str]]:

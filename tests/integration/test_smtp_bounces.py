@@ -129,3 +129,44 @@ def test_a_report_with_broken_fields_keeps_what_it_can():
     found = parse_dsn(raw, "2")
     assert found[0].status is None and found[0].time is None and len(found[0].recipient or "") == 500
     assert found[0].reason.startswith("550 5.1.1")
+
+
+def test_a_hostile_bounce_mailbox_cannot_break_the_reader(app_home):
+    """SEARCH answers with non-ASCII digits and absurd UIDs; one report is malformed, one is cut
+    short by the partial fetch, one is fine: the fine one is shown, nothing raises."""
+    from tests.servers import scripted
+    from tests.servers.scripted import ScriptedServer
+
+    fetched: list[str] = []
+    reports = {"1": DSN, "3": b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\n\xff\xfe",
+               "4": DSN[:400]}
+
+    def other(peer: Any, tag: str, rest: str) -> None:
+        if rest.upper().startswith("UID SEARCH"):
+            peer.send("* SEARCH 1 \u00b2 3 4 99999999999999999999")
+        elif rest.upper().startswith("UID FETCH"):
+            uid = rest.split()[2]
+            fetched.append(rest)
+            body = reports.get(uid, b"")
+            peer.send(f"* 1 FETCH (UID {uid} BODY[]<0> {{{len(body)}}}".encode() + b"\r\n" + body + b")\r\n")
+        else:
+            peer.send(f"{tag} BAD unknown")
+            return
+        peer.send(f"{tag} OK done")
+
+    with ScriptedServer(scripted.imap(other=other)) as srv:
+        desk = Desk(registry(), app_home)
+        desk.import_document({"name": "box", "type": "imap", "settings": {
+            "host": "127.0.0.1", "port": srv.port, "security": "none", "allow_plaintext": True, "auth": "password",
+            "username": "u@example.test", "timeout_s": 5}, "secrets": {"password": {"env": "PW"}}}, {"PW": "pw-x"})
+        desk.import_document({"name": "sender", "type": "smtp", "settings": {
+            "host": "127.0.0.1", "port": 25, "security": "none", "allow_plaintext": True, "auth": "none",
+            "bounce_mailbox_connector": "box"}}, {})
+        result = health.failures(desk, "sender")
+    assert result.ok, result.error
+    by_id = {f["id"]: f["recipient"] for f in result.info["failures"]}
+    assert by_id["1/0"] == "gone@example.org" and by_id["1/1"] == "slow@example.org"
+    assert not any(i.startswith("3/") for i in by_id)  # the malformed one yields nothing
+    # The one cut short keeps what it has (its first recipient), never more.
+    assert {i for i in by_id if i.startswith("4/")} <= {"4/0"}
+    assert all("BODY.PEEK[]<0.262144>" in f for f in fetched) and len(fetched) == 3

@@ -46,7 +46,7 @@ def read_bounces(smtp: Connector, linked: tuple[Connector, Mapping[str, Secret]]
             uids: list[int] = []
             for resp in r.untagged:
                 if resp.text.upper().startswith("* SEARCH"):
-                    uids += [int(u) for u in resp.text.split()[2:] if u.isdigit()]
+                    uids += [int(u) for u in resp.text.split()[2:] if u.isascii() and u.isdigit() and len(u) <= 10]
             uids = sorted(uids)[-MAX_MESSAGES:]
             st.detail = f"{len(uids)} report(s)"
         found: list[Failure] = []
