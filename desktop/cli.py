@@ -485,8 +485,8 @@ def _cmd_unsuppress(args: argparse.Namespace) -> int:
     from desktop.core import health
     desk = _desk()
     conn = desk.get(args.name)
-    warning = ("This person marked your mail as spam. Removing them from the list resumes sending to someone who "
-               "complained, which can hurt your sender reputation. " if args.kind == "spam_reports" else "")
+    from desktop.core.failures import SPAM_REPORT_WARNING
+    warning = f"{SPAM_REPORT_WARNING}\n" if args.kind == "spam_reports" else ""
     _confirm(f"{warning}Remove {args.email} from {conn.name}'s {args.kind} list?", args.yes, "unsuppress")
     result = health.unsuppress(desk, args.name, args.kind, args.email)
     code = _print_result(result, args.json)

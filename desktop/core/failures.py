@@ -299,6 +299,12 @@ SUPPRESSION_LISTS = {"bounces": "sendgrid_bounce", "blocks": "sendgrid_block",
                      "unsubscribes": "sendgrid_unsubscribe"}
 
 
+# SendGrid's own warning (its API reference for DELETE /v3/suppression/spam_reports/{email}).
+SPAM_REPORT_WARNING = ("Deleting a spam report will remove the suppression, meaning email will once again be sent "
+                       "to the previously suppressed address. This should be avoided unless a recipient indicates "
+                       "they wish to receive email from you again. (SendGrid)")
+
+
 def suppression(kind: str, entry: Mapping[str, Any]) -> Failure:
     """One entry of ``/v3/suppression/<kind>`` (``unsubscribes`` is the global list)."""
     email = str(entry.get("email") or "")[:320]

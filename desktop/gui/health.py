@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import health
+from desktop.core.failures import SPAM_REPORT_WARNING
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
@@ -31,8 +32,6 @@ from desktop.gui.worker import TaskRunner
 SOURCES = {"kafka_dead_letter": "Dead letter", "smtp_bounce": "Bounce", "sendgrid_bounce": "Bounce",
            "sendgrid_block": "Block", "sendgrid_invalid_email": "Invalid address",
            "sendgrid_spam_report": "Spam report", "sendgrid_unsubscribe": "Unsubscribed"}
-SPAM_WARNING = ("This person marked your mail as spam. Removing them from the list resumes sending to someone "
-                "who complained, which can hurt your sender reputation.")
 
 
 def _original(f: dict[str, Any]) -> str:
@@ -167,7 +166,7 @@ class FailuresDialog(QDialog):
             return
         f = chosen[0]
         kind, email = str(f["original"].get("list")), str(f.get("recipient"))
-        warning = self.tr(SPAM_WARNING) + "\n\n" if kind == "spam_reports" else ""
+        warning = SPAM_REPORT_WARNING + "\n\n" if kind == "spam_reports" else ""
         text = warning + self.tr("Remove {0} from the {1} list? SendGrid will send to this address again.").format(
             escape(email), kind.replace("_", " "))
         if not self.ask(self.tr("Remove from suppression list"), text):

@@ -96,7 +96,7 @@ def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid):
     dialog.ask = Answers(True)  # type: ignore[method-assign]
     dialog.result = None
     qtbot.mouseClick(dialog.remove_btn, Qt.MouseButton.LeftButton)
-    assert "marked your mail as spam" in dialog.ask.asked[0]  # type: ignore[attr-defined]
+    assert "This should be avoided unless a recipient indicates" in dialog.ask.asked[0]  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: sendgrid.suppressions["spam_reports"] == [], timeout=15000)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=15000)
     assert dialog.table.item(0, 2).text() == "gone@example.com"

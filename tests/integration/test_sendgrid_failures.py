@@ -135,3 +135,53 @@ def test_the_stand_in_catches_an_undocumented_page_size():
     problems = contract.check_request("GET", "/v3/suppression/bounces", {}, {"Authorization": "Bearer x"}, b"")
     assert any("Accept" in p for p in problems)
 
+
+
+def _in_terminal(args: list[str], answer: bytes, home: Any) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin/stdout, typing ``answer`` at the prompt."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    main, side = pty.openpty()
+    env = {**os.environ, "CONNECTOR_DESK_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "desktop", *args], stdin=side, stdout=side, stderr=side,
+                            cwd=ROOT, env=env)
+    os.close(side)
+    out = b""
+    deadline = time.monotonic() + 30
+    answered = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not answered and b"[y/N]" in out:
+                os.write(main, answer)
+                answered = True
+        elif proc.poll() is not None:
+            break
+    rc = proc.wait(timeout=30)
+    os.close(main)
+    return rc, out.decode("utf-8", "replace")
+
+
+def test_cli_asks_in_a_terminal_with_sendgrids_warning(app_home, sendgrid):
+    seed(sendgrid)
+    key = sendgrid.add_key(READ + DELETE)
+    Desk(registry(), app_home).import_document(sendgrid_document(sendgrid.base, env="K"), {"K": key})
+    args = ["unsuppress", "sg-mail", "angry@example.com", "--list", "spam_reports"]
+    rc, out = _in_terminal(args, b"\n", app_home)  # Enter: the default is No
+    assert rc == 2 and "This should be avoided unless a recipient indicates" in out and "nothing was changed" in out
+    assert len(sendgrid.suppressions["spam_reports"]) == 1
+    rc, out = _in_terminal(args, b"y\n", app_home)
+    assert rc == 0, out
+    assert sendgrid.suppressions["spam_reports"] == []
