@@ -78,16 +78,18 @@ class DeadLetters(KafkaChecks):
                         first = max(starts[tp], ends[tp] - limit)
                         consumer.seek(tp, first)
                         wanted += ends[tp] - first
-                    seen = 0
-                    while seen < wanted:
+                    # Until every partition's position reaches its end (offsets of transaction markers
+                    # or compacted records are never returned, so counting records could wait forever).
+                    left = [tp for tp in tps if ends[tp] > consumer.position(tp)] if wanted else []
+                    while left:
                         run.deadline.check("reading dead letters")
                         batch = bounded(run, "reading dead letters", logs.bind(lambda: consumer.poll(
                             timeout_ms=300, max_records=2000)))
                         for records in batch.values():
                             for r in records:  # decoded at once: a large value is not kept
-                                seen += 1
                                 found.append(dead_letter(r.topic, r.partition, r.offset, r.timestamp, r.key,
                                                          r.value, list(r.headers or [])))
+                        left = [tp for tp in left if ends[tp] > consumer.position(tp)]
                 finally:
                     consumer.close()
                 found.sort(key=lambda f: f.time or "", reverse=True)
@@ -118,6 +120,8 @@ class DeadLetters(KafkaChecks):
                     if offset >= end:
                         raise FieldError("ids", f"{topic}:{partition}:{offset} does not exist (the partition "
                                                 f"ends at offset {end})")
+                    if consumer.position(tp) > offset:  # a transaction marker or a compacted record
+                        raise FieldError("ids", f"{topic}:{partition}:{offset} holds no record")
             out.append(record)
         return out
 
