@@ -193,6 +193,12 @@ class FailuresDialog(QDialog):
         super().reject()
 
 
+def _alive(task: Any) -> bool:
+    """A TaskRunner task still running (a delivered task is deleted: never touch it then)."""
+    import shiboken6
+    return task is not None and shiboken6.isValid(task) and bool(task.running)
+
+
 class ValidateAll(QObject):
     """Validate every saved connector (or ``names``) in the background; ``result`` per connector as
     it arrives (on the GUI thread), then ``finished`` with the summary. ``cancel()`` stops them.
@@ -222,9 +228,52 @@ class ValidateAll(QObject):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and bool(self.task.running)
+        return _alive(self.task)
 
     def cancel(self) -> None:
-        if self.task is not None:
+        if _alive(self.task):
             self.task.cancel()
 
+
+
+class Scheduled(QObject):
+    """Runs ``job()`` every ``interval_s`` seconds while the application runs; off (0) by default.
+    Used for the scheduled re-check (``ValidateAll.start`` unless one is running) and for retrying
+    the outbox. The interval is the user's choice; where it is kept is the caller's business."""
+
+    def __init__(self, job: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtCore import QTimer
+        self.job = job
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.interval_s = 0.0
+
+    def set_interval(self, seconds: float) -> None:
+        """0 turns it off."""
+        self.interval_s = max(0.0, seconds)
+        self.timer.stop()
+        if self.interval_s > 0:
+            self.timer.start(max(1, int(self.interval_s * 1000)))
+
+    def _tick(self) -> None:
+        self.job()
+
+
+def recheck(controller: ValidateAll, parent: QObject | None = None) -> Scheduled:
+    """A scheduled re-check of every connector (skipped while one is still running)."""
+    return Scheduled(lambda: None if controller.running else controller.start(), parent)
+
+
+def outbox_retrier(desk: Desk, runner: TaskRunner, parent: QObject | None = None,
+                   on_done: Any = None) -> Scheduled:
+    """Retries the outbox's due entries in the background (``on_done(list of (entry, result))``);
+    a tick while the previous round still runs is skipped."""
+    last: list[Any] = [None]
+
+    def job() -> None:
+        if _alive(last[0]):
+            return
+        last[0] = runner.run(lambda token, _emit: health.retry_outbox(desk, cancel=token), "outbox",
+                             on_finished=on_done)
+    return Scheduled(job, parent)

@@ -126,3 +126,49 @@ def test_validate_all_streams_each_row_and_summarises(qtbot, app_home):
     assert refused_at - t0 < 1.5  # shown long before the hung one gives up
     assert summaries[0].failed == 3 and summaries[0].by_code == {"connect_refused": 2, "timeout": 1}
     runner.wait(3000)
+
+
+def test_scheduled_recheck_is_off_by_default_and_runs_when_set(qtbot, app_home):
+    from desktop.gui.health import recheck
+    desk = Desk(registry(), app_home)
+    desk.import_document({"name": "refused", "type": "smtp", "settings": {
+        "host": "127.0.0.1", "port": free_port(), "security": "none", "allow_plaintext": True, "auth": "none",
+        "timeout_s": 2}}, {})
+    runner = TaskRunner()
+    controller = ValidateAll(desk, runner)
+    finished: list[Any] = []
+    controller.finished.connect(finished.append)
+    schedule = recheck(controller)
+    assert schedule.interval_s == 0 and not schedule.timer.isActive()
+    qtbot.wait(300)
+    assert finished == []
+    schedule.set_interval(0.2)
+    qtbot.waitUntil(lambda: len(finished) >= 2, timeout=10000)
+    schedule.set_interval(0)
+    assert desk.get("refused").status.code == "connect_refused"
+    runner.wait(3000)
+
+
+def test_outbox_retried_in_the_background(qtbot, app_home):
+    from desktop.core.outbox import Outbox
+    from desktop.gui.health import outbox_retrier
+    replies = ["451 4.3.0 Try again later"]
+    with ScriptedServer(scripted.smtp(rcpt_replies=replies)) as srv:
+        desk = Desk(registry(), app_home)
+        desk.import_document({"name": "relay", "type": "smtp", "settings": {
+            "host": "127.0.0.1", "port": srv.port, "security": "none", "allow_plaintext": True, "auth": "none",
+            "from_address": "user@example.test", "timeout_s": 3}}, {})
+        from desktop.core import health
+        _, entry = health.test_send(desk, "relay", "dest@example.test")
+        # Due now (as if its backoff had passed).
+        box = Outbox(desk.folder)
+        box._change(lambda es: [setattr(e, "next_attempt", None) for e in es])
+        replies[:] = ["250 2.1.5 Ok"]
+        runner = TaskRunner()
+        done: list[Any] = []
+        retrier = outbox_retrier(desk, runner, on_done=done.append)
+        retrier.set_interval(0.2)
+        qtbot.waitUntil(lambda: bool(done) and bool(done[0]), timeout=15000)
+        retrier.set_interval(0)
+        runner.wait(3000)
+    assert done[0][0][1].ok and box.entries() == []
