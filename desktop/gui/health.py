@@ -5,13 +5,15 @@ The main window wires these in (a toolbar action for Validate all, a Failures…
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QTableWidget,
@@ -43,6 +45,38 @@ def _original(f: dict[str, Any]) -> str:
     return str(o.get("message_id") or o.get("list") or "")
 
 
+def _local(iso: Any) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(str(iso)).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return str(iso)
+
+
+def _details(f: dict[str, Any]) -> str:
+    """The selected failure in words (plain text; every value escaped)."""
+    d, o = f.get("detail") or {}, f.get("original") or {}
+    lines = [f"Id: {f['id']}", f"Reason: {f.get('reason')}"]
+    if f["source"] == "kafka_dead_letter":
+        exc = d.get("exception") or {}
+        if exc.get("cause"):
+            lines.append(f"Cause: {exc['cause']}")
+        if o.get("timestamp") or o.get("consumer_group"):
+            lines.append(f"Original record: {o.get('timestamp') or '?'}, "
+                         f"consumer group {o.get('consumer_group') or '?'}")
+        lines.append(f"Value ({d.get('value_bytes')} bytes): {d.get('value_preview')}")
+        if d.get("headers"):
+            lines.append("Other headers: " + ", ".join(d["headers"]))
+        lines += [f"Unreadable header: {p}" for p in d.get("problems", [])]
+    elif f["source"] == "smtp_bounce":
+        lines.append(f"Action: {d.get('action')}; reported by {d.get('reporting_mta')}; remote server "
+                     f"{d.get('remote_mta')}")
+        lines.append(f"Original message: {o.get('message_id')}" + (" (a Connector Desk test send)" if o.get("ours")
+                                                                    else ""))
+    return "\n".join(escape(str(x)) for x in lines)
+
+
 class FailuresDialog(QDialog):
     """One connector's failed sends, newest first. Kafka: Replay the selected dead letters to their
     original topic. SendGrid: Remove the selected address from its suppression list. Both ask first."""
@@ -69,9 +103,18 @@ class FailuresDialog(QDialog):
         self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update)
         v.addWidget(self.table, 1)
+        self.details = QLabel()
+        self.details.setObjectName("failureDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+        v.addWidget(self.details)
         self.banner = ResultBanner()
         v.addWidget(self.banner)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -107,7 +150,7 @@ class FailuresDialog(QDialog):
         self.table.setRowCount(len(self.failures))
         for row, f in enumerate(self.failures):
             who = f.get("recipient") if "recipient" in f else f.get("key")
-            cells = (f.get("time") or "", self.tr(SOURCES.get(f["source"], f["source"])), who or "",
+            cells = (_local(f.get("time")), self.tr(SOURCES.get(f["source"], f["source"])), who or "",
                      f.get("status") or "", f.get("reason") or "", _original(f))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(escape(str(text)))
@@ -133,6 +176,7 @@ class FailuresDialog(QDialog):
 
     def _update(self) -> None:
         chosen = self.selected()
+        self.details.setText(_details(chosen[0]) if len(chosen) == 1 else "")
         self.replay_btn.setEnabled(bool(chosen))
         self.replay_btn.setToolTip("" if chosen else self.tr("Select the dead letters to replay"))
         self.remove_btn.setEnabled(len(chosen) == 1)

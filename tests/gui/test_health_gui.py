@@ -62,6 +62,8 @@ def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_p
     assert not dialog.replay_btn.isEnabled()
     dialog.table.selectRow(0)
     assert dialog.replay_btn.isEnabled()
+    assert "\nValue (12 bytes): {\"order\": 9}\n" in dialog.details.text() and "trace-id" in dialog.details.text()
+    qtbot.wait(100)  # let the layout make room for the details
     shoot(dialog, "failures-kafka")
     dialog.ask = Answers(False, True)  # type: ignore[method-assign]
     qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
@@ -76,7 +78,7 @@ def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_p
     dialog.runner.wait(3000)
 
 
-def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid):
+def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid, shoot):
     now = int(time.time())
     sendgrid.suppressions = {"spam_reports": [{"created": now, "email": "angry@example.com", "ip": "192.0.2.7"}],
                              "bounces": [{"created": now - 5, "email": "gone@example.com", "reason": "550 5.1.1",
@@ -93,6 +95,8 @@ def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid):
     assert dialog.table.rowCount() == 2 and dialog.remove_btn.isVisible() and not dialog.replay_btn.isVisible()
     assert "suppression.blocks.read" in dialog.notes.text() and dialog.notes.isVisible()
     _select_row(dialog, 2, "angry@example.com")
+    qtbot.wait(100)
+    shoot(dialog, "failures-sendgrid")
     dialog.ask = Answers(True)  # type: ignore[method-assign]
     dialog.result = None
     qtbot.mouseClick(dialog.remove_btn, Qt.MouseButton.LeftButton)
