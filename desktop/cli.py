@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(CONNECTOR_DESK_EXPORT_PASSPHRASE, or asked for)")
 
     s = sub.add_parser("failures", help="failed sends: Kafka dead letters, SMTP bounces, SendGrid suppressions")
-    s.add_argument("name")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--all", action="store_true", help="of every connector that has a source of failed sends")
     s.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
     s.add_argument("--json", action="store_true")
 
@@ -433,9 +434,36 @@ def _confirm(question: str, yes: bool, what: str) -> None:
         raise BadInput({"code": "bad_input", "message": "not confirmed: nothing was changed"})
 
 
+def _cmd_failures_all(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    if args.name:
+        raise BadInput({"code": "bad_input", "message": "give either NAME or --all, not both"})
+    results = health.failures_all(_desk(), max(1, min(args.limit, 100_000)))
+    found = [{"connector": r.connector, **f} for r in results if r.ok for f in r.info.get("failures", [])]
+    found.sort(key=lambda f: f.get("time") or "", reverse=True)
+    problems = [{"connector": r.connector, "error": r.error.to_dict()} for r in results if r.error is not None]
+    if args.json:
+        print(json_text({"failures": found, "errors": problems}, indent=2))
+    else:
+        for f in found:
+            who = f.get("recipient") if "recipient" in f else f"key={f.get('key')}"
+            _say(f"{f['connector']:<24} {f.get('time') or '?'}  {f['id']}  {who} {f.get('status') or ''}  "
+                 f"{f['reason']}")
+        for p in problems:
+            _say(f"{p['connector']:<24} could not read: [{p['error']['code']}] {p['error']['message']}")
+        _say(f"{len(found)} failed send(s) across {len(results)} connector(s)")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
 def _cmd_failures(args: argparse.Namespace) -> int:
     from desktop.core import health
     from desktop.core.textsafe import json_text
+    if args.all:
+        return _cmd_failures_all(args)
+    if not args.name:
+        raise BadInput({"code": "bad_input", "message": "name: give a saved connector's name, or --all",
+                        "fields": {"name": "is required: give a saved connector's name, or --all"}})
     result = health.failures(_desk(), args.name, max(1, min(args.limit, 100_000)))
     if not result.ok:
         return _print_result(result, args.json)

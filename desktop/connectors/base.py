@@ -125,6 +125,10 @@ class ConnectorType(ABC):
         """The saved connector ``failures()`` also needs (SMTP: the IMAP bounce mailbox), if any."""
         return None
 
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        """True when ``failures()`` has somewhere to read from with these settings."""
+        return False
+
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
                  linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
         """Read the connector's failed sends into ``run.info["failures"]`` (``Failure.to_dict()``s,

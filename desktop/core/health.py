@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -175,9 +175,10 @@ def failures(desk: Desk, name: str, limit: int = 100, cancel: CancelToken | None
     """The saved connector's failed sends: ``result.info["failures"]`` (DESIGN.md §3)."""
     from desktop.core.pipeline import Run, execute
     conn = desk.get(name)
-    secrets = desk.load_secrets(conn)
     limit = max(1, min(int(limit), 100_000))
-    linked = _linked(desk, conn)
+    with _vault_lock:  # failures_all() calls this from several threads
+        secrets = desk.load_secrets(conn)
+        linked = _linked(desk, conn)
     every = {**secrets, **{f"linked.{k}": v for k, v in (linked[1] if linked else {}).items()}}
     run = Run(max(conn.timeout_s, 30.0), cancel, on_event, every)
     return execute(conn.name, conn.type, "failures", run,
@@ -288,3 +289,27 @@ def retry_outbox(desk: Desk, ids: Sequence[str] | None = None, cancel: CancelTok
         if on_result is not None:
             on_result(entry, result)
     return out
+
+
+def failures_all(desk: Desk, limit: int = 100, *, workers: int = WORKERS, cancel: CancelToken | None = None,
+                 on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+    """:func:`failures` of every saved connector that has a source of failures (a dead-letter topic,
+    a bounce mailbox, SendGrid), in parallel; each result to ``on_result`` as it arrives."""
+    conns = [c for c in desk.list() if c.type in desk.types and desk.ctype(c).has_failures(c.settings)]
+    cancel = cancel or CancelToken()
+
+    def read(conn: Connector) -> RunResult:
+        try:
+            return failures(desk, conn.name, limit, cancel)
+        except ConnectorError as exc:  # a bounce mailbox that names no saved connector, a locked keychain
+            return RunResult(False, conn.name, conn.type, "failures", [], exc, [])
+
+    out: dict[str, RunResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="failures-all") as pool:
+        futures = {pool.submit(read, c): c for c in conns}
+        for fut in as_completed(futures):
+            result = fut.result()
+            out[futures[fut].name] = result
+            if on_result is not None:
+                on_result(result)
+    return [out[c.name] for c in conns]

@@ -185,3 +185,20 @@ def test_cli_asks_in_a_terminal_with_sendgrids_warning(app_home, sendgrid):
     rc, out = _in_terminal(args, b"y\n", app_home)
     assert rc == 0, out
     assert sendgrid.suppressions["spam_reports"] == []
+
+
+def test_failures_across_all_connectors(app_home, sendgrid):
+    from tests.conftest import kafka_document
+    from tests.servers.ports import free_port
+    seed(sendgrid)
+    desk = _desk(app_home, sendgrid, READ)
+    desk.import_document(kafka_document(f"127.0.0.1:{free_port()}", name="down", dead_letter_topic="x.dlq",
+                                        timeout_s=3), {})
+    desk.import_document(kafka_document(f"127.0.0.1:{free_port()}", name="no-dlq", timeout_s=3), {})
+    r = cli("failures", "--all", "--json", home=app_home)
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert {f["connector"] for f in out["failures"]} == {"sg-mail"} and len(out["failures"]) == 5
+    assert [(e["connector"], e["error"]["code"]) for e in out["errors"]] == [("down", "connect_refused")]
+    r = cli("failures", home=app_home)
+    assert r.returncode == 2 and "--all" in r.stderr

@@ -106,6 +106,9 @@ class KafkaConnector(ConnectorType):
     def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
         self._checks().peek(conn, secrets, run, count)
 
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return bool(settings.get("dead_letter_topic"))
+
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
                  linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
         from desktop.connectors.kafka.deadletters import DeadLetters

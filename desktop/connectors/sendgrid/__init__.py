@@ -73,6 +73,9 @@ class SendGridConnector(ConnectorType):
                   tag: str | None = None) -> None:
         self._checks().test_send(conn, secrets, run, to, tag)
 
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return True
+
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
                  linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
         from desktop.connectors.sendgrid.suppressions import Suppressions

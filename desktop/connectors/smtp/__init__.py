@@ -59,6 +59,9 @@ class SmtpConnector(ConnectorType):
     def linked_connector(self, settings: Mapping[str, Any]) -> str | None:
         return str(settings.get("bounce_mailbox_connector") or "") or None
 
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return bool(settings.get("bounce_mailbox_connector"))
+
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
                  linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
         from desktop.connectors.smtp.bounces import read_bounces
