@@ -167,6 +167,8 @@ def test_cli_failures_json_and_replay_asks_first(app_home, dlq):
     r = cli("replay", "orders", f"{base}.dlq:0:1", "--yes", home=app_home)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"replayed {base}.dlq:0:1 → {base}:" in r.stdout
+    logged = "".join(p.read_text() for p in (app_home / "logs").glob("*.log*"))
+    assert f"replayed dead letter {base}.dlq:0:1 of orders to {base}:" in logged
 
 
 def test_a_transactional_dead_letter_topic_is_read_to_its_end(app_home, kafka_plain):
