@@ -8,6 +8,7 @@ reported as ``timeout`` without waiting for it. Nothing here touches Qt.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from desktop.core.model import Connector
     from desktop.core.service import Desk
 
+log = logging.getLogger(__name__)
 WORKERS = 16
 GRACE_S = 2.0  # how long past its own deadline a check may take before it is given up on
 
@@ -78,8 +80,9 @@ def _selected(desk: Desk, names: Sequence[str] | None) -> list[Connector]:
     return [known[n] for n in dict.fromkeys(names)]
 
 
-def _given_up(conn: Connector, action: str, message: str, code: str = errors.TIMEOUT) -> RunResult:
-    err = ConnectorError(code, message, "Check the server; the connector's deadline is under Advanced.")
+def _given_up(conn: Connector, action: str, message: str, code: str = errors.TIMEOUT,
+              hint: str = "Check the server; the connector's deadline is under Advanced.") -> RunResult:
+    err = ConnectorError(code, message, hint)
     return RunResult(False, conn.name, conn.type, action, [], err, [])
 
 
@@ -104,12 +107,16 @@ def validate_all(desk: Desk, names: Sequence[str] | None = None, *, workers: int
         token = tokens[conn.name]
         started[conn.name] = time.monotonic()
         if token.cancelled:
-            return _given_up(conn, "validate", "Cancelled.", errors.CANCELLED)
+            return _given_up(conn, "validate", "Cancelled.", errors.CANCELLED, "Nothing was changed.")
         try:
             with _vault_lock:
                 secrets = desk.load_secrets(conn)
         except ConnectorError as exc:
             return RunResult(False, conn.name, conn.type, "validate", [], exc, [])
+        except Exception:  # noqa: BLE001 - one connector's trouble must not stop the others
+            log.exception("reading the secrets of %s failed", conn.name)
+            return _given_up(conn, "validate", "Its secrets could not be read.", errors.INTERNAL_ERROR,
+                             "See the log file; check the keychain with `connector-desk doctor`.")
         return desk.validate(conn, secrets, token)
 
     def deliver(conn: Connector, result: RunResult) -> None:
