@@ -30,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("list", help="list saved connectors and their status")
     s.add_argument("--json", action="store_true")
 
-    s = sub.add_parser("validate", help="check a saved connector, or a connector document, live")
-    s.add_argument("name", nargs="?", help="a saved connector")
+    s = sub.add_parser("validate", help="check a saved connector, or a connector document, live; several "
+                                        "names or --all check them in parallel")
+    s.add_argument("name", nargs="*", help="a saved connector (several: checked in parallel)")
+    s.add_argument("--all", action="store_true", help="check every saved connector, in parallel")
     s.add_argument("--spec", type=Path, help="a connector document (JSON) instead of a saved connector")
     s.add_argument("--trust-api-base", action="store_true",
                    help="confirm sending the SendGrid API key to the document's API address override")
@@ -100,6 +102,32 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("address")
     s.add_argument("--timeout", type=float, default=10.0, help="overall deadline in seconds (default 10)")
     s.add_argument("--ca-file", help="extra trust anchors (PEM) for internal certificate authorities")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("failures", help="failed sends: Kafka dead letters, SMTP bounces, SendGrid suppressions")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--all", action="store_true", help="of every connector that has a source of failed sends")
+    s.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("replay", help="produce Kafka dead letters back to their original topic (asks first)")
+    s.add_argument("name")
+    s.add_argument("ids", nargs="+", metavar="ID", help="dead letter ids as `failures` shows them")
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.add_argument("--force", action="store_true", help="replay even a record that was replayed before")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("unsuppress", help="remove an address from a SendGrid suppression list (asks first)")
+    s.add_argument("name")
+    s.add_argument("email")
+    s.add_argument("--list", dest="kind", required=True,
+                   choices=("bounces", "blocks", "invalid_emails", "spam_reports", "unsubscribes"))
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("outbox", help="test sends and replays that failed temporarily, retried with backoff")
+    s.add_argument("--retry", nargs="*", metavar="ID", help="attempt the due entries now (or exactly these)")
+    s.add_argument("--remove", metavar="ID", help="cancel an entry")
     s.add_argument("--json", action="store_true")
     return p
 
@@ -249,6 +277,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.all or len(args.name) > 1:
+        return _cmd_validate_many(args)
+    args.name = args.name[0] if args.name else None
     from desktop.core.store import CatalogueError
     desk = _desk()
     conn, secrets, saved = _draft_from_args(desk, args)
@@ -262,11 +293,44 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_validate_many(args: argparse.Namespace) -> int:
+    """``validate --all`` / ``validate A B C``: in parallel, one line per result as it arrives."""
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    if args.spec:
+        raise BadInput({"code": "bad_input", "message": "give --spec alone, not with --all or several names"})
+    if args.all and args.name:
+        raise BadInput({"code": "bad_input", "message": "give either --all or names, not both"})
+
+    def show(result: Any) -> None:
+        if args.json:
+            return
+        err = result.error
+        line = "✓ valid" if result.ok else f"✗ [{err.code}] {err.message}"
+        _say(f"  {result.connector:<24} {result.type:<9} {result.ms:8.0f} ms  {line}")
+        sys.stdout.flush()
+
+    results, summary = health.validate_all(_desk(), args.name, on_result=show)
+    if args.json:
+        print(json_text({"ok": summary.failed == 0 and summary.cancelled == 0, "summary": summary.to_dict(),
+                         "results": [r.to_dict() for r in results]}, indent=2))
+    else:
+        _say(summary.text() if results else "No connectors yet.")
+    return EXIT_OK if summary.failed == 0 and summary.cancelled == 0 else EXIT_FAILED
+
+
 def _cmd_test_send(args: argparse.Namespace) -> int:
     desk = _desk()
-    conn, secrets, _saved = _draft_from_args(desk, args)
-    result = desk.test_send(conn, secrets, args.to)
-    return _print_result(result, args.json)
+    conn, secrets, saved = _draft_from_args(desk, args)
+    if saved and not args.trust_api_base:  # a temporary failure is kept in the outbox and retried
+        from desktop.core import health
+        result, queued = health.test_send(desk, conn.name, args.to)
+    else:
+        result, queued = desk.test_send(conn, secrets, args.to), None
+    code = _print_result(result, args.json)
+    if queued is not None and not args.json:
+        _say(f"  Kept in the outbox as {queued.id}; retried from {queued.next_attempt} (connector-desk outbox).")
+    return code
 
 
 def _cmd_peek(args: argparse.Namespace) -> int:
@@ -448,6 +512,137 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return EXIT_OK if any(c.verified for c in result.candidates) else EXIT_FAILED
 
 
+def _confirm(question: str, yes: bool, what: str) -> None:
+    """Ask ``question`` (y/N) in a terminal; without one, only ``--yes`` goes ahead (exit 2)."""
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        problem = f"{what} changes data and there is no terminal to ask in: add --yes to go ahead"
+        raise BadInput({"code": "bad_input", "message": problem, "fields": {"--yes": problem}})
+    _say(question)
+    answer = input("Go ahead? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise BadInput({"code": "bad_input", "message": "not confirmed: nothing was changed"})
+
+
+def _cmd_failures_all(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    if args.name:
+        raise BadInput({"code": "bad_input", "message": "give either NAME or --all, not both"})
+    results = health.failures_all(_desk(), max(1, min(args.limit, 100_000)))
+    found = [{"connector": r.connector, **f} for r in results if r.ok for f in r.info.get("failures", [])]
+    found.sort(key=lambda f: f.get("time") or "", reverse=True)
+    problems = [{"connector": r.connector, "error": r.error.to_dict()} for r in results if r.error is not None]
+    if args.json:
+        print(json_text({"failures": found, "errors": problems}, indent=2))
+    else:
+        for f in found:
+            who = f.get("recipient") if "recipient" in f else f"key={f.get('key')}"
+            _say(f"{f['connector']:<24} {f.get('time') or '?'}  {f['id']}  {who} {f.get('status') or ''}  "
+                 f"{f['reason']}")
+        for p in problems:
+            _say(f"{p['connector']:<24} could not read: [{p['error']['code']}] {p['error']['message']}")
+        _say(f"{len(found)} failed send(s) across {len(results)} connector(s)")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def _cmd_failures(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.textsafe import json_text
+    if args.all:
+        return _cmd_failures_all(args)
+    if not args.name:
+        raise BadInput({"code": "bad_input", "message": "name: give a saved connector's name, or --all",
+                        "fields": {"name": "is required: give a saved connector's name, or --all"}})
+    result = health.failures(_desk(), args.name, max(1, min(args.limit, 100_000)))
+    if not result.ok:
+        return _print_result(result, args.json)
+    found = result.info.get("failures", [])
+    if args.json:
+        print(json_text({"connector": result.connector, "failures": found}, indent=2))
+        return EXIT_OK
+    for line in result.info.get("notes", []):
+        _say(f"  note: {line}")
+    for f in found:
+        who = f.get("recipient") if "recipient" in f else f"key={f.get('key')}"
+        status = f" {f['status']}" if f.get("status") else ""
+        _say(f"{f['id']}  {f.get('time') or '?'}  {who}{status}  {f['reason']}")
+        o = f.get("original") or {}
+        if f["source"] == "kafka_dead_letter":
+            where = ":".join(str(o.get(k, "?")) for k in ("topic", "partition", "offset"))
+            _say(f"    original {where}  value ({f['detail'].get('value_bytes')} bytes): "
+                 f"{f['detail'].get('value_preview')}")
+            for problem in f["detail"].get("problems", []):
+                _say(f"    unreadable header: {problem}")
+        elif o.get("message_id"):
+            _say(f"    original {o['message_id']}" + (f" (our {o['ours']})" if o.get("ours") else ""))
+    for day in result.info.get("stats", []):
+        _say(f"  {day['date']}  requests {day['requests']}, delivered {day['delivered']}, deferred "
+             f"{day['deferred']}, bounces {day['bounces']}, blocks {day['blocks']}, dropped {day['bounce_drops']}")
+    _say(f"{len(found)} failed send(s) of {result.connector}" if found else f"No failed sends for {result.connector}.")
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    desk = _desk()
+    conn = desk.get(args.name)
+    _confirm(f"Replay {len(args.ids)} dead letter(s) of {conn.name} ({', '.join(args.ids)}) to their original "
+             "topic(s)? Consumers will process them again.", args.yes, "replay")
+    result, queued = health.replay_or_queue(desk, args.name, args.ids, force=args.force)
+    code = _print_result(result, args.json)
+    if queued is not None and not args.json:
+        _say(f"  Kept in the outbox as {queued.id}; retried from {queued.next_attempt} (connector-desk outbox).")
+    if not args.json and result.ok:
+        for d in result.info.get("replayed", []):
+            _say(f"  replayed {d['id']} → {d['to']}")
+    return code
+
+
+def _cmd_unsuppress(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    desk = _desk()
+    conn = desk.get(args.name)
+    from desktop.core.failures import SPAM_REPORT_WARNING
+    warning = f"{SPAM_REPORT_WARNING}\n" if args.kind == "spam_reports" else ""
+    _confirm(f"{warning}Remove {args.email} from {conn.name}'s {args.kind} list?", args.yes, "unsuppress")
+    result = health.unsuppress(desk, args.name, args.kind, args.email)
+    code = _print_result(result, args.json)
+    return code
+
+
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from desktop.core import health
+    from desktop.core.outbox import Outbox
+    desk = _desk()
+    box = Outbox(desk.folder)
+    if args.remove:
+        if not box.remove(args.remove):
+            raise BadInput({"code": "bad_input", "message": f"remove: no outbox entry {args.remove}",
+                            "fields": {"remove": f"no outbox entry {args.remove}"}})
+        print(f"removed {args.remove} from the outbox")
+        return EXIT_OK
+    failed = False
+    if args.retry is not None:
+        for entry, result in health.retry_outbox(desk, args.retry):
+            failed = failed or not result.ok
+            if not args.json:
+                outcome = "sent" if result.ok else f"[{result.error.code}] {result.error.message}"
+                _say(f"retried {entry.id} ({entry.action} of {entry.connector}): {outcome}")
+    entries = box.entries()
+    if args.json:
+        print(json.dumps({"entries": [e.to_dict() for e in entries]}, indent=2))
+    else:
+        for e in entries:
+            when = f"next attempt {e.next_attempt}" if e.state == "waiting" else "failed: retry with --retry ID"
+            _say(f"{e.id}  {e.action:<9} {e.connector:<24} attempts {e.attempts}  {when}  "
+                 f"last error [{e.last_error.get('code')}] {e.last_error.get('message')}")
+        if not entries:
+            print("The outbox is empty.")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def qt_versions() -> dict[str, str]:
     try:
         import PySide6
@@ -494,6 +689,8 @@ COMMANDS = {
     "list": _cmd_list, "validate": _cmd_validate, "test-send": _cmd_test_send, "peek": _cmd_peek,
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
     "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor, "discover": _cmd_discover,
+    "failures": _cmd_failures, "replay": _cmd_replay, "unsuppress": _cmd_unsuppress,
+    "outbox": _cmd_outbox,
 }
 
 

@@ -277,8 +277,10 @@ def imap(*, greeting: str = "* OK scripted IMAP ready", starttls: ssl.SSLContext
          list_lines: Iterable[str | bytes] = ('* LIST (\\HasNoChildren) "/" INBOX',),
          examine_lines: Iterable[str] = ("* 2 EXISTS", "* OK [UIDVALIDITY 7] ok"),
          examine_reply: str = "OK [READ-ONLY] examined", starttls_reply: str = "OK begin TLS",
-         commands: list[tuple[str, list[bytes]]] | None = None) -> Handler:
+         commands: list[tuple[str, list[bytes]]] | None = None,
+         other: Callable[[Peer, str, str], None] | None = None) -> Handler:
     """A scripted IMAP server. ``list_lines`` may hold raw bytes (e.g. a literal bomb).
+    ``other(peer, tag, rest)`` answers commands it does not know itself (UID SEARCH, FETCH, …).
     Commands are parsed as a server does (literals after "+"); each one received is appended to
     ``commands`` as (line, literals), an AUTHENTICATE's continuation as a literal of its own.
     ``starttls_reply`` may hold several lines (CRLF-separated), sent in one write."""
@@ -327,6 +329,8 @@ def imap(*, greeting: str = "* OK scripted IMAP ready", starttls: ssl.SSLContext
                 peer.send("* BYE bye")
                 peer.send(f"{tag} OK logged out")
                 return
+            elif other is not None:
+                other(peer, tag, rest)
             else:
                 peer.send(f"{tag} BAD unknown")
     return handle

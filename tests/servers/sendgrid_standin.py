@@ -115,14 +115,21 @@ class Contract:
         problems = []
         if not str(headers.get("Authorization", "")).startswith("Bearer "):
             problems.append(f"{method} {path}: no bearer token (securitySchemes require one)")
-        declared = set()
+        declared: dict[str, str] = {}
         for i, p in enumerate(op.get("parameters", [])):
-            param, _ = self._resolve(urn, p, f"{pointer}/parameters/{i}")
-            if param.get("in") == "query":
-                declared.add(param["name"])
-        for name in query:
+            param, param_ptr = self._resolve(urn, p, f"{pointer}/parameters/{i}")
+            where = param.get("in")
+            if where == "query":
+                declared[param["name"]] = param_ptr
+                if param.get("required") and param["name"] not in query:
+                    problems.append(f"{method} {path}: required query parameter {param['name']!r} is missing")
+            elif where == "header" and param.get("required") and headers.get(param["name"]) is None:
+                problems.append(f"{method} {path}: required header {param['name']!r} is missing")
+        for name, values in query.items():
             if name not in declared:
                 problems.append(f"{method} {path}: query parameter {name!r} is not documented")
+                continue
+            problems += self._check_value(urn, declared[name], method, path, name, values)
         if "requestBody" in op:
             rb, rb_pointer = self._resolve(urn, op["requestBody"], f"{pointer}/requestBody")
             if "application/json" not in str(headers.get("Content-Type", "")):
@@ -138,6 +145,27 @@ class Contract:
         elif body:
             problems.append(f"{method} {path}: this operation takes no body")
         return problems
+
+    def _check_value(self, urn: str, param_ptr: str, method: str, path: str, name: str,
+                     values: list[str]) -> list[str]:
+        """A query parameter's value against its documented schema (integers read as numbers)."""
+        node = self.docs[urn]
+        for part in param_ptr.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node.get("schema")
+        if not isinstance(schema, dict):
+            return []
+        out = []
+        for raw in values:
+            value: Any = raw
+            if schema.get("type") == "integer":
+                if not re.fullmatch(r"-?\d+", raw):
+                    out.append(f"{method} {path}: query parameter {name!r}={raw!r} is not an integer")
+                    continue
+                value = int(raw)
+            for err in self.validator(urn, f"{param_ptr}/schema").iter_errors(value):
+                out.append(f"{method} {path}: query parameter {name!r}: {err.message}")
+        return out
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]:
         found = self.operation(method, path)
@@ -183,6 +211,10 @@ class StandIn:
     sent: list[dict[str, Any]] = field(default_factory=list)
     hang: bool = False
     redirect: str | None = None  # answer every request 302 with this Location
+    # Suppression lists by kind (bounces, blocks, invalid_emails, spam_reports, unsubscribes), each
+    # entry as SendGrid documents it; and daily delivery metrics by ISO date for /v3/stats.
+    suppressions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def start(self, tls: Any = None) -> None:
         """Listen on loopback; https with ``tls`` (a CertPair issued by the test CA)."""
@@ -199,6 +231,9 @@ class StandIn:
 
             def do_POST(self) -> None:  # noqa: N802
                 standin.handle(self, "POST")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                standin.handle(self, "DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -273,7 +308,42 @@ class StandIn:
             if sandbox:
                 return self.reply(h, method, url.path, 200, None)
             return self.reply(h, method, url.path, 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+        if url.path.startswith(("/v3/suppression/", "/v3/asm/suppressions/global/")):
+            return self.suppression(h, method, url.path, parse_qs(url.query), kb)
+        if url.path == "/v3/stats" and method == "GET":
+            if "stats.read" not in kb.scopes:
+                return self.reply(h, method, url.path, 403, error("access forbidden"))
+            start = parse_qs(url.query).get("start_date", [""])[0]
+            days = [{"date": d, "stats": [{"metrics": m}]} for d, m in sorted(self.stats.items()) if d >= start]
+            return self.reply(h, method, url.path, 200, days)
         return self.reply(h, method, url.path, 404, error("not found"))
+
+    def suppression(self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]],
+                    kb: KeyBehaviour) -> None:
+        """GET /v3/suppression/<kind>?limit&offset (paged), DELETE …/<kind>/<email> and DELETE
+        /v3/asm/suppressions/global/<email> (the global unsubscribes), each needing its scope."""
+        from urllib.parse import unquote
+        parts = path.split("/")
+        if path.startswith("/v3/asm/"):
+            kind, email, scope = "unsubscribes", unquote(parts[-1]), "asm.suppressions.global.delete"
+        else:
+            kind = parts[3]
+            email = unquote(parts[4]) if len(parts) > 4 else ""
+            scope = f"suppression.{kind}.{'read' if method == 'GET' else 'delete'}"
+        if scope not in kb.scopes:
+            return self.reply(h, method, path, 403, error("access forbidden"))
+        entries = self.suppressions.setdefault(kind, [])
+        if method == "GET" and not email:
+            limit = int(query.get("limit", ["500"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+            return self.reply(h, method, path, 200, entries[offset:offset + limit])
+        if method == "DELETE" and email:
+            before = len(entries)
+            entries[:] = [e for e in entries if e.get("email") != email]
+            if len(entries) == before:
+                return self.reply(h, method, path, 404, error("email not found"))
+            return self.reply(h, method, path, 204, None)
+        return self.reply(h, method, path, 404, error("not found"))
 
     def reply(self, h: BaseHTTPRequestHandler, method: str, path: str, status: int, body: Any,
               headers: dict[str, str] | None = None) -> None:

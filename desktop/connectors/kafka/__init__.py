@@ -3,8 +3,8 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from desktop.connectors.base import ConnectorType
 from desktop.core.errors import ConnectorError
@@ -12,6 +12,9 @@ from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
+
+if TYPE_CHECKING:
+    from desktop.core.failures import ReplayLog
 
 PROTOCOLS = (("PLAINTEXT", "PLAINTEXT — no encryption, no sign-in"), ("SSL", "SSL — TLS, optional client certificate"),
              ("SASL_PLAINTEXT", "SASL_PLAINTEXT — sign-in without encryption"),
@@ -123,6 +126,20 @@ class KafkaConnector(ConnectorType):
 
     def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
         self._with_provider_hints(conn, lambda: self._checks().peek(conn, secrets, run, count))
+
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return bool(settings.get("dead_letter_topic"))
+
+    def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
+                 linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
+        from desktop.connectors.kafka.deadletters import DeadLetters
+        DeadLetters(self).failures(conn, secrets, run, limit)
+
+    def replay(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, ids: Sequence[str],
+               replays: ReplayLog, force: bool = False) -> None:
+        """Dead letters back to their original topics (``run.info["replayed"]``)."""
+        from desktop.connectors.kafka.deadletters import DeadLetters
+        DeadLetters(self).replay(conn, secrets, run, ids, replays, force)
 
 
 CONNECTOR = KafkaConnector()

@@ -73,5 +73,18 @@ class SendGridConnector(ConnectorType):
                   tag: str | None = None) -> None:
         self._checks().test_send(conn, secrets, run, to, tag)
 
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return True
+
+    def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
+                 linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
+        from desktop.connectors.sendgrid.suppressions import Suppressions
+        Suppressions(self).failures(conn, secrets, run, limit)
+
+    def unsuppress(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, kind: str, email: str) -> None:
+        """Remove ``email`` from the suppression list ``kind`` (``run.info["removed"]``)."""
+        from desktop.connectors.sendgrid.suppressions import Suppressions
+        Suppressions(self).unsuppress(conn, secrets, run, kind, email)
+
 
 CONNECTOR = SendGridConnector()

@@ -38,6 +38,10 @@ class SmtpConnector(ConnectorType):
         Field("from_address", "Sender (From) address", "email", page="auth",
               placeholder="billing@example.com",
               help="Checked with MAIL FROM during validation; used as the sender of test mail."),
+        Field("bounce_mailbox_connector", "Bounce mailbox (IMAP connector)", "text", page="advanced",
+              placeholder="billing-bounces",
+              help="Optional: the saved IMAP connector whose mailbox receives this sender's bounces; its "
+                   "delivery status notifications are shown as failed sends (read-only)."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
                            help=""),)
@@ -56,6 +60,17 @@ class SmtpConnector(ConnectorType):
                   tag: str | None = None) -> None:
         from desktop.connectors.smtp.session import SmtpChecks
         SmtpChecks(self).test_send(conn, secrets, run, to, tag)
+
+    def linked_connector(self, settings: Mapping[str, Any]) -> str | None:
+        return str(settings.get("bounce_mailbox_connector") or "") or None
+
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        return bool(settings.get("bounce_mailbox_connector"))
+
+    def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
+                 linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
+        from desktop.connectors.smtp.bounces import read_bounces
+        read_bounces(conn, linked, run, limit)
 
 
 CONNECTOR = SmtpConnector()
