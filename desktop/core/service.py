@@ -47,6 +47,14 @@ class Draft:
     secrets: dict[str, Secret]
 
 
+def status_of(result: RunResult) -> Status | None:
+    """The status a validation leaves on its connector (None: cancelled, which leaves it as it was)."""
+    if result.error is not None and result.error.code == errors.CANCELLED:
+        return None
+    return Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
+                  result.error.code if result.error else None, result.error.message if result.error else None)
+
+
 class Desk:
     """``types``: the connector types, or a function that returns them when first needed (the
     window shows before the connector modules are imported)."""
@@ -205,12 +213,9 @@ class Desk:
 
     def record(self, name: str, result: RunResult) -> None:
         """Remember the outcome of a validation of a saved connector (shown in the list)."""
-        if result.error is not None and result.error.code == errors.CANCELLED:
-            return
-        status = Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
-                        result.error.code if result.error else None,
-                        result.error.message if result.error else None)
-        self.catalogue.set_status(name, status)
+        status = status_of(result)
+        if status is not None:
+            self.catalogue.set_status(name, status)
 
     # -- writing ---------------------------------------------------------------------------
     def save(self, conn: Connector, secrets: Mapping[str, Secret], old_name: str | None = None,

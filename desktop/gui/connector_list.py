@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -255,7 +256,16 @@ class ConnectorList(QWidget):
         h.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.activated.emit())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
-        v.addWidget(self.table, 1)
+        from desktop.gui.details import DetailsPane
+        self.details = DetailsPane(desk)
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("listSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([620, 340])
+        v.addWidget(self.splitter, 1)
         self.no_match = QLabel()
         self.no_match.setObjectName("noMatch")
         self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -283,6 +293,10 @@ class ConnectorList(QWidget):
         self._wanted = select
         self.model.set_connectors(connectors)
         self._searched()
+
+    def connector(self, name: str | None) -> Connector | None:
+        row = self.model.row_of(name) if name else None
+        return self.model.rows[self.model.shown[row]].connector if row is not None else None
 
     def select(self, name: str) -> None:
         row = self.model.row_of(name)

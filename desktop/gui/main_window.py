@@ -13,7 +13,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QStackedWidget, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
 
 from desktop import APP_NAME
 from desktop.core import errors
@@ -58,12 +67,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.loaded = False
         self._generation = 0  # each reload supersedes the ones still on their way
+        self._last: dict[str, RunResult] = {}  # the last check of each connector in this session
         FirstPaint(self, self._build_body)
         self.reload()
 
     # -- building --------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        tb = QToolBar(self.tr("Connectors"))
+        tb = self.toolbar = QToolBar(self.tr("Connectors"))
         tb.setObjectName("toolbar")
         tb.setMovable(False)
         tb.setProperty("toolButtonStyle", "ToolButtonTextOnly")
@@ -93,14 +103,19 @@ class MainWindow(QMainWindow):
                                        self.tr("Send through an SMTP connector and wait for the mail in an IMAP one"))
         self.rotate_action = action(self.tr("R&otate…"), "Ctrl+Shift+R", self.rotate,
                                     self.tr("Replace a secret of the selected connector, checked before it is used"))
+        self.failures_action = action(self.tr("&Failed sends…"), "Ctrl+Shift+F", self.show_failures,
+                                      self.tr("Dead letters, bounces or suppressions of the selected connector"))
+        tb.addSeparator()
+        self.validate_all_action = action(self.tr("Validate &all"), "Ctrl+Shift+A", self.validate_all,
+                                          self.tr("Check every connector at once, in parallel"))
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         self.about_action = action(self.tr("&About"), QKeySequence.StandardKey.HelpContents, self.show_about,
                                    self.tr("Version, Qt and the keychain in use"))
-        self.plain_actions = [self.new_action, self.about_action]
+        self.plain_actions = [self.new_action, self.about_action, self.validate_all_action]
         self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
-                                  self.roundtrip_action, self.rotate_action]
+                                  self.roundtrip_action, self.rotate_action, self.failures_action]
 
     def _build_body(self) -> None:
         """The list page and the empty state (after the first paint)."""
@@ -114,6 +129,9 @@ class MainWindow(QMainWindow):
         self.list_page.selection_changed.connect(self._update_actions)
         self.list_page.filtered.connect(self._show_count)
         self.list_page.activated.connect(self.edit_connector)
+        self.list_page.details.validate.connect(self.validate_selected)
+        self.list_page.details.show_failures.connect(self.show_failures)
+        self._build_health()
         self.stack.addWidget(self.empty_page)
         self.stack.addWidget(self.list_page)
         for a in self.plain_actions + self.selection_actions:  # shortcuts as this platform writes them
@@ -153,6 +171,18 @@ class MainWindow(QMainWindow):
         for a in self.selection_actions:
             a.setEnabled(name is not None)
             a.setToolTip(self._tip(a) if name else self.tr("{0} — select a connector first").format(self._tip(a)))
+        if self.list_page is None:
+            return
+        conn = self.list_page.connector(name)
+        ctype = self.desk.types.get(conn.type) if conn is not None else None
+        if conn is not None and not (ctype and ctype.has_failures(conn.settings)):
+            self.failures_action.setEnabled(False)
+            self.failures_action.setToolTip(self.tr("{0} — “{1}” names no dead-letter topic, bounce mailbox or "
+                                                    "suppression list").format(self._tip(self.failures_action),
+                                                                                conn.name))
+        running = self.validate_all_action.property("running") is True
+        self.validate_all_action.setEnabled(running or bool(self.connectors))
+        self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
 
     def reload(self, select: str | None = None) -> None:
         """Load the catalogue in a worker; the selection is kept (or moved to ``select``)."""
@@ -267,6 +297,7 @@ class MainWindow(QMainWindow):
         if not name or name in self.model.busy:
             return
         self.model.set_busy(name, True)
+        self._update_actions()
 
         def work(token: CancelToken, _emit: object) -> tuple[RunResult, Connector | None]:
             result = self.desk.validate_saved(name, token)
@@ -280,10 +311,12 @@ class MainWindow(QMainWindow):
 
     def _validated(self, name: str, result: RunResult, conn: Connector | None) -> None:
         self.model.set_busy(name, False)
+        self._last[name] = result
         if conn is None:
             self.reload()
         elif self.list_page is not None:
             self.list_page.update_connector(conn)  # only this row changes; the selection stays
+        self._update_actions()
         if result.error is not None and result.error.code == errors.CONFIRMATION_REQUIRED and conn is not None:
             self._confirm_and_validate(conn, result.error)
             return
@@ -319,6 +352,97 @@ class MainWindow(QMainWindow):
     def _validate_failed(self, name: str, exc: BaseException) -> None:
         self.model.set_busy(name, False)
         self.banner.error(exc, self.tr("“{0}” could not be validated").format(name))
+
+    # -- health ----------------------------------------------------------------------------
+    def _build_health(self) -> None:
+        from PySide6.QtCore import QSettings
+
+        from desktop.gui.health import ValidateAll, recheck
+        self.validate_all_job = ValidateAll(self.desk, self.runner, self)
+        self.validate_all_job.result.connect(self._validated_one)
+        self.validate_all_job.finished.connect(self._validated_all)
+        self.validate_all_job.failed.connect(self._validate_all_failed)
+        self.recheck = recheck(self.validate_all_job, self)
+        self.recheck_choice = QComboBox()
+        self.recheck_choice.setObjectName("recheckEvery")
+        self.recheck_choice.setToolTip(self.tr("Re-check every connector on a schedule while Connector Desk runs"))
+        for minutes, text in ((0, self.tr("Re-check: off")), (15, self.tr("Re-check every 15 min")),
+                              (60, self.tr("Re-check every hour")), (240, self.tr("Re-check every 4 hours"))):
+            self.recheck_choice.addItem(text, minutes)
+        settings = QSettings()
+        chosen = self.recheck_choice.findData(int(settings.value("recheck_minutes", 0) or 0))
+        self.recheck_choice.setCurrentIndex(max(0, chosen))
+        self.recheck_choice.currentIndexChanged.connect(self._recheck_changed)
+        self._recheck_changed()
+        self.toolbar.insertWidget(self.about_action, self.recheck_choice)
+
+    def _recheck_changed(self, *_: object) -> None:
+        from PySide6.QtCore import QSettings
+        minutes = int(self.recheck_choice.currentData() or 0)
+        QSettings().setValue("recheck_minutes", minutes)
+        self.recheck.set_interval(minutes * 60)
+
+    def validate_all(self) -> None:
+        """Every connector at once (or Cancel while they run): rows change one by one as results arrive."""
+        if self.validate_all_job.running:
+            self.validate_all_job.cancel()
+            return
+        if not self.connectors:
+            return
+        for c in self.connectors:
+            self.model.set_busy(c.name, True)
+        self.validate_all_action.setProperty("running", True)
+        self.validate_all_action.setText(self.tr("Cancel validate &all"))
+        self.banner.busy(self.tr("Checking {0} connectors in parallel…").format(len(self.connectors)))
+        self.validate_all_job.start()
+        self._update_actions()
+
+    def _validated_one(self, result: RunResult) -> None:
+        from desktop.core.service import status_of
+        self.model.set_busy(result.connector, False)
+        self._last[result.connector] = result
+        status = status_of(result)
+        conn = self.list_page.connector(result.connector) if self.list_page is not None else None
+        if conn is None:
+            conn = next((c for c in self.connectors if c.name == result.connector), None)
+        if conn is not None and status is not None and self.list_page is not None:
+            updated = conn.copy()
+            updated.status = status
+            self.list_page.update_connector(updated)
+        if result.connector == self.selected_name():
+            self._update_actions()
+
+    def _validate_all_ended(self) -> None:
+        self.validate_all_action.setProperty("running", False)
+        self.validate_all_action.setText(self.tr("Validate &all"))
+        for name in list(self.model.busy):
+            self.model.set_busy(name, False)
+        self._update_actions()
+
+    def _validated_all(self, summary: Any) -> None:
+        self._validate_all_ended()
+        by_code = ", ".join(f"{code} {n}" for code, n in sorted(summary.by_code.items()))
+        text = self.tr("{0} passed, {1} failed{2}{3} — in {4:.1f} s").format(
+            summary.passed, summary.failed, f" ({by_code})" if by_code else "",
+            self.tr(", {0} cancelled").format(summary.cancelled) if summary.cancelled else "", summary.ms / 1000)
+        title = self.tr("All {0} connectors are valid").format(summary.total) if summary.failed == 0 and \
+            not summary.cancelled else self.tr("Checked {0} connectors").format(summary.total)
+        (self.banner.success if summary.failed == 0 and not summary.cancelled else self.banner.info)(title, text)
+
+    def _validate_all_failed(self, exc: BaseException) -> None:
+        self._validate_all_ended()
+        self.banner.error(exc, self.tr("The connectors could not be checked"))
+
+    def show_failures(self) -> None:
+        from desktop.gui.health import FailuresDialog
+        name = self.selected_name()
+        conn = self.list_page.connector(name) if self.list_page is not None else None
+        if conn is None:
+            return
+        dialog = FailuresDialog(self.desk, conn, self)
+        self.failures_dialog = dialog
+        dialog.open()
+        dialog.refresh()  # read in a worker; the dialog shows "Reading failed sends…" meanwhile
 
     def round_trip(self) -> None:
         from desktop.gui.dialogs import RoundTripDialog

@@ -1,0 +1,75 @@
+"""A saved connector in words: its settings by label, its secrets and their rotation state, its
+status. Qt-free; the details pane beside the list and ``connector-desk list --json`` readers use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from desktop.core.model import Connector, Status
+
+if TYPE_CHECKING:
+    from desktop.connectors.base import ConnectorType
+
+SHOWN_IN_SERVER = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    value: str
+
+
+def local_time(iso: str | None) -> str:
+    """An ISO 8601 time as the user's local "YYYY-MM-DD HH:MM" ("?" when unknown)."""
+    if not iso:
+        return "?"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def status_words(status: Status) -> str:
+    if status.state == "valid":
+        return f"Valid at {local_time(status.at)}"
+    if status.state == "failed":
+        return f"Failed at {local_time(status.at)}: {status.message or status.code or '?'}"
+    return "Never validated"
+
+
+def settings_lines(conn: Connector, ctype: ConnectorType) -> list[Line]:
+    """The settings that apply, by their labels (choices by their words, lists joined)."""
+    lines = [Line("Server", ctype.server_label(conn.settings))]
+    for f in ctype.fields:
+        if f.name in SHOWN_IN_SERVER or not f.applies(conn.settings):
+            continue
+        value = conn.settings.get(f.name)
+        if f.kind == "choice":
+            lines.append(Line(f.label, dict(f.choices).get(str(value), str(value))))
+        elif f.kind == "bool":
+            lines.append(Line(f.label, "yes" if value else "no"))
+        elif value not in (None, "", []):
+            lines.append(Line(f.label, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    lines.append(Line("Deadline", f"{conn.timeout_s:g} s"))
+    return lines
+
+
+def secret_lines(conn: Connector, ctype: ConnectorType, now: datetime | None = None) -> list[Line]:
+    """Each secret kept in the keychain, and whether a previous value is still kept after a rotation."""
+    now = now or datetime.now(UTC)
+    labels = {s.name: s.label for s in ctype.secrets}
+    lines = []
+    for name in conn.secret_names:
+        value = "in the system keychain"
+        until = conn.previous_until.get(name)
+        if until:
+            try:
+                kept = datetime.fromisoformat(until) > now
+            except ValueError:
+                kept = False
+            value += (f"; rotated — the previous value is kept until {local_time(until)} (Rotate… restores it)"
+                      if kept else "; rotated — the previous value has expired")
+        lines.append(Line(labels.get(name, name), value))
+    return lines or [Line("Secrets", "none")]
