@@ -143,7 +143,7 @@ def _discover(issuer: str, settings: Mapping[str, Any], run: Run | None, scopes:
     own = run or Run(15)
     if run is not None:
         run.transcript.client(f"GET {url}")
-    status, data = _request(own, url, None, settings.get("ca_file"), "OpenID provider's discovery document")
+    status, data = request_json(own, url, None, settings.get("ca_file"), "OpenID provider's discovery document")
     if run is not None:
         run.transcript.server(f"HTTP {status} issuer={data.get('issuer')}")
     if status != 200:
@@ -168,7 +168,7 @@ def _discover(issuer: str, settings: Mapping[str, Any], run: Run | None, scopes:
 
 
 # -- the token endpoint ----------------------------------------------------------------------------
-def _request(run: Run, url: str, form: Mapping[str, str] | None, ca_file: Any,
+def request_json(run: Run, url: str, form: Mapping[str, str] | None, ca_file: Any,
              service: str) -> tuple[int, dict[str, Any]]:
     """GET (``form`` None) or POST a form; the answer's HTTP status and JSON object. Redirects are errors."""
     body = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -254,8 +254,10 @@ def _sign_in_hint(provider: str) -> str:
     return "Sign in again (connector-desk sign-in NAME, or Sign in again… in the connector's menu)."
 
 
-def token_error(provider: str, status: int, data: Mapping[str, Any]) -> ConnectorError:
-    """Our error for a token endpoint's refusal (RFC 6749 §5.2 plus Microsoft's AADSTS numbers)."""
+def token_error(provider: str, status: int, data: Mapping[str, Any],
+                fallback: str = errors.OAUTH_REFRESH_FAILED) -> ConnectorError:
+    """Our error for a token endpoint's refusal (RFC 6749 §5.2 plus Microsoft's AADSTS numbers); an
+    error we do not know is ``fallback``."""
     name = str(data.get("error") or "")
     described = str(data.get("error_description") or "")
     said = (f" It said: {web.shown(name, 60)}" + (f" — {web.shown(described, 300)}" if described else "")) \
@@ -264,7 +266,7 @@ def token_error(provider: str, status: int, data: Mapping[str, Any]) -> Connecto
     if aadsts and aadsts.group(1) in AADSTS:
         code, hint = AADSTS[aadsts.group(1)]
     else:
-        code = BY_ERROR.get(name, errors.OAUTH_REFRESH_FAILED)
+        code = BY_ERROR.get(name, fallback)
         hint = {
             errors.OAUTH_SIGN_IN_REQUIRED: _sign_in_hint(provider),
             errors.OAUTH_INVALID_CLIENT: "Check the client id and the client secret (it may have expired or been "
@@ -279,7 +281,8 @@ def token_error(provider: str, status: int, data: Mapping[str, Any]) -> Connecto
         errors.OAUTH_INVALID_CLIENT: "The provider does not accept this client id or client secret.",
         errors.OAUTH_ACCESS_DENIED: "Access was denied: the user or an administrator has not consented.",
         errors.OAUTH_SCOPE_MISSING: "The provider refused the mail scope.",
-    }.get(code, f"The token endpoint refused to refresh the access token (HTTP {status}).")
+    }.get(code, f"The token endpoint refused to refresh the access token (HTTP {status})."
+          if code == errors.OAUTH_REFRESH_FAILED else f"The provider refused the sign-in (HTTP {status}).")
     return ConnectorError(code, message + said, hint)
 
 
@@ -338,7 +341,7 @@ def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Se
         run.transcript.client(f"POST {url} grant_type=refresh_token client_id={client_id} refresh_token=********"
                               + (" client_secret=********" if client_secret else "")
                               + (f" scope={form['scope']}" if "scope" in form else ""))
-        status, data = _request(run, url, form, settings.get("ca_file"), "token endpoint")
+        status, data = request_json(run, url, form, settings.get("ca_file"), "token endpoint")
         for key in ("access_token", "refresh_token", "id_token"):
             if isinstance(data.get(key), str) and data[key]:
                 run.transcript.register(data[key])
