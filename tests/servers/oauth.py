@@ -26,6 +26,8 @@ from tests.servers.ports import free_port, stop_processes, wait_listening
 
 FOLDER = Path(__file__).resolve().parent / "oidc-provider"
 REDIRECTS = ["http://127.0.0.1/", "http://localhost/"]
+MAIL_SCOPES = ("openid email profile offline_access mail https://outlook.office.com/SMTP.Send "
+               "https://outlook.office.com/IMAP.AccessAsUser.All")
 MAIL_GRANTS = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
 
 
@@ -68,11 +70,11 @@ class OAuthServer:
                   "grant_types": MAIL_GRANTS}
         return [
             {**native, "client_id": self.public_client, "token_endpoint_auth_method": "none",
-             "scope": "openid email offline_access mail"},
+             "scope": MAIL_SCOPES},
             {**native, "client_id": self.confidential_client, "client_secret": self.confidential_secret,
-             "token_endpoint_auth_method": "client_secret_post", "scope": "openid email offline_access mail"},
+             "token_endpoint_auth_method": "client_secret_post", "scope": MAIL_SCOPES},
             {**native, "client_id": self.nomail_client, "token_endpoint_auth_method": "none",
-             "scope": "openid email offline_access"},
+             "scope": "openid email profile offline_access"},
             {"client_id": self.introspect_client, "client_secret": self.introspect_secret, "grant_types": [],
              "response_types": [], "redirect_uris": [], "token_endpoint_auth_method": "client_secret_basic"},
         ]

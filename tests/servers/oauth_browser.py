@@ -115,12 +115,15 @@ def run(url: str) -> dict[str, Any]:
                 final = (intercept.loopback, None)
                 break
             log["pages"].append(f"HTTP {exc.code}")
-            log["error_page"] = exc.read().decode("utf-8", "replace")[:500]
-            return log
-        if intercept.loopback:
-            final = (intercept.loopback, None)
-            break
-        log["pages"].append(urllib.parse.urlsplit(where).path)
+            page, where = exc.read().decode("utf-8", "replace"), exc.geturl()  # shown like any page
+            if "<form" not in page:
+                log["error_page"] = page[:500]
+                return log
+        else:
+            if intercept.loopback:
+                final = (intercept.loopback, None)
+                break
+            log["pages"].append(urllib.parse.urlsplit(where).path)
         forms = Forms()
         forms.feed(page)
         if mode == "deny":

@@ -41,11 +41,13 @@ if (config.kafka) {
   });
 }
 
+// Microsoft's mail scopes, so a Microsoft sign-in (msal) can be tested against this server too.
+const MICROSOFT_MAIL = ['https://outlook.office.com/SMTP.Send', 'https://outlook.office.com/IMAP.AccessAsUser.All'];
 const email = (id) => (id.includes('@') ? id : `${id}@example.test`);
 
 const provider = new Provider(config.issuer, {
   clients,
-  scopes: ['openid', 'offline_access', 'email', 'mail', 'kafka'],
+  scopes: ['openid', 'offline_access', 'email', 'profile', 'mail', 'kafka', ...MICROSOFT_MAIL],
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
   async findAccount(ctx, id) {
     return { accountId: id, async claims() { return { sub: id, email: email(id), email_verified: true }; } };
@@ -68,12 +70,24 @@ const provider = new Provider(config.issuer, {
   },
 });
 provider.proxy = false;
-
 const callback = provider.callback();
 const prefix = config.prefix || '';
+// Like Google (access_type=offline) and Microsoft (offline_access), grant offline_access without the
+// caller adding prompt=consent (oidc-provider drops the scope otherwise); the consent form still shows.
+const offlineWithoutPrompt = (req) => {
+  const url = new URL(req.url, 'http://x');
+  const scope = url.searchParams.get('scope') || '';
+  if (req.method === 'GET' && url.pathname === `${prefix}/auth` && /(^| )offline_access( |$)/.test(scope)
+      && !url.searchParams.has('prompt')) {
+    url.searchParams.set('prompt', 'consent');
+    req.url = url.pathname + url.search;
+  }
+};
 const handler = (req, res) => {
+  offlineWithoutPrompt(req);
   if (prefix) {
     if (!req.url.startsWith(prefix)) { res.statusCode = 404; res.end('not here'); return; }
+    req.originalUrl = req.url; // how oidc-provider learns where it is mounted
     req.url = req.url.slice(prefix.length) || '/';
   }
   callback(req, res);
