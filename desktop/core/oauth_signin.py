@@ -380,6 +380,18 @@ def sign_in(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret]
                     login_hint)
 
 
+def _launch(open_browser: BrowserOpener, url: str) -> None:
+    """Open the browser without waiting for it: a console browser named in $BROWSER runs until it is
+    closed (webbrowser waits for it), and the listener must be answering meanwhile."""
+    def go() -> None:
+        try:
+            open_browser(url)
+        except Exception:  # noqa: BLE001 - the address is shown too; the listener keeps waiting
+            log.exception("could not open the browser")
+
+    threading.Thread(target=go, name="open browser", daemon=True).start()
+
+
 def _allow_loopback_http(*urls: str) -> None:
     # oauthlib refuses http unless told; web.check_url has already limited http to loopback addresses.
     if any(u.startswith("http://") for u in urls):
@@ -410,7 +422,7 @@ def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str
         with run.step("browser", "Sign in in the browser") as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256), waiting on "
                                 f"{listener.redirect_uri()}")
-            open_browser(url)
+            _launch(open_browser, url)
             params = listener.wait(run, lambda p: redirect_problem(p, state, ep.issuer, provider))
             st.detail = "the provider sent the browser back with a code"
         code = params["code"]
@@ -538,7 +550,7 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
         with run.step("browser", "Sign in in the browser") as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256, form_post), waiting on "
                                 f"{listener.redirect_uri('localhost')}")
-            open_browser(str(flow["auth_uri"]))
+            _launch(open_browser, str(flow["auth_uri"]))
             params = listener.wait(run, lambda p: redirect_problem(p, state, ep.issuer, "microsoft"))
             st.detail = "the provider sent the browser back with a code"
         run.transcript.register(params["code"])

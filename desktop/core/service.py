@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
-from desktop.core.errors import FieldError, InputErrors
+from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.model import (
     Connector,
@@ -31,6 +31,11 @@ from desktop.core.store import Catalogue
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
     from desktop.core.vault import Vault
+
+
+# OAuth (mail): the refresh token a sign-in keeps, and msal's token cache (sealed; not a declared secret).
+REFRESH_TOKEN = "oauth_refresh_token"
+TOKEN_CACHE = "oauth_token_cache"
 
 
 @dataclass
@@ -276,6 +281,50 @@ class Desk:
                 r.info["previous_until"] = until
         return execute(name, conn.type, "rotate", run, body)
 
+    def sign_in(self, name: str, open_browser: Callable[[str], object], *, device: bool = False,
+                show_code: Callable[[str, str, str], object] | None = None, timeout_s: float = 300.0,
+                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        """OAuth sign-in for a saved connector (``auth: oauth2``), then the rotation machinery: the new
+        refresh token is kept as pending, the connector type's own ``validate()`` runs with it, and only
+        then does it become current (the old one stays as previous). msal's token cache (Microsoft) is
+        kept, sealed, only after that. Steps of both runs, one result (action "sign-in")."""
+        from desktop.core import oauth_signin
+
+        conn = self.get(name)
+        ctype = self.ctype(conn)
+        if REFRESH_TOKEN not in {s.name for s in ctype.secrets if s.applies(conn.settings)}:
+            raise InputErrors([FieldError("settings.auth", f"“{name}” does not sign in with OAuth (choose "
+                                                           "“OAuth 2.0” as its sign-in first)")])
+        secrets = self.load_secrets(conn)
+        box: list[oauth_signin.SignInResult] = []
+        run = Run(timeout_s, cancel, on_event, secrets)
+        protocol = conn.type if conn.type in ("smtp", "imap") else None
+        first = execute(name, conn.type, "sign-in", run, lambda r: box.append(oauth_signin.sign_in(
+            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code)))
+        if not first.ok or not box:
+            return first
+        got = box[0]
+        first.info.update(got.to_dict())
+        if got.refresh_token is None:
+            first.ok = False
+            first.error = ConnectorError(errors.OAUTH_SIGN_IN_REQUIRED, "The sign-in worked but no refresh token "
+                                         "came back, so the connector could not keep working.",
+                                         " ".join(got.warnings))
+            return first
+        if REFRESH_TOKEN not in conn.secret_names:
+            def add(conns: list[Connector]) -> None:
+                for c in conns:
+                    if c.name == name and REFRESH_TOKEN not in c.secret_names:
+                        c.secret_names.append(REFRESH_TOKEN)
+            self.catalogue.update(add)
+        second = self.rotate(name, REFRESH_TOKEN, got.refresh_token, cancel=cancel, on_event=on_event)
+        if second.ok and got.token_cache is not None:
+            self.vault.set(secret_key(name, TOKEN_CACHE), got.token_cache)
+        return RunResult(ok=second.ok, connector=name, type=conn.type, action="sign-in",
+                         steps=first.steps + second.steps, error=second.error,
+                         transcript=first.transcript + second.transcript,
+                         info={**second.info, **first.info}, ms=first.ms + second.ms)
+
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""
         conn = self.get(name)
@@ -321,6 +370,8 @@ class Desk:
         for sname in conn.secret_names:
             for key in (secret_key(name, sname), pending_key(name, sname), previous_key(name, sname)):
                 self.vault.delete(key)
+        if REFRESH_TOKEN in conn.secret_names:
+            self.vault.delete(secret_key(name, TOKEN_CACHE))
 
     def duplicate_name(self, name: str) -> str:
         taken = {c.name for c in self.list()}

@@ -16,10 +16,15 @@ from typing import Any
 
 import pytest
 
+from desktop.connectors.base import ConnectorType
 from desktop.core import oauth_flow, oauth_signin
 from desktop.core.deadline import CancelToken
+from desktop.core.errors import ConnectorError, InputErrors
+from desktop.core.fields import Field, SecretField
+from desktop.core.model import Connector
 from desktop.core.pipeline import Run, RunResult, execute
 from desktop.core.secret import Secret
+from desktop.core.service import Desk
 from tests.servers import oauth_browser
 from tests.servers.ports import free_port
 from tests.servers.scripted import Peer, ScriptedServer, server_context
@@ -423,3 +428,118 @@ def test_microsoft_device_code(microsoft, browser):
                        show_code=lambda code, uri, complete: browser.open(complete or uri))
     assert r.ok, r.error
     assert got is not None and got.refresh_token is not None and got.token_cache is not None
+
+
+# -- sign-in NAME: keep the new refresh token only after the connector's own validation passes --------
+class FakeMail(ConnectorType):
+    """A connector type whose validate() this test controls: the token step (the real refresh against the
+    provider), then a "mail server" that accepts or refuses (settings.refuse). Stands in for SMTP/IMAP
+    with auth oauth2, whose validate is the same shape."""
+
+    type_name = "fakemail"
+    label = "Fake mail"
+    summary = "a mail connector for the sign-in tests"
+    fields = (Field("oauth_provider", "Provider", "choice", choices=(("oidc", "OpenID"), ("google", "Google"),
+                                                                      ("microsoft", "Microsoft"))),
+              Field("oauth_issuer", "Issuer"), Field("oauth_client_id", "Client id"),
+              Field("oauth_scopes", "Scopes", "list"), Field("refuse", "Refuse", "bool"))
+    secrets = (SecretField("oauth_client_secret", "Client secret", optional=True),
+               SecretField("oauth_refresh_token", "Refresh token", optional=True))
+    seen: list[str] = []
+
+    def validate(self, conn: Any, secrets: Any, run: Run) -> None:
+        token = oauth_flow.access_token(run, conn.settings, secrets)
+        with run.step("mailserver", "Sign in to the mail server"):
+            if conn.settings.get("refuse"):
+                raise ConnectorError("auth_failed", "The mail server rejected the token.")
+            self.seen.append(token.reveal())
+
+
+@pytest.fixture
+def fake_desk(app_home: Path, oauth_server: Any) -> Any:
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer,
+                "oauth_client_id": oauth_server.public_client, "oauth_scopes": MAIL_SCOPES}
+    desk.save(Connector(name="team-mail", type="fakemail", settings=settings), {})
+    return desk
+
+
+def stored(desk: Any, secret: str = "oauth_refresh_token") -> Secret | None:
+    return desk.vault.get(f"team-mail/{secret}")
+
+
+def test_sign_in_keeps_the_refresh_token_after_validation(fake_desk, browser):
+    r = fake_desk.sign_in("team-mail", browser.open, timeout_s=20)
+    assert r.ok, r.error
+    assert [s.name for s in r.steps] == ["endpoints", "browser", "code", "pending", "token", "mailserver",
+                                         "promote"]
+    assert r.info["account"] == "alice@example.test" and r.info["refresh_token"] is True
+    first = stored(fake_desk)
+    assert first is not None and "oauth_refresh_token" in fake_desk.get("team-mail").secret_names
+    no_token_in(r, first)
+    # Sign in again: the new token replaces the old one, which stays as previous for the grace period.
+    again = fake_desk.sign_in("team-mail", browser.open, timeout_s=20)
+    assert again.ok, again.error
+    assert stored(fake_desk) != first and fake_desk.vault.get("team-mail/oauth_refresh_token#previous") == first
+
+
+def test_sign_in_keeps_nothing_when_validation_fails(fake_desk, browser):
+    assert fake_desk.sign_in("team-mail", browser.open, timeout_s=20).ok
+    before = stored(fake_desk)
+
+    def refuse(conns: list[Any]) -> None:
+        conns[0].settings["refuse"] = True
+    fake_desk.catalogue.update(refuse)
+    r = fake_desk.sign_in("team-mail", browser.open, timeout_s=20)
+    assert r.error.code == "auth_failed" and r.error.step == "mailserver"
+    assert stored(fake_desk) == before  # the working sign-in is untouched
+    assert fake_desk.vault.get("team-mail/oauth_refresh_token#pending") is None
+
+
+def test_a_failed_sign_in_changes_nothing(fake_desk, browser):
+    r = fake_desk.sign_in("team-mail", browser.mode("deny").open, timeout_s=20)
+    assert r.error.code == "oauth_access_denied" and stored(fake_desk) is None
+    assert "pending" not in [s.name for s in r.steps]
+
+
+def test_sign_in_refused_for_a_connector_without_oauth(app_home):
+    from desktop.connectors import registry
+    desk = Desk(registry(), app_home)
+    desk.save(Connector(name="plain", type="sendgrid", settings={"from_address": "a@example.com"}),
+              {"api_key": Secret("SG.x" * 10)})
+    with pytest.raises(InputErrors) as info:
+        desk.sign_in("plain", lambda url: None)
+    assert "settings.auth" in info.value.fields
+
+
+def test_cli_sign_in_through_browser(fake_desk, browser, monkeypatch, capsys):
+    import webbrowser
+
+    from desktop import cli
+    monkeypatch.setattr(cli, "_desk", lambda: fake_desk)
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read $BROWSER (the test browser) afresh
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    assert cli.main(["sign-in", "team-mail", "--json", "--timeout", "20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] and out["action"] == "sign-in" and out["info"]["account"] == "alice@example.test"
+    token = stored(fake_desk)
+    assert token is not None and token.reveal() not in json.dumps(out)
+    assert browser.entries()[0]["delivered"] == [200]
+
+
+def test_cli_sign_in_device_code(fake_desk, browser, monkeypatch, capsys):
+    from desktop import cli
+    monkeypatch.setattr(cli, "_desk", lambda: fake_desk)
+    said: list[str] = []
+    real_say = cli._say
+
+    def say(text: str, file: Any = None) -> None:
+        said.append(text)
+        if "(or open " in text:
+            browser.open(text.split("(or open ", 1)[1].rstrip(")"))
+        real_say(text, file)
+    monkeypatch.setattr(cli, "_say", say)
+    assert cli.main(["sign-in", "team-mail", "--device-code", "--timeout", "30"]) == 0
+    assert any("enter the code" in line for line in said)
+    assert stored(fake_desk) is not None
+    assert "The new refresh token is in the keychain" in capsys.readouterr().out
