@@ -419,7 +419,7 @@ def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str
         if login_hint:
             extra["login_hint"] = login_hint
         url, state = flow.authorization_url(**extra)
-        with run.step("browser", "Sign in in the browser") as st:
+        with run.step("browser", "Sign in with the browser") as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256), waiting on "
                                 f"{listener.redirect_uri()}")
             _launch(open_browser, url)
@@ -547,7 +547,7 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
         flow = app.initiate_auth_code_flow(wanted, redirect_uri=listener.redirect_uri("localhost"),
                                            response_mode="form_post", login_hint=login_hint or None)
         state = str(flow["state"])
-        with run.step("browser", "Sign in in the browser") as st:
+        with run.step("browser", "Sign in with the browser") as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256, form_post), waiting on "
                                 f"{listener.redirect_uri('localhost')}")
             _launch(open_browser, str(flow["auth_uri"]))
