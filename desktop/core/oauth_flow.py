@@ -316,8 +316,8 @@ def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Se
                  protocol: str | None = None,
                  on_refresh_token: Callable[[Secret], None] | None = None) -> Secret:
     """A fresh access token from the stored refresh token, as the pipeline step "token". The token is
-    registered with the transcript's redactor (so it never shows); ``on_refresh_token`` receives a new
-    refresh token when the provider rotates it."""
+    registered with the transcript's redactor (so it never shows). A new refresh token (the provider
+    rotated it) goes to ``run.renewed`` (Desk keeps it for a saved connector) and ``on_refresh_token``."""
     with run.step("token", "Get an access token") as st:
         refresh = secrets.get("oauth_refresh_token")
         provider = _provider(settings)
@@ -359,9 +359,12 @@ def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Se
         if missing:
             raise scope_error(missing, granted)
         new_refresh = data.get("refresh_token")
-        if isinstance(new_refresh, str) and new_refresh and new_refresh != refresh.reveal() \
-                and on_refresh_token is not None:
-            on_refresh_token(Secret(new_refresh))
+        if isinstance(new_refresh, str) and new_refresh and new_refresh != refresh.reveal():
+            # The provider rotated the refresh token (Microsoft always does; some providers then refuse
+            # the old one): the run carries it to whoever keeps the connector's secrets.
+            run.renewed["oauth_refresh_token"] = Secret(new_refresh)
+            if on_refresh_token is not None:
+                on_refresh_token(Secret(new_refresh))
         expires = data.get("expires_in")
         st.detail = f"{web.shown(url)}: access token" + (f" for {expires} s" if expires else "") \
             + (f", scopes {' '.join(granted)}" if granted else "")

@@ -184,8 +184,16 @@ class Desk:
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
+        self.keep_renewed(conn, result)
         self.record(name, result)
         return result
+
+    def keep_renewed(self, conn: Connector, result: RunResult) -> None:
+        """Store the secrets a provider replaced during a run of a saved connector (a rotated OAuth
+        refresh token), whatever the outcome: the provider may already refuse the old one."""
+        for sname, value in result.renewed.items():
+            if sname in conn.secret_names and value:
+                self.vault.set(secret_key(conn.name, sname), value)
 
     def record(self, name: str, result: RunResult) -> None:
         """Remember the outcome of a validation of a saved connector (shown in the list)."""
@@ -268,7 +276,8 @@ class Desk:
                 old = current.get(secret)
                 if old:
                     self.vault.set(previous_key(name, secret), old)
-                self.vault.set(secret_key(name, secret), new_value)
+                # The provider may have rotated the new value during the check (OAuth refresh token).
+                self.vault.set(secret_key(name, secret), r.renewed.pop(secret, new_value))
                 self.vault.delete(pending_key(name, secret))
 
                 def change(conns: list[Connector]) -> None:
@@ -279,7 +288,9 @@ class Desk:
                 self.catalogue.update(change)
                 st.detail = f"previous value kept until {until}"
                 r.info["previous_until"] = until
-        return execute(name, conn.type, "rotate", run, body)
+        result = execute(name, conn.type, "rotate", run, body)
+        self.keep_renewed(conn, result)  # e.g. the refresh token rotated while a new client secret was checked
+        return result
 
     def sign_in(self, name: str, open_browser: Callable[[str], object], *, device: bool = False,
                 show_code: Callable[[str, str, str], object] | None = None, timeout_s: float = 300.0,

@@ -543,3 +543,31 @@ def test_cli_sign_in_device_code(fake_desk, browser, monkeypatch, capsys):
     assert any("enter the code" in line for line in said)
     assert stored(fake_desk) is not None
     assert "The new refresh token is in the keychain" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def rotating_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.servers.oauth import OAuthServer
+    server = OAuthServer(tmp_path_factory.mktemp("oauth-rot") / "oidc-provider.log", rotate=True).start()
+    yield server
+    server.stop()
+
+
+def test_a_rotated_refresh_token_is_kept(app_home, rotating_server, browser):
+    """Microsoft (and this server, like many) hands out a new refresh token on each refresh, and this one
+    refuses the used one: the saved connector must go on with the new one."""
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": rotating_server.issuer,
+                "oauth_client_id": rotating_server.public_client, "oauth_scopes": MAIL_SCOPES}
+    desk.save(Connector(name="team-mail", type="fakemail", settings=settings), {})
+    signed = desk.sign_in("team-mail", browser.open, timeout_s=20)
+    assert signed.ok, signed.error
+    kept = stored(desk)
+    assert kept is not None
+    for _ in range(3):
+        r = desk.validate_saved("team-mail")
+        assert r.ok, r.error
+        now = stored(desk)
+        assert now is not None and now != kept  # each refresh's new token replaced the used one
+        assert "renewed" not in r.to_dict() and now.reveal() not in json.dumps(r.to_dict())
+        kept = now

@@ -44,6 +44,7 @@ class OAuthServer:
     introspect_secret: str = field(default_factory=lambda: "is-" + secrets.token_hex(12))
     tls: tuple[str, str] | None = None  # (cert, key) PEM files: serve https on localhost
     prefix: str = ""  # a path the provider is mounted at (e.g. "/organizations/v2.0")
+    rotate: bool = False  # a new refresh token on each use (the used one is then refused)
     port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -86,7 +87,8 @@ class OAuthServer:
                                "(make test does both)")
         self.port = free_port()
         config: dict[str, Any] = {"issuer": self.issuer, "kafka": {"id": self.client_id, "secret": self.client_secret},
-                                  "clients": self.clients(), "prefix": self.prefix}
+                                  "clients": self.clients(), "prefix": self.prefix,
+                                  "rotate": self.rotate}
         if self.tls:
             config["tls"] = {"cert": self.tls[0], "key": self.tls[1]}
         path = self.log.with_suffix(".config.json")

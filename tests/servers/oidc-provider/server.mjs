@@ -120,7 +120,7 @@ const provider = new Provider(config.issuer, withMail({
     return undefined;
   },
   async issueRefreshToken(ctx, client) { return client.grantTypeAllowed('refresh_token'); },
-  rotateRefreshToken: () => false,
+  rotateRefreshToken: () => Boolean(config.rotate), // config.rotate: like Microsoft, a new one on each use
   pkce: { required: () => true },
   ttl: { AccessToken: 3600, AuthorizationCode: 60, DeviceCode: 600, RefreshToken: 14 * 24 * 3600,
          Grant: 14 * 24 * 3600, Interaction: 3600, Session: 3600 },
