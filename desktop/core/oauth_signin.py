@@ -194,6 +194,15 @@ def _answer(conn: socket.socket, status: int, title: str, text: str) -> None:
         pass
 
 
+def _same_issuer(said: str, expected: str, provider: str) -> bool:
+    if provider == "microsoft":
+        # A multi-tenant authority ("organizations", a domain) stands for the tenant's own issuer
+        # (…/<tenant id>/v2.0): the sign-in host is what can be checked.
+        said_parts, expected_parts = urllib.parse.urlsplit(said), urllib.parse.urlsplit(expected)
+        return (said_parts.scheme, said_parts.netloc) == (expected_parts.scheme, expected_parts.netloc)
+    return said.rstrip("/") == expected.rstrip("/")
+
+
 def redirect_problem(params: Mapping[str, str], state: str, issuer: str | None,
                      provider: str) -> ConnectorError | None:
     """Why a redirect's parameters are not acceptable, or None. ``state`` first (an answer with the
@@ -203,7 +212,7 @@ def redirect_problem(params: Mapping[str, str], state: str, issuer: str | None,
         return ConnectorError(errors.PROTOCOL_ERROR, "The sign-in answer did not carry this sign-in's state: "
                               "it belongs to another sign-in or was forged. Nothing was accepted.",
                               "Sign in again, and use only the browser window Connector Desk opens.")
-    if "iss" in params and issuer and params["iss"].rstrip("/") != issuer.rstrip("/"):
+    if "iss" in params and issuer and not _same_issuer(params["iss"], issuer, provider):
         return ConnectorError(errors.PROTOCOL_ERROR, f"The sign-in answer came from the issuer "
                               f"“{web.shown(params['iss'])}”, not “{web.shown(issuer)}” (RFC 9207).",
                               "Sign in again; if it repeats, check the provider settings (issuer).")

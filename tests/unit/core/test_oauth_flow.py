@@ -110,3 +110,13 @@ def test_sign_in_result_never_shows_tokens():
     r = oauth_signin.SignInResult("oidc", "a@example.test", ["mail"], Secret("at-xyz-1"), Secret("rt-xyz-2"))
     text = repr(r) + str(r.to_dict())
     assert "at-xyz-1" not in text and "rt-xyz-2" not in text and r.to_dict()["refresh_token"] is True
+
+
+def test_microsoft_iss_is_checked_by_host():
+    expected = "https://login.microsoftonline.com/organizations/v2.0"
+    tenant = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+    ok = {"state": STATE, "code": "c", "iss": tenant}
+    assert oauth_signin.redirect_problem(ok, STATE, expected, "microsoft") is None
+    bad = {**ok, "iss": "https://login.evil.example/organizations/v2.0"}
+    assert oauth_signin.redirect_problem(bad, STATE, expected, "microsoft").code == errors.PROTOCOL_ERROR
+    assert oauth_signin.redirect_problem(ok, STATE, expected, "oidc").code == errors.PROTOCOL_ERROR
