@@ -25,6 +25,7 @@ import html
 import json
 import logging
 import os
+import select
 import socket
 import ssl
 import threading
@@ -76,7 +77,8 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Connector Desk
 
 
 class Listener:
-    """A loopback HTTP listener for one redirect: 127.0.0.1, an ephemeral port, one path. The first
+    """A loopback HTTP listener for one redirect: 127.0.0.1 (and ::1 where it can, for "localhost"), an
+    ephemeral port, one path. The first
     request to that path is the answer (GET query or form_post body); the socket is closed at once, so
     a second request finds nobody. Requests to any other path get 404 and do not count."""
 
@@ -86,6 +88,16 @@ class Listener:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.port: int = self.sock.getsockname()[1]
+        self.socks = [self.sock]
+        # "localhost" (Microsoft's redirect) may resolve to ::1 first: listen there too, same port.
+        try:
+            six = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            six.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            six.bind(("::1", self.port))
+            six.listen(8)
+            self.socks.append(six)
+        except OSError:
+            pass
         self.closed = False
 
     def redirect_uri(self, host: str = "127.0.0.1") -> str:
@@ -93,10 +105,11 @@ class Listener:
 
     def close(self) -> None:
         self.closed = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        for sock in self.socks:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def __enter__(self) -> Listener:
         return self
@@ -109,7 +122,6 @@ class Listener:
         is shown in the browser and raised here). TIMEOUT at the deadline, CANCELLED on Cancel."""
         remove = run.cancel.on_cancel(self.close)
         try:
-            self.sock.settimeout(0.1)
             while True:
                 run.cancel.raise_if_cancelled()
                 if run.deadline.expired:
@@ -117,10 +129,11 @@ class Listener:
                                          f"{run.deadline.seconds:g} s.", "Sign in again and finish it in the "
                                          "browser window that opens (it may be behind this one).")
                 try:
-                    conn, _ = self.sock.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
+                    ready, _, _ = select.select(self.socks, [], [], 0.1)
+                    if not ready:
+                        continue
+                    conn, _ = ready[0].accept()
+                except (OSError, ValueError):
                     run.cancel.raise_if_cancelled()
                     raise
                 with conn:

@@ -184,6 +184,23 @@ def test_other_paths_get_404_and_do_not_count():
     assert params == {"state": "s1", "code": "c1"} and seen == [404, 200]
 
 
+def test_localhost_may_be_ipv6():
+    """Microsoft's redirect is http://localhost:PORT: a browser may try ::1 first; it is heard there too."""
+    import socket
+    run = Run(5)
+    with oauth_signin.Listener() as listener:
+        def visit() -> None:
+            with socket.create_connection(("::1", listener.port), timeout=5) as s:
+                s.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 15\r\n\r\nstate=s1&code=c")
+                seen.append(s.recv(100))
+        seen: list[bytes] = []
+        visitor = threading.Thread(target=visit)
+        visitor.start()
+        params = listener.wait(run, lambda p: oauth_signin.redirect_problem(p, "s1", None, "microsoft"))
+        visitor.join(10)
+    assert params == {"state": "s1", "code": "c"} and seen[0].startswith(b"HTTP/1.1 200")
+
+
 def test_nobody_comes_back_times_out(oauth_server, browser):
     t0 = time.monotonic()
     r, got = signed_in(oidc(oauth_server), {}, browser.mode("ignore").open, timeout=2)
