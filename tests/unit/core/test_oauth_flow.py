@@ -120,3 +120,17 @@ def test_microsoft_iss_is_checked_by_host():
     bad = {**ok, "iss": "https://login.evil.example/organizations/v2.0"}
     assert oauth_signin.redirect_problem(bad, STATE, expected, "microsoft").code == errors.PROTOCOL_ERROR
     assert oauth_signin.redirect_problem(ok, STATE, expected, "oidc").code == errors.PROTOCOL_ERROR
+
+
+def test_the_oauth_libraries_load_only_for_a_sign_in():
+    """Start-up must not grow: msal, google-auth-oauthlib, oauthlib and requests are imported only by a
+    sign-in (oauth_signin), not by the CLI, the Desk, the connector declarations or the token refresh."""
+    import subprocess
+    import sys
+    code = ("import sys, desktop.cli, desktop.core.service, desktop.core.oauth_flow\n"
+            "from desktop.connectors import registry; registry()\n"
+            "heavy = [m for m in ('msal', 'google_auth_oauthlib', 'oauthlib', 'requests', 'requests_oauthlib',"
+            " 'desktop.core.oauth_signin') if m in sys.modules]\n"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == ""
