@@ -588,3 +588,49 @@ def test_a_rotated_refresh_token_is_kept(app_home, rotating_server, browser):
         assert now is not None and now != kept  # each refresh's new token replaced the used one
         assert "renewed" not in r.to_dict() and now.reveal() not in json.dumps(r.to_dict())
         kept = now
+
+
+# -- hostile token endpoints during the sign-in's code exchange (requests, through oauthlib) ----------
+def authorizing_provider(token_handler: Callable[[Peer], None]) -> Callable[[Peer], None]:
+    """Discovery, an authorization endpoint that approves at once (302 back with a code and the state),
+    and ``token_handler`` as the token endpoint."""
+    import urllib.parse as up
+
+    def handle(peer: Peer) -> None:
+        request = peer.readline(5) or ""
+        length = 0
+        while (line := peer.readline(5)) not in (None, ""):
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        if length:
+            peer.read_exact(length, 5)
+        base = f"http://127.0.0.1:{peer.server.port}"
+        target = request.split(" ")[1] if " " in request else "/"
+        if target.startswith("/.well-known/openid-configuration"):
+            http_answer(peer, "200 OK", json.dumps({"issuer": base, "authorization_endpoint": base + "/auth",
+                                                    "token_endpoint": base + "/token"}).encode())
+        elif target.startswith("/auth"):
+            q = dict(up.parse_qsl(up.urlsplit(target).query))
+            back = q["redirect_uri"] + "?" + up.urlencode({"code": "code-123456", "state": q["state"]})
+            http_answer(peer, "302 Found", b"", f"Location: {back}\r\n")
+        else:
+            token_handler(peer)
+    return handle
+
+
+@pytest.mark.parametrize(("handler", "code"), [
+    (lambda peer: peer.hang(), "timeout"),
+    (garbage, "protocol_error"),
+    (ms_error("AADSTS7000215: Invalid client secret provided.", "invalid_client"), "oauth_invalid_client"),
+    (lambda peer: http_answer(peer, "302 Found", b"", "Location: http://127.0.0.1:9/elsewhere\r\n"),
+     "protocol_error"),
+])
+def test_hostile_token_endpoint_during_sign_in(browser, handler, code):
+    with ScriptedServer(authorizing_provider(handler)) as srv:
+        t0 = time.monotonic()
+        r, got = signed_in({"oauth_provider": "oidc", "oauth_issuer": f"http://127.0.0.1:{srv.port}",
+                            "oauth_client_id": "c"}, {"oauth_client_secret": Secret("cs-during-sign-in-1")},
+                           browser.open, timeout=4)
+        assert got is None and r.error.code == code and r.error.step == "code", r.error
+        assert time.monotonic() - t0 < 6
+    no_token_in(r, Secret("cs-during-sign-in-1"), Secret("code-123456"))
