@@ -253,8 +253,11 @@ def http_session(ca_file: str | None) -> Any:
     _quiet_libraries()
     session = requests.Session()
     session.trust_env = False
-    # Our verified context (the system store plus ca_file) for every https address.
-    session.mount("https://", _ContextAdapter(tls.new_context(ca_file or None)))
+    # Our verified context (the system store plus ca_file) for every https address; plain http only to
+    # a loopback peer.
+    adapter = _ContextAdapter(tls.new_context(ca_file or None))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     session.max_redirects = 0
 
     def refuse_redirect(resp: Any, *args: Any, **kwargs: Any) -> Any:
@@ -269,6 +272,21 @@ def http_session(ca_file: str | None) -> Any:
 
 def _context_adapter_class() -> Any:
     from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    class LoopbackConnection(HTTPConnection):
+        """Plain http only to a loopback peer, checked on the connected socket (as web.opener does)."""
+
+        def connect(self) -> None:
+            super().connect()
+            peer = str(self.sock.getpeername()[0])
+            if not web.is_loopback(peer):
+                self.sock.close()
+                raise web.NotLoopback(f"{self.host} is {peer}, not a loopback address")
+
+    class LoopbackPool(HTTPConnectionPool):
+        ConnectionCls = LoopbackConnection
 
     class ContextAdapter(HTTPAdapter):
         def __init__(self, context: ssl.SSLContext) -> None:
@@ -278,6 +296,8 @@ def _context_adapter_class() -> Any:
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             kwargs["ssl_context"] = self._context
             super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme,
+                                                       "http": LoopbackPool}
 
     return ContextAdapter
 
@@ -299,6 +319,9 @@ def _requests_error(exc: BaseException, url: str, run: Run, doing: str) -> Conne
         from desktop.core import tls
         inner = next((a for a in _chain(exc) if isinstance(a, ssl.SSLError)), None)
         return tls.classify(inner or exc, host, port)
+    if any(isinstance(a, web.NotLoopback) for a in _chain(exc)):
+        return ConnectorError(errors.PLAINTEXT_REFUSED, f"“{web.shown(host)}” did not resolve to a loopback "
+                              "address; plain http is allowed only there.", "Use the provider's https address.")
     if isinstance(exc, requests.exceptions.ConnectionError):
         if any(isinstance(a, socket.gaierror) for a in _chain(exc)):
             return ConnectorError(errors.DNS_FAILED, f"The host name “{host}” could not be found.",
@@ -436,6 +459,7 @@ def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str
         own.trust_env = False
         own.max_redirects = 0
         own.mount("https://", session.get_adapter("https://x"))
+        own.mount("http://", session.get_adapter("http://x"))
         own.hooks["response"] = list(session.hooks["response"])
         extra: dict[str, str] = {"access_type": "offline", "prompt": "consent"} if provider == "google" else {}
         if login_hint:

@@ -634,3 +634,20 @@ def test_hostile_token_endpoint_during_sign_in(browser, handler, code):
         assert got is None and r.error.code == code and r.error.step == "code", r.error
         assert time.monotonic() - t0 < 6
     no_token_in(r, Secret("cs-during-sign-in-1"), Secret("code-123456"))
+
+
+def test_plain_http_code_exchange_only_to_a_loopback_peer(monkeypatch):
+    """The requests session of a sign-in checks the connected peer, as web.opener does: a name that
+    passed the loopback check but then connects elsewhere (DNS rebinding) gets nothing."""
+    import socket as socket_module
+
+    session = oauth_signin.http_session(None)
+    real = socket_module.socket.getpeername
+    monkeypatch.setattr(socket_module.socket, "getpeername", lambda self: ("203.0.113.5", 80))
+    with ScriptedServer(garbage) as srv:
+        with pytest.raises(Exception) as info:
+            session.post(f"http://127.0.0.1:{srv.port}/token", data={"refresh_token": "rt-rebind-12345"}, timeout=5)
+        monkeypatch.setattr(socket_module.socket, "getpeername", real)
+        err = oauth_signin._requests_error(info.value, f"http://127.0.0.1:{srv.port}/token", Run(5), "x")
+    assert err is not None and err.code == "plaintext_refused"
+    assert b"rt-rebind" not in srv.received
