@@ -161,6 +161,7 @@ class Listener:
             return None
         raw = parts.query if method == "GET" else body.decode("utf-8", "replace")
         params = {k: v for k, v in urllib.parse.parse_qsl(raw, keep_blank_values=True)}
+        self.close()  # this was the one redirect: nobody else gets in, even while it is answered
         problem = check(params)
         if problem is None:
             _answer(conn, 200, "Signed in", "You can close this window and return to Connector Desk.")
