@@ -9,6 +9,7 @@ It is a plain widget so the wizard's sign-in page and a "Sign in again…" dialo
 
 from __future__ import annotations
 
+import html
 import threading
 import webbrowser
 from collections.abc import Callable, Mapping
@@ -18,6 +19,8 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,8 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import ConnectorError
-from desktop.core.pipeline import Run, execute
+from desktop.core.model import Connector
+from desktop.core.pipeline import Run, RunResult, execute
 from desktop.core.secret import Secret
+from desktop.core.service import Desk
 from desktop.gui.banner import ResultBanner
 from desktop.gui.widgets import StepList
 from desktop.gui.worker import Task, TaskRunner
@@ -186,9 +191,8 @@ class SignInPanel(QWidget):
         if isinstance(event, tuple) and event and event[0] == "open_url":
             self.opener(str(event[1]))
         elif isinstance(event, tuple) and event and event[0] == "device_code":
-            _kind, code, uri, complete = event
-            self.code.setText(self.tr("On any device with a browser, open <a href='{0}'>{0}</a> and enter the "
-                                      "code <b>{1}</b>.").format(uri, code))
+            _kind, code, uri, _complete = event
+            self.code.setText(device_code_text(self, str(code), str(uri)))
             self.code.show()
             self.banner.busy(self.tr("Waiting for the code to be approved…"))
         else:
@@ -227,3 +231,110 @@ class SignInPanel(QWidget):
             self.banner.error(exc, self.tr("Sign-in failed"))
         if isinstance(exc, ConnectorError):
             self.failed.emit(exc)
+
+
+def device_code_text(widget: QWidget, code: str, uri: str) -> str:
+    return widget.tr("On any device with a browser, open <a href='{0}'>{0}</a> and enter the code <b>{1}</b>."
+                     ).format(html.escape(uri, quote=True), html.escape(code))
+
+
+class SignInAgainDialog(QDialog):
+    """“Sign in again…” for a saved OAuth connector: ``Desk.sign_in`` on a worker (browser or device
+    code), and the new refresh token kept only after a validation with it passes; the stored sign-in
+    stays as it was on any failure or Cancel (closing the dialog cancels)."""
+
+    def __init__(self, desk: Desk, conn: Connector, parent: QWidget | None = None,
+                 opener: Callable[[str], object] = system_browser, timeout_s: float = 300.0) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInAgainDialog")
+        self.setWindowTitle(self.tr("Sign in again for “{0}”").format(conn.name))
+        self.resize(640, 460)
+        self.desk, self.conn, self.opener, self.timeout_s = desk, conn, opener, timeout_s
+        self.runner = TaskRunner(self)
+        self.task: Task | None = None
+        self.result: RunResult | None = None
+        v = QVBoxLayout(self)
+        intro = QLabel(self.tr("Your browser opens at the provider's sign-in page. The new sign-in is checked "
+                               "with a live validation first; only if that passes does it replace the current "
+                               "one (which is kept for 24 hours). If anything fails, nothing changes."))
+        intro.setWordWrap(True)
+        v.addWidget(intro)
+        self.device = QCheckBox(self.tr("No browser here: use a device code"))
+        self.device.setObjectName("deviceCode")
+        v.addWidget(self.device)
+        self.code = QLabel()
+        self.code.setObjectName("deviceCodeText")
+        self.code.setOpenExternalLinks(True)
+        self.code.setWordWrap(True)
+        self.code.hide()
+        v.addWidget(self.code)
+        self.steps = StepList()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.run_btn = self.buttons.addButton(self.tr("&Sign in…"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.run_btn.setObjectName("signIn")
+        self.run_btn.clicked.connect(self.start)
+        self.cancel_btn = self.buttons.addButton(self.tr("Cancel sign-in"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_btn.setObjectName("cancelSignIn")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+
+    def start(self) -> None:
+        desk, name, device, timeout = self.desk, self.conn.name, self.device.isChecked(), self.timeout_s
+        self.result = None
+        self.steps.restart()
+        self.code.hide()
+        self.banner.busy(self.tr("Waiting for the sign-in…"))
+        self.run_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+
+        def work(token: Any, emit: Callable[[object], None]) -> RunResult:
+            return desk.sign_in(name, lambda url: emit(("open_url", url)), device=device,
+                                show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete)),
+                                timeout_s=timeout, cancel=token, on_event=emit)
+
+        self.task = self.runner.run(work, "sign-in again", on_progress=self._progress, on_finished=self._done,
+                                    on_failed=self._failed)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _progress(self, event: object) -> None:
+        if isinstance(event, tuple) and event and event[0] == "open_url":
+            self.opener(str(event[1]))
+        elif isinstance(event, tuple) and event and event[0] == "device_code":
+            self.code.setText(device_code_text(self, str(event[1]), str(event[2])))
+            self.code.show()
+        else:
+            self.steps.on_event(event)
+
+    def _finish(self) -> None:
+        self.task = None
+        self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self.code.hide()
+
+    def _done(self, result: RunResult) -> None:
+        self._finish()
+        self.result = result
+        self.steps.show_result(result)
+        if result.ok:
+            self.banner.success(self.tr("Signed in as {0}; the new sign-in is in use").format(
+                result.info.get("account") or "?"), self.tr("Granted: {0}.").format(
+                ", ".join(result.info.get("scopes") or []) or self.tr("nothing")))
+        elif result.error is not None:
+            self.banner.error(result.error, self.tr("Not changed: the stored sign-in was left as it was"))
+
+    def _failed(self, exc: object) -> None:
+        self._finish()
+        if isinstance(exc, BaseException):
+            self.banner.error(exc, self.tr("Not changed: the stored sign-in was left as it was"))
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()

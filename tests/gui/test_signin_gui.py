@@ -12,8 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from desktop.connectors.base import ConnectorType
+from desktop.core.errors import ConnectorError
+from desktop.core.fields import Field, SecretField
+from desktop.core.model import Connector
 from desktop.core.oauth_signin import SignInResult
-from desktop.gui.signin import SignInPanel
+from desktop.core.service import Desk
+from desktop.gui.signin import SignInAgainDialog, SignInPanel
 from desktop.gui.worker import TaskRunner
 from tests.servers import oauth_browser
 
@@ -104,3 +109,75 @@ def test_device_code_is_shown_and_approved_elsewhere(qtbot, panel, browser_progr
         person = subprocess.Popen([os.environ["BROWSER"], f"{uri}?user_code={code}"])
     person.wait(20)
     assert not panel.code.isVisible() and "Signed in as alice@example.test" in panel.banner.title.text()
+
+
+# -- Sign in again… for a saved connector: kept only after a validation passes ---------------------------
+class OAuthMail(ConnectorType):
+    """A mail-like connector type whose validate is the real token refresh plus a server verdict the test
+    sets (settings.refuse): the shape of SMTP/IMAP with auth oauth2."""
+
+    type_name = "oauthmail"
+    label = "OAuth mail"
+    summary = "test type"
+    fields = (Field("oauth_provider", "Provider"), Field("oauth_issuer", "Issuer"),
+              Field("oauth_client_id", "Client id"), Field("oauth_scopes", "Scopes", "list"),
+              Field("refuse", "Refuse", "bool"))
+    secrets = (SecretField("oauth_refresh_token", "Refresh token", optional=True),)
+
+    def validate(self, conn: Any, secrets: Any, run: Any) -> None:
+        from desktop.core.oauth_flow import access_token
+        access_token(run, conn.settings, secrets)
+        with run.step("mailserver", "Sign in to the mail server"):
+            if conn.settings.get("refuse"):
+                raise ConnectorError("auth_failed", "The mail server rejected the token.")
+
+
+@pytest.fixture
+def saved(app_home: Path, oauth_server: Any) -> Any:
+    desk = Desk({"oauthmail": OAuthMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer,
+                "oauth_client_id": oauth_server.public_client,
+                "oauth_scopes": ["openid", "email", "offline_access", "mail"]}
+    return desk, desk.save(Connector(name="team-mail", type="oauthmail", settings=settings), {})
+
+
+def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_program, shoot):
+    desk, conn = saved
+    dialog = SignInAgainDialog(desk, conn, timeout_s=20)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert dialog.result.ok, dialog.result.error
+    assert "Signed in as alice@example.test" in dialog.banner.title.text()
+    first = desk.vault.get("team-mail/oauth_refresh_token")
+    assert first is not None
+    shoot(dialog, "oauth-sign-in-again")
+
+    def refuse(conns: list[Any]) -> None:
+        conns[0].settings["refuse"] = True
+    desk.catalogue.update(refuse)
+    dialog.conn = desk.get("team-mail")
+    dialog.result = None
+    qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert dialog.result.error.code == "auth_failed"
+    assert "left as it was" in dialog.banner.title.text()
+    assert desk.vault.get("team-mail/oauth_refresh_token") == first
+    dialog.reject()
+    dialog.runner.wait(3000)
+
+
+def test_sign_in_again_cancel(qtbot, saved, browser_program, monkeypatch):
+    desk, conn = saved
+    monkeypatch.setenv("OAUTH_BROWSER_MODE", "ignore")
+    dialog = SignInAgainDialog(desk, conn, timeout_s=30)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    qtbot.mouseClick(dialog.cancel_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=5000)
+    assert dialog.result.error.code == "cancelled" and dialog.run_btn.isEnabled()
+    assert desk.vault.get("team-mail/oauth_refresh_token") is None
+    dialog.runner.wait(3000)
