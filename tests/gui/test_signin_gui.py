@@ -181,3 +181,18 @@ def test_sign_in_again_cancel(qtbot, saved, browser_program, monkeypatch):
     assert dialog.result.error.code == "cancelled" and dialog.run_btn.isEnabled()
     assert desk.vault.get("team-mail/oauth_refresh_token") is None
     dialog.runner.wait(3000)
+
+
+def test_panel_warns_when_no_refresh_token_came_back(qtbot, oauth_server, browser_program):
+    runner = TaskRunner()
+    settings = {"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer,
+                "oauth_client_id": oauth_server.norefresh_client,
+                "oauth_scopes": ["openid", "email", "offline_access", "mail"]}
+    p = SignInPanel(runner, lambda: (settings, {}, "smtp"), timeout_s=20)
+    qtbot.addWidget(p)
+    p.show()
+    with qtbot.waitSignal(p.signedIn, timeout=20000):
+        qtbot.mouseClick(p.sign_in_btn, Qt.MouseButton.LeftButton)
+    assert "no refresh token came back" in p.banner.title.text()
+    assert "offline_access" in p.banner.hint.text()
+    runner.wait(3000)

@@ -653,3 +653,15 @@ def test_plain_http_code_exchange_only_to_a_loopback_peer(monkeypatch):
         err = oauth_signin._requests_error(info.value, f"http://127.0.0.1:{srv.port}/token", Run(5), "x")
     assert err is not None and err.code == "plaintext_refused"
     assert b"rt-rebind" not in srv.received
+
+
+def test_no_refresh_token_is_a_warning_and_nothing_is_kept(app_home, oauth_server, browser):
+    r, got = signed_in(oidc(oauth_server, oauth_server.norefresh_client), {}, browser.open)
+    assert r.ok and got is not None and got.refresh_token is None
+    assert got.warnings and "offline_access" in got.warnings[0]
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    desk.save(Connector(name="team-mail", type="fakemail",
+                        settings=oidc(oauth_server, oauth_server.norefresh_client)), {})
+    kept = desk.sign_in("team-mail", browser.open, timeout_s=20)
+    assert kept.error.code == "oauth_sign_in_required" and "offline_access" in kept.error.hint
+    assert desk.vault.get("team-mail/oauth_refresh_token") is None

@@ -6,6 +6,7 @@ Clients it knows (ids are attributes here):
 - ``public_client``: a native public client (no secret), code + PKCE, refresh, device grant;
 - ``confidential_client`` / ``confidential_secret``: the same with a secret (client_secret_post);
 - ``nomail_client``: a public client that may not have the ``mail`` scope (tokens without it);
+- ``norefresh_client``: a public client without the refresh_token grant (no refresh token comes back);
 - ``introspect_client`` / ``introspect_secret``: for Dovecot's introspection (client_secret_basic):
   ``introspection_url`` has them in it.
 Access tokens are opaque (introspectable), refresh tokens come without prompt=consent and are not
@@ -40,6 +41,7 @@ class OAuthServer:
     confidential_client: str = "mail-confidential"
     confidential_secret: str = field(default_factory=lambda: "ms-" + secrets.token_hex(12))
     nomail_client: str = "mail-nomail"
+    norefresh_client: str = "mail-norefresh"
     introspect_client: str = "dovecot"
     introspect_secret: str = field(default_factory=lambda: "is-" + secrets.token_hex(12))
     tls: tuple[str, str] | None = None  # (cert, key) PEM files: serve https on localhost
@@ -76,6 +78,8 @@ class OAuthServer:
              "token_endpoint_auth_method": "client_secret_post", "scope": MAIL_SCOPES},
             {**native, "client_id": self.nomail_client, "token_endpoint_auth_method": "none",
              "scope": "openid email profile offline_access"},
+            {**native, "client_id": self.norefresh_client, "token_endpoint_auth_method": "none",
+             "grant_types": ["authorization_code"], "scope": MAIL_SCOPES},
             {"client_id": self.introspect_client, "client_secret": self.introspect_secret, "grant_types": [],
              "response_types": [], "redirect_uris": [], "token_endpoint_auth_method": "client_secret_basic"},
         ]
