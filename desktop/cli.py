@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rollback", action="store_true", help="restore the previous value instead")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("sign-in", help="OAuth: sign in with the system browser (or a device code) and keep the "
+                                       "new refresh token only after a validation with it passes")
+    s.add_argument("name")
+    s.add_argument("--device-code", action="store_true",
+                   help="no browser here: show a code to enter on another device (RFC 8628)")
+    s.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in (default 300)")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("doctor", help="show the version, data folder and keychain in use, and prove the "
                                       "keychain stores and returns a secret")
     s.add_argument("--json", action="store_true")
@@ -399,6 +407,39 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_sign_in(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    desk = _desk()
+    out = sys.stderr if args.json else sys.stdout
+
+    def open_browser(url: str) -> None:
+        # webbrowser honours $BROWSER; the address is printed too, for a browser on another screen.
+        _say("Opening the browser to sign in. If it does not open, visit:", out)
+        _say(f"  {url}", out)
+        webbrowser.open(url)
+
+    def show_code(user_code: str, uri: str, complete: str) -> None:
+        _say(f"On any device with a browser, open {uri} and enter the code {user_code}", out)
+        if complete:
+            _say(f"  (or open {complete})", out)
+
+    result = desk.sign_in(args.name, open_browser, device=args.device_code, show_code=show_code,
+                          timeout_s=args.timeout)
+    code = _print_result(result, args.json)
+    if not args.json:
+        info = result.info
+        if info.get("account") or info.get("scopes"):
+            _say(f"  Account: {info.get('account') or '?'}; scopes: {' '.join(info.get('scopes') or [])}")
+        for warning in info.get("warnings") or []:
+            _say(f"  Warning: {warning}")
+        if result.ok:
+            print("  The new refresh token is in the keychain; the previous one is kept for 24 hours.")
+        elif any(st.name == "pending" for st in result.steps):
+            print("  The stored sign-in was left as it was.")
+    return code
+
+
 def _passphrase(env: str, prompt: str) -> str | None:
     value = os.environ.get(env) if env else None
     if value:
@@ -690,7 +731,7 @@ COMMANDS = {
     "folders": _cmd_folders, "produce": _cmd_produce, "roundtrip": _cmd_roundtrip, "rotate": _cmd_rotate,
     "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor, "discover": _cmd_discover,
     "failures": _cmd_failures, "replay": _cmd_replay, "unsuppress": _cmd_unsuppress,
-    "outbox": _cmd_outbox,
+    "outbox": _cmd_outbox, "sign-in": _cmd_sign_in,
 }
 
 

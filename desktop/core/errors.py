@@ -39,6 +39,11 @@ SENDER_REJECTED: Final = "sender_rejected"
 INTERNAL_ERROR: Final = "internal_error"
 CONFIRMATION_REQUIRED: Final = "confirmation_required"
 ALREADY_REPLAYED: Final = "already_replayed"
+# OAuth sign-in for mail (DESIGN.md §3):
+OAUTH_SIGN_IN_REQUIRED: Final = "oauth_sign_in_required"
+OAUTH_INVALID_CLIENT: Final = "oauth_invalid_client"
+OAUTH_ACCESS_DENIED: Final = "oauth_access_denied"
+OAUTH_SCOPE_MISSING: Final = "oauth_scope_missing"
 
 ALL_CODES: Final = frozenset(
     {
@@ -48,7 +53,8 @@ ALL_CODES: Final = frozenset(
         MAILBOX_NOT_FOUND, TOPIC_NOT_FOUND, NOT_AUTHORIZED, API_KEY_INVALID,
         API_KEY_MISSING_SCOPE, RATE_LIMITED, SERVER_ERROR, PROTOCOL_ERROR, CANCELLED,
         SECRET_STORE_UNAVAILABLE, RECIPIENT_REJECTED, SENDER_REJECTED, INTERNAL_ERROR,
-        CONFIRMATION_REQUIRED, ALREADY_REPLAYED,
+        CONFIRMATION_REQUIRED, ALREADY_REPLAYED, OAUTH_SIGN_IN_REQUIRED, OAUTH_INVALID_CLIENT,
+        OAUTH_ACCESS_DENIED, OAUTH_SCOPE_MISSING,
     }
 )
 

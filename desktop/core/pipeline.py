@@ -47,6 +47,9 @@ class RunResult:
     transcript: list[str]
     info: dict[str, Any] = field(default_factory=dict)
     ms: float = 0.0
+    # Secrets a provider replaced during the run (a rotated OAuth refresh token): never printed; the
+    # caller that owns the connector keeps them (Desk.validate_saved, Desk.rotate).
+    renewed: dict[str, Secret] = field(default_factory=dict, repr=False)
 
     def facts(self) -> list[tuple[str, str]]:
         """What the check learned, as (label, text) for people: certificate, permissions, mailbox."""
@@ -113,6 +116,7 @@ class Run:
         self.transcript = Transcript()
         self.steps: list[StepResult] = []
         self.info: dict[str, Any] = {}
+        self.renewed: dict[str, Secret] = {}  # see RunResult.renewed
         # A run that spans two connectors (the round trip) names its phases: ("send", "Send: ").
         self.phase: tuple[str, str] = ("", "")
         self._on_event = on_event
@@ -190,4 +194,5 @@ def execute(connector_name: str, type_name: str, action: str, run: Run,
         transcript=run.transcript.lines,
         info=run.info,
         ms=(time.perf_counter() - t0) * 1000,
+        renewed=dict(run.renewed),
     )

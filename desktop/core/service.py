@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from desktop.core.vault import Vault
 
 
+# OAuth (mail): the refresh token a sign-in keeps, and msal's token cache (sealed; not a declared secret).
+REFRESH_TOKEN = "oauth_refresh_token"
+TOKEN_CACHE = "oauth_token_cache"
+
+
 @dataclass
 class Draft:
     """A connector being edited together with the secrets typed for it (not yet stored)."""
@@ -205,11 +210,19 @@ class Desk:
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
+        self.keep_renewed(conn, result)
         try:
             self.record(name, result)
         except CatalogueError as exc:  # a newer catalogue is only read: the outcome is still shown
             log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
+
+    def keep_renewed(self, conn: Connector, result: RunResult) -> None:
+        """Store the secrets a provider replaced during a run of a saved connector (a rotated OAuth
+        refresh token), whatever the outcome: the provider may already refuse the old one."""
+        for sname, value in result.renewed.items():
+            if sname in conn.secret_names and value:
+                self.vault.set(secret_key(conn.name, sname), value)
 
     def record(self, name: str, result: RunResult) -> None:
         """Remember the outcome of a validation of a saved connector (shown in the list)."""
@@ -310,7 +323,53 @@ class Desk:
             except BaseException:
                 self.vault.delete(pending_key(name, secret))
                 raise
-        return execute(name, conn.type, "rotate", run, body)
+        result = execute(name, conn.type, "rotate", run, body)
+        self.keep_renewed(conn, result)  # e.g. the refresh token rotated while a new client secret was checked
+        return result
+
+    def sign_in(self, name: str, open_browser: Callable[[str], object], *, device: bool = False,
+                show_code: Callable[[str, str, str], object] | None = None, timeout_s: float = 300.0,
+                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        """OAuth sign-in for a saved connector (``auth: oauth2``), then the rotation machinery: the new
+        refresh token is kept as pending, the connector type's own ``validate()`` runs with it, and only
+        then does it become current (the old one stays as previous). msal's token cache (Microsoft) is
+        kept, sealed, only after that. Steps of both runs, one result (action "sign-in")."""
+        from desktop.core import oauth_signin
+
+        conn = self.get(name)
+        ctype = self.ctype(conn)
+        if REFRESH_TOKEN not in {s.name for s in ctype.secrets if s.applies(conn.settings)}:
+            raise InputErrors([FieldError("settings.auth", f"“{name}” does not sign in with OAuth (choose "
+                                                           "“OAuth 2.0” as its sign-in first)")])
+        secrets = self.load_secrets(conn)
+        box: list[oauth_signin.SignInResult] = []
+        run = Run(timeout_s, cancel, on_event, secrets)
+        protocol = conn.type if conn.type in ("smtp", "imap") else None
+        first = execute(name, conn.type, "sign-in", run, lambda r: box.append(oauth_signin.sign_in(
+            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code)))
+        if not first.ok or not box:
+            return first
+        got = box[0]
+        first.info.update(got.to_dict())
+        if got.refresh_token is None:
+            first.ok = False
+            first.error = ConnectorError(errors.OAUTH_SIGN_IN_REQUIRED, "The sign-in worked but no refresh token "
+                                         "came back, so the connector could not keep working.",
+                                         " ".join(got.warnings))
+            return first
+        if REFRESH_TOKEN not in conn.secret_names:
+            with self.catalogue.locked():
+                now = self.get(name)
+                if REFRESH_TOKEN not in now.secret_names:
+                    now.secret_names.append(REFRESH_TOKEN)
+                    self.catalogue.put([(now, None, False)])
+        second = self.rotate(name, REFRESH_TOKEN, got.refresh_token, cancel=cancel, on_event=on_event)
+        if second.ok and got.token_cache is not None:
+            self.vault.set(secret_key(name, TOKEN_CACHE), got.token_cache)
+        return RunResult(ok=second.ok, connector=name, type=conn.type, action="sign-in",
+                         steps=first.steps + second.steps, error=second.error,
+                         transcript=first.transcript + second.transcript,
+                         info={**second.info, **first.info}, ms=first.ms + second.ms)
 
     def _promote(self, r: Run, conn: Connector, secret: str, new_value: Secret, current: Mapping[str, Secret],
                  grace_hours: float) -> None:
@@ -381,6 +440,8 @@ class Desk:
                 for key in (secret_key(name, sname), pending_key(name, sname), previous_key(name, sname),
                             staged_key(name, sname)):
                     self.vault.delete(key)
+            if REFRESH_TOKEN in conn.secret_names:
+                self.vault.delete(secret_key(name, TOKEN_CACHE))
 
     def duplicate_name(self, name: str) -> str:
         taken = self.catalogue.names()

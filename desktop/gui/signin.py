@@ -1,0 +1,340 @@
+"""The OAuth sign-in panel of a mail connector (SMTP/IMAP with ``auth: oauth2``): the redirect URI to
+register (with Copy), short provider-specific setup steps with links to the consoles, **Sign in…** (the
+system browser + the loopback listener of :mod:`desktop.core.oauth_signin`, on a worker), **Cancel**,
+an optional device code, and the result: account, granted scopes, and a warning when no refresh token
+came back. The panel keeps nothing: the caller decides what to store (``signedIn``).
+
+It is a plain widget so the wizard's sign-in page and a "Sign in again…" dialog can both hold it.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import webbrowser
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.errors import ConnectorError
+from desktop.core.model import Connector
+from desktop.core.pipeline import Run, RunResult, execute
+from desktop.core.secret import Secret
+from desktop.core.service import Desk
+from desktop.gui.banner import ResultBanner
+from desktop.gui.widgets import StepList
+from desktop.gui.worker import Task, TaskRunner
+
+# What to register as the redirect URI (any port: the listener picks one each time; RFC 8252 §7.3).
+REDIRECT_URIS = {"google": "http://127.0.0.1", "oidc": "http://127.0.0.1", "microsoft": "http://localhost"}
+
+SETUP = {
+    "google": (
+        "<ol><li>In the <a href='https://console.cloud.google.com/apis/credentials'>Google Cloud console</a>, "
+        "create an OAuth client ID of type <b>Desktop app</b> (enable the Gmail API for the project).</li>"
+        "<li>On the <a href='https://console.cloud.google.com/apis/credentials/consent'>OAuth consent screen"
+        "</a>, add the scope <code>https://mail.google.com/</code>; publish the app “In production” — while "
+        "it is “Testing”, sign-ins expire after 7 days.</li>"
+        "<li>Paste the client ID and secret here; Google accepts the loopback redirect below on any port.</li>"
+        "</ol>"),
+    "microsoft": (
+        "<ol><li>In <a href='https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/"
+        "ApplicationsListBlade'>Microsoft Entra → App registrations</a>, create a registration; under "
+        "<b>Authentication</b> add the platform <b>Mobile and desktop applications</b> with the redirect URI "
+        "below, and allow public client flows for device-code sign-in.</li>"
+        "<li>Under <b>API permissions</b> add <i>Office 365 Exchange Online</i> → delegated "
+        "<code>SMTP.Send</code> (sending) or <code>IMAP.AccessAsUser.All</code> (reading), plus "
+        "<code>offline_access</code>, then <b>Grant admin consent</b>. <code>SMTP.SendAsApp</code> is an "
+        "application permission for unattended apps, not for a signed-in mailbox.</li>"
+        "<li>SMTP AUTH must be enabled for the mailbox (Exchange admin center → Mailboxes → Mail apps).</li>"
+        "</ol>"),
+    "oidc": (
+        "<ol><li>At your OpenID provider, register a native/public (or confidential) client with the "
+        "authorization-code grant, PKCE S256 and refresh tokens, and the loopback redirect below.</li>"
+        "<li>Allow the scopes the mail server checks, and <code>offline_access</code>.</li></ol>"),
+}
+
+
+def system_browser(url: str) -> None:
+    """The platform's way: QDesktopServices (which honours $BROWSER through xdg-open on Linux); Python's
+    webbrowser (which honours $BROWSER too) where the platform plug-in has no URL handler (offscreen)."""
+    if QGuiApplication.platformName() not in ("offscreen", "minimal") and QDesktopServices.openUrl(QUrl(url)):
+        return
+    # A console browser blocks until it is closed: never on the GUI thread.
+    threading.Thread(target=webbrowser.open, args=(url,), name="browser", daemon=True).start()
+
+
+class SignInPanel(QWidget):
+    """OAuth sign-in for the settings ``source()`` returns (settings, secrets, protocol).
+
+    Signals:
+        signedIn(object): the SignInResult after a successful sign-in (tokens as Secret values).
+        failed(object): the ConnectorError of a failed or cancelled sign-in.
+    """
+
+    signedIn = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, runner: TaskRunner,
+                 source: Callable[[], tuple[Mapping[str, Any], Mapping[str, Secret], str | None]],
+                 parent: QWidget | None = None, opener: Callable[[str], object] = system_browser,
+                 timeout_s: float = 300.0) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInPanel")
+        self.runner = runner
+        self.source = source
+        self.opener = opener
+        self.timeout_s = timeout_s
+        self.task: Task | None = None
+        self.result: Any = None
+        v = QVBoxLayout(self)
+        self.steps_text = QLabel()
+        self.steps_text.setObjectName("setupSteps")
+        self.steps_text.setWordWrap(True)
+        self.steps_text.setOpenExternalLinks(True)
+        v.addWidget(self.steps_text)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Redirect URI to register:")))
+        self.redirect = QLineEdit()
+        self.redirect.setObjectName("redirectUri")
+        self.redirect.setReadOnly(True)
+        row.addWidget(self.redirect, 1)
+        self.copy_btn = QPushButton(self.tr("&Copy"))
+        self.copy_btn.setObjectName("copyRedirect")
+        self.copy_btn.clicked.connect(self.copy_redirect)
+        row.addWidget(self.copy_btn)
+        v.addLayout(row)
+        buttons = QHBoxLayout()
+        self.sign_in_btn = QPushButton(self.tr("&Sign in…"))
+        self.sign_in_btn.setObjectName("signIn")
+        self.sign_in_btn.clicked.connect(self.sign_in)
+        self.cancel_btn = QPushButton(self.tr("Cancel"))
+        self.cancel_btn.setObjectName("cancelSignIn")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.device = QCheckBox(self.tr("No browser here: use a device code"))
+        self.device.setObjectName("deviceCode")
+        buttons.addWidget(self.sign_in_btn)
+        buttons.addWidget(self.cancel_btn)
+        buttons.addWidget(self.device)
+        buttons.addStretch(1)
+        v.addLayout(buttons)
+        self.code = QLabel()
+        self.code.setObjectName("deviceCodeText")
+        self.code.setWordWrap(True)
+        self.code.setOpenExternalLinks(True)
+        self.code.hide()
+        v.addWidget(self.code)
+        self.steps = StepList()
+        v.addWidget(self.steps)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.set_provider("google")
+
+    def set_provider(self, provider: str) -> None:
+        """Show the redirect URI and the setup steps of ``provider`` (google, microsoft, oidc)."""
+        self.redirect.setText(REDIRECT_URIS.get(provider, REDIRECT_URIS["oidc"]))
+        self.steps_text.setText(SETUP.get(provider, SETUP["oidc"]))
+
+    def copy_redirect(self) -> None:
+        QGuiApplication.clipboard().setText(self.redirect.text())
+        self.banner.info(self.tr("Copied"), self.tr("Paste it as the app registration's redirect URI."))
+
+    # -- the sign-in -----------------------------------------------------------------------------------
+    def sign_in(self) -> None:
+        from desktop.core import oauth_signin
+
+        settings, secrets, protocol = self.source()
+        settings, secrets = dict(settings), dict(secrets)
+        device = self.device.isChecked()
+        timeout = self.timeout_s
+        self.result = None
+        self.steps.restart()
+        self.code.hide()
+        self.banner.busy(self.tr("Waiting for the sign-in in the browser…") if not device
+                         else self.tr("Asking for a device code…"))
+
+        def work(token: Any, emit: Callable[[object], None]) -> Any:
+            box: list[Any] = []
+            run = Run(timeout, token, emit, secrets)
+
+            def body(r: Run) -> None:
+                box.append(oauth_signin.sign_in(
+                    r, settings, secrets, lambda url: emit(("open_url", url)), protocol=protocol, device=device,
+                    show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete))))
+            outcome = execute("sign-in", "oauth", "sign-in", run, body)
+            return outcome, (box[0] if box else None)
+
+        self.sign_in_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.task = self.runner.run(work, "sign-in", on_progress=self._progress, on_finished=self._done,
+                                    on_failed=self._crashed)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _progress(self, event: object) -> None:
+        if isinstance(event, tuple) and event and event[0] == "open_url":
+            self.opener(str(event[1]))
+        elif isinstance(event, tuple) and event and event[0] == "device_code":
+            _kind, code, uri, _complete = event
+            self.code.setText(device_code_text(self, str(code), str(uri)))
+            self.code.show()
+            self.banner.busy(self.tr("Waiting for the code to be approved…"))
+        else:
+            self.steps.on_event(event)
+
+    def _finish(self) -> None:
+        self.task = None
+        self.sign_in_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+
+    def _done(self, outcome: Any) -> None:
+        self._finish()
+        run_result, got = outcome
+        self.steps.show_result(run_result)
+        self.code.hide()
+        if got is None:
+            self.result = run_result.error
+            self.banner.error(run_result.error, self.tr("Sign-in failed"))
+            self.failed.emit(run_result.error)
+            return
+        self.result = got
+        text = self.tr("Granted: {0}.").format(", ".join(got.scopes) or self.tr("nothing"))
+        if got.refresh_token is None:
+            self.banner._show("info", "⚠ " + self.tr("Signed in as {0}, but no refresh token came back")
+                              .format(got.account or "?"), text, " ".join(got.warnings))
+        else:
+            self.banner.success(self.tr("Signed in as {0}").format(got.account or "?"),
+                                text + " " + self.tr("A refresh token came back; it is kept only after a "
+                                                     "validation with it passes."))
+        self.signedIn.emit(got)
+
+    def _crashed(self, exc: object) -> None:
+        self._finish()
+        self.result = exc
+        if isinstance(exc, BaseException):
+            self.banner.error(exc, self.tr("Sign-in failed"))
+        if isinstance(exc, ConnectorError):
+            self.failed.emit(exc)
+
+
+def device_code_text(widget: QWidget, code: str, uri: str) -> str:
+    return widget.tr("On any device with a browser, open <a href='{0}'>{0}</a> and enter the code <b>{1}</b>."
+                     ).format(html.escape(uri, quote=True), html.escape(code))
+
+
+class SignInAgainDialog(QDialog):
+    """“Sign in again…” for a saved OAuth connector: ``Desk.sign_in`` on a worker (browser or device
+    code), and the new refresh token kept only after a validation with it passes; the stored sign-in
+    stays as it was on any failure or Cancel (closing the dialog cancels)."""
+
+    def __init__(self, desk: Desk, conn: Connector, parent: QWidget | None = None,
+                 opener: Callable[[str], object] = system_browser, timeout_s: float = 300.0) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInAgainDialog")
+        self.setWindowTitle(self.tr("Sign in again for “{0}”").format(conn.name))
+        self.resize(640, 460)
+        self.desk, self.conn, self.opener, self.timeout_s = desk, conn, opener, timeout_s
+        self.runner = TaskRunner(self)
+        self.task: Task | None = None
+        self.result: RunResult | None = None
+        v = QVBoxLayout(self)
+        intro = QLabel(self.tr("Your browser opens at the provider's sign-in page. The new sign-in is checked "
+                               "with a live validation first; only if that passes does it replace the current "
+                               "one (which is kept for 24 hours). If anything fails, nothing changes."))
+        intro.setWordWrap(True)
+        v.addWidget(intro)
+        self.device = QCheckBox(self.tr("No browser here: use a device code"))
+        self.device.setObjectName("deviceCode")
+        v.addWidget(self.device)
+        self.code = QLabel()
+        self.code.setObjectName("deviceCodeText")
+        self.code.setOpenExternalLinks(True)
+        self.code.setWordWrap(True)
+        self.code.hide()
+        v.addWidget(self.code)
+        self.steps = StepList()
+        v.addWidget(self.steps, 1)
+        self.banner = ResultBanner()
+        v.addWidget(self.banner)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.run_btn = self.buttons.addButton(self.tr("&Sign in…"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.run_btn.setObjectName("signIn")
+        self.run_btn.clicked.connect(self.start)
+        self.cancel_btn = self.buttons.addButton(self.tr("Cancel sign-in"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_btn.setObjectName("cancelSignIn")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+
+    def start(self) -> None:
+        desk, name, device, timeout = self.desk, self.conn.name, self.device.isChecked(), self.timeout_s
+        self.result = None
+        self.steps.restart()
+        self.code.hide()
+        self.banner.busy(self.tr("Waiting for the sign-in…"))
+        self.run_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+
+        def work(token: Any, emit: Callable[[object], None]) -> RunResult:
+            return desk.sign_in(name, lambda url: emit(("open_url", url)), device=device,
+                                show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete)),
+                                timeout_s=timeout, cancel=token, on_event=emit)
+
+        self.task = self.runner.run(work, "sign-in again", on_progress=self._progress, on_finished=self._done,
+                                    on_failed=self._failed)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _progress(self, event: object) -> None:
+        if isinstance(event, tuple) and event and event[0] == "open_url":
+            self.opener(str(event[1]))
+        elif isinstance(event, tuple) and event and event[0] == "device_code":
+            self.code.setText(device_code_text(self, str(event[1]), str(event[2])))
+            self.code.show()
+        else:
+            self.steps.on_event(event)
+
+    def _finish(self) -> None:
+        self.task = None
+        self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self.code.hide()
+
+    def _done(self, result: RunResult) -> None:
+        self._finish()
+        self.result = result
+        self.steps.show_result(result)
+        if result.ok:
+            self.banner.success(self.tr("Signed in as {0}; the new sign-in is in use").format(
+                result.info.get("account") or "?"), self.tr("Granted: {0}.").format(
+                ", ".join(result.info.get("scopes") or []) or self.tr("nothing")))
+        elif result.error is not None:
+            self.banner.error(result.error, self.tr("Not changed: the stored sign-in was left as it was"))
+
+    def _failed(self, exc: object) -> None:
+        self._finish()
+        if isinstance(exc, BaseException):
+            self.banner.error(exc, self.tr("Not changed: the stored sign-in was left as it was"))
+
+    def reject(self) -> None:
+        self.runner.cancel_all()
+        super().reject()
