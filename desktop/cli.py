@@ -737,6 +737,9 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
+    if given == ["--version"]:  # answered before the command parser is built
+        print(f"connector-desk {__version__}")
+        return EXIT_OK
     if given in ([], ["--smoke"]):
         if _home_is_a_file():
             print(f"error: CONNECTOR_DESK_HOME: {_home_is_a_file()}", file=sys.stderr)
