@@ -125,7 +125,7 @@ class MailServers:
         users.chmod(0o644)
         addresses = "127.0.0.1" + (f" {self.REMOTE}" if self.oauth else "")
         mechanisms = "plain login scram-sha-256" + (" xoauth2 oauthbearer" if self.oauth else "")
-        password_only = "\n  mechanisms = plain login scram-sha-256" if self.oauth else ""
+        password_only = "\n  mechanisms = plain login scram-sha-256 none" if self.oauth else ""
         conf = d / "dovecot.conf"
         conf.write_text(f"""
 base_dir = {d}/run
