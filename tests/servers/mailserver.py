@@ -88,10 +88,10 @@ class MailServers:
         self._start_dovecot()
         for _attempt in range(3):
             self._start_postfix()
-            time.sleep(0.3)
-            if self._procs[-1].poll() is None:
+            if self._postfix_listens():
                 break
-            # Its ports were free when chosen, but another process may have taken one since.
+            # Its ports were free when chosen, but another process may have taken one since (on
+            # a loaded machine, even as the source port of some connection): new ports, again.
             self._procs.pop()
             for name in ("submission", "smtps", "plain"):
                 self.ports[name] = free_port()
@@ -100,6 +100,19 @@ class MailServers:
                 wait_listening(self.ports[name])
             except RuntimeError as exc:
                 raise RuntimeError(f"{name}: {exc}\n{self._logs()}") from None
+
+    def _postfix_listens(self, timeout: float = 20.0) -> bool:
+        """Wait until Postfix listens on its submission port (True) or its master exits (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._procs[-1].poll() is not None:
+                return False
+            try:
+                wait_listening(self.ports["submission"], timeout=0.2)
+                return True
+            except RuntimeError:
+                continue
+        return True  # still running: the wait below reports what does not listen
 
     def _logs(self) -> str:
         out = []
