@@ -92,15 +92,8 @@ OAUTH = {"auth": ("oauth2",)}
 OAUTH_PROVIDERS = (("google", "Google (Gmail, Google Workspace)"), ("microsoft", "Microsoft 365 (Entra ID)"),
                    ("oidc", "Another OpenID provider"))
 MECHANISMS = (("XOAUTH2", "XOAUTH2 (Google, Microsoft)"), ("OAUTHBEARER", "OAUTHBEARER (RFC 7628)"))
-# The provider's mail scopes, by protocol: what the token needs when oauth_scopes is empty.
-# Microsoft: the delegated permissions of a signed-in mailbox. SMTP.SendAsApp is an *application*
-# permission (client-credentials grant, an Exchange service principal, no user): not this flow.
-MAIL_SCOPES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "smtp": {"google": ("https://mail.google.com/",),
-             "microsoft": ("https://outlook.office.com/SMTP.Send", "offline_access")},
-    "imap": {"google": ("https://mail.google.com/",),
-             "microsoft": ("https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access")},
-}
+# Microsoft: SMTP.Send / IMAP.AccessAsUser.All are delegated permissions (a signed-in mailbox);
+# SMTP.SendAsApp is an *application* permission (client credentials, no user): not this flow.
 SCOPES_HELP = {
     "smtp": "Empty: the provider's mail scope — Google https://mail.google.com/; Microsoft "
             "https://outlook.office.com/SMTP.Send and offline_access (for a refresh token). Not SMTP.SendAsApp: "
@@ -139,19 +132,11 @@ OAUTH_SECRETS = (
 )
 
 
-def oauth_scopes(protocol: str, settings: Mapping[str, Any]) -> list[str]:
-    """The scopes to ask for: the connector's own, else the provider's mail scopes for ``protocol``."""
-    own = settings.get("oauth_scopes")
-    if own:
-        return [str(x) for x in own]
-    return list(MAIL_SCOPES.get(protocol, {}).get(str(settings.get("oauth_provider") or ""), ()))
-
-
 def oauth_access_token(run: Run, protocol: str, settings: Mapping[str, Any],
                        secrets: Mapping[str, Secret]) -> Secret:
-    """A fresh access token from the token side (``desktop.core.oauth_flow``, imported only here):
-    refreshed within the run's deadline as its own step, never stored. ``oauth_scopes`` is filled
-    in with the protocol's defaults when empty."""
+    """A fresh access token from the token side (``desktop.core.oauth_flow``, imported only here, when
+    a session is about to sign in): refreshed within the run's deadline as its own step "token",
+    checked for the ``protocol``'s mail scope, never stored."""
     try:
         from desktop.core.oauth_flow import access_token  # type: ignore[import-not-found, unused-ignore]
     except ModuleNotFoundError as exc:
@@ -159,7 +144,7 @@ def oauth_access_token(run: Run, protocol: str, settings: Mapping[str, Any],
             raise
         raise ConnectorError(errors.AUTH_METHOD_UNSUPPORTED, "This build of Connector Desk cannot get OAuth tokens.",
                              "Install a complete build, or choose password sign-in.") from None
-    token: Secret = access_token(run, {**settings, "oauth_scopes": oauth_scopes(protocol, settings)}, secrets)
+    token: Secret = access_token(run, settings, secrets, protocol=protocol)
     run.transcript.register(token)
     return token
 

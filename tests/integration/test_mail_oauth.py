@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from desktop.connectors import _mail, registry
+from desktop.connectors import registry
 from desktop.core.errors import InputErrors
 from desktop.core.model import Connector, parse_document
 from desktop.core.pipeline import Run, RunResult
@@ -42,8 +42,9 @@ class Tokens:
         self.value = CANARY
         self.calls: list[dict[str, Any]] = []
 
-    def access_token(self, run: Run, settings: dict[str, Any], secrets: dict[str, Secret]) -> Secret:
-        self.calls.append(dict(settings))
+    def access_token(self, run: Run, settings: dict[str, Any], secrets: dict[str, Secret], *,
+                     protocol: str | None = None) -> Secret:
+        self.calls.append({**settings, "protocol": protocol})
         with run.step("token", "Get an access token") as st:
             st.detail = "refreshed"
         return Secret(self.value)
@@ -128,8 +129,8 @@ def test_smtp_validates_and_sends_with_a_token(desk, oauth_mail, certs, tokens, 
     assert result.steps[names.index("authenticate")].detail == f"as {DANA} with {mechanism}"
     assert f"C: AUTH {mechanism} ********" in result.transcript
     assert_no_token(result, tokens.value)
-    # The token side was asked with the connector's settings (scopes as configured).
-    assert tokens.calls[-1]["oauth_scopes"] == ["mail"] and tokens.calls[-1]["oauth_client_id"] == "mail-0-normal"
+    # The token side was asked with the connector's settings, for SMTP's scope.
+    assert tokens.calls[-1]["oauth_client_id"] == "mail-0-normal" and tokens.calls[-1]["protocol"] == "smtp"
 
     sent = desk.test_send(conn, {"oauth_refresh_token": REFRESH}, ERIN)
     assert sent.ok, sent.error
@@ -152,6 +153,7 @@ def test_imap_validates_and_peeks_with_a_token(desk, oauth_mail, certs, tokens, 
         assert names.index("starttls") < names.index("mechanism")
     assert any(line.endswith(f"AUTHENTICATE {mechanism} ********") for line in result.transcript)  # SASL-IR
     assert_no_token(result, tokens.value)
+    assert tokens.calls[-1]["protocol"] == "imap"
     peek = desk.peek(conn, {"oauth_refresh_token": REFRESH}, 5)
     assert peek.ok, peek.error
     assert peek.info["mailbox"]["name"] == "INBOX"
@@ -426,10 +428,6 @@ def test_oauth_settings_are_declared_and_checked():
     doc["settings"].update(oauth_provider="microsoft", oauth_client_id="app")
     conn, _refs = parse_document(doc, registry())
     assert conn.settings["oauth_mechanism"] == "XOAUTH2" and conn.settings["oauth_issuer"] is None
-    assert _mail.oauth_scopes("imap", conn.settings) == ["https://outlook.office.com/IMAP.AccessAsUser.All",
-                                                         "offline_access"]
-    assert _mail.oauth_scopes("smtp", {"oauth_provider": "microsoft"})[0] == "https://outlook.office.com/SMTP.Send"
-    assert _mail.oauth_scopes("smtp", {"oauth_provider": "google"}) == ["https://mail.google.com/"]
     ctype = registry()["smtp"]
     assert "SMTP.SendAsApp" in ctype.field("oauth_scopes").help
     assert {s.name for s in ctype.secrets_needed({"auth": "oauth2"})} == set()  # both optional
@@ -445,3 +443,12 @@ def test_presets_choose_oauth_for_gmail_and_microsoft():
         assert gmail.settings["oauth_scopes"] == ["https://mail.google.com/"]
         assert microsoft.settings["oauth_scopes"] == [scope, "offline_access"]
         assert "oauth_auth_failed" in gmail.hints and "oauth_auth_failed" in microsoft.hints
+
+
+def test_without_the_token_side_the_check_says_so(desk, monkeypatch, certs):
+    monkeypatch.setitem(sys.modules, "desktop.core.oauth_flow", None)  # a build without it
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    with ScriptedServer(smtp_server(starttls=ctx)) as srv:
+        r = desk.validate(scripted_conn("smtp", srv.port, ca=str(certs.ca.ca_file)), {})
+    assert r.error.code == "auth_method_unsupported" and "cannot get OAuth tokens" in r.error.message
+    assert b"AUTH" not in srv.received
