@@ -139,6 +139,16 @@ def test_smtp_validates_and_sends_with_a_token(desk, oauth_mail, certs, tokens, 
     servers.wait_for_mail(ERIN, lambda m: m["X-Connector-Desk-Test"] == tag)
 
 
+def test_smtp_over_implicit_tls_signs_in_with_a_token(desk, oauth_mail, certs, tokens):
+    servers, provider = oauth_mail
+    tokens.value = provider.token(DANA)
+    result = desk.validate(connector("smtp", servers, provider, certs, security="tls",
+                                     mechanism="OAUTHBEARER"), {})
+    assert result.ok, result.error
+    assert [s.name for s in result.steps][:6] == ["resolve", "connect", "tls", "greeting", "ehlo", "mechanism"]
+    assert_no_token(result, tokens.value)
+
+
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_imap_validates_and_peeks_with_a_token(desk, oauth_mail, certs, tokens, mechanism, security):
