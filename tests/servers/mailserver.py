@@ -403,8 +403,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 @dataclass
 class MailOAuthProvider:
-    """The real npm oidc-provider (tests/servers/oidc-provider/server.mjs, its mail block) as the
-    authorization server of an oauth :class:`MailServers`: Dovecot introspects with a confidential
+    """The real npm oidc-provider (tests/servers/oidc-provider/mail.mjs, a mail-only configuration) as
+    the authorization server of an oauth :class:`MailServers`: Dovecot introspects with a confidential
     client of its own; :meth:`token` gets a real access token (client-credentials grant, opaque,
     introspection carries the mailbox's ``email``) — no person, no browser. Kinds: ``normal``,
     ``big`` (1,500 characters, Microsoft-sized), ``short`` (expires after one second)."""
@@ -434,11 +434,12 @@ class MailOAuthProvider:
                 cid, secret = f"mail-{n}-{kind}", "ms-" + secrets.token_hex(12)
                 self._clients[(email, kind)] = (cid, secret)
                 clients.append({"client_id": cid, "client_secret": secret, "email": email, **extra})
-        env = {**os.environ, "OIDC_MAIL": json.dumps({"introspector": list(self.introspector), "clients": clients})}
+        config = self.log.with_name("oidc-mail.json")
+        config.touch(mode=0o600)
+        config.write_text(json.dumps({"introspector": list(self.introspector), "clients": clients}))
         self.port = free_port()
         with open(self.log, "wb") as out:
-            self._procs.append(subprocess.Popen([node, "server.mjs", str(self.port), "kafka-client",
-                                                 "unused-" + secrets.token_hex(8)], cwd=FOLDER, env=env,
+            self._procs.append(subprocess.Popen([node, "mail.mjs", str(self.port), str(config)], cwd=FOLDER,
                                                 stdout=out, stderr=subprocess.STDOUT))
         wait_listening(self.port)
         return self
