@@ -462,3 +462,19 @@ def test_without_the_token_side_the_check_says_so(desk, monkeypatch, certs):
         r = desk.validate(scripted_conn("smtp", srv.port, ca=str(certs.ca.ca_file)), {})
     assert r.error.code == "auth_method_unsupported" and "cannot get OAuth tokens" in r.error.message
     assert b"AUTH" not in srv.received
+
+
+def test_plaintext_allowed_explicitly_sends_the_token_and_warns(desk, tokens):
+    got: list[str] = []
+
+    def on_auth(peer: Peer, line: str) -> bool:
+        got.append(line)
+        peer.send("235 2.7.0 ok")
+        return True
+    with ScriptedServer(smtp_server(on_auth=on_auth)) as srv:
+        conn = scripted_conn("smtp", srv.port, "none", allow_plaintext=True)
+        r = desk.validate(conn, {})
+    assert r.ok, r.error
+    assert r.steps[[s.name for s in r.steps].index("mechanism")].detail == "XOAUTH2 UNENCRYPTED"
+    assert got and leaks.leaked(srv.received, CANARY)  # what the administrator allowed, and nothing else
+    assert "The access token may be sent unencrypted." in registry()["smtp"].warnings(conn.settings)
