@@ -27,7 +27,7 @@ from desktop.core.secret import Secret
 from desktop.core.service import Desk
 from tests import leaks
 from tests.conftest import Certs
-from tests.servers.mailserver import MailOAuthProvider, MailServers, MailUser
+from tests.servers.mailserver import MailOAuthProvider, MailServers, MailUser, OAuthIntrospection
 from tests.servers.scripted import Peer, ScriptedServer, server_context
 
 DANA, ERIN = "dana@example.test", "erin@example.test"
@@ -80,7 +80,7 @@ def desk(app_home):  # type: ignore[no-untyped-def]
     return Desk(registry(), app_home)
 
 
-def document(kind: str, servers: MailServers, provider: MailOAuthProvider, certs: Certs, *,
+def document(kind: str, servers: MailServers, provider: MailOAuthProvider | None, certs: Certs, *,
              mechanism: str = "XOAUTH2", security: str = "starttls", **settings: Any) -> dict[str, Any]:
     ports = {("smtp", "starttls"): servers.ports["submission"], ("smtp", "tls"): servers.ports["smtps"],
              ("imap", "starttls"): servers.ports["imap"], ("imap", "tls"): servers.ports["imaps"]}
@@ -88,7 +88,8 @@ def document(kind: str, servers: MailServers, provider: MailOAuthProvider, certs
         # 127.0.0.2: Dovecot treats us as a remote client (STARTTLS before any sign-in is offered)
         "host": servers.REMOTE if security == "starttls" else "127.0.0.1", "port": ports[(kind, security)],
         "security": security, "auth": "oauth2", "username": DANA, "ca_file": str(certs.ca.ca_file),
-        "timeout_s": 8, "oauth_provider": "oidc", "oauth_issuer": f"http://127.0.0.1:{provider.port}",
+        "timeout_s": 8, "oauth_provider": "oidc",
+        "oauth_issuer": f"http://127.0.0.1:{provider.port if provider else 9}",
         "oauth_client_id": "mail-0-normal", "oauth_scopes": ["mail"], "oauth_mechanism": mechanism}
     if kind == "smtp":
         base["from_address"] = DANA
@@ -268,6 +269,11 @@ def smtp_server(*, starttls: Any = None, auth: str = "XOAUTH2", on_auth: Any = N
             elif verb == "AUTH":
                 if on_auth is None or on_auth(peer, line) is False:
                     return
+            elif verb == "DATA":
+                peer.send("354 go ahead")
+                while peer.readline() not in (None, "."):
+                    pass
+                peer.send("250 2.0.0 queued")
             elif verb == "QUIT":
                 peer.send("221 bye")
                 return
@@ -478,3 +484,34 @@ def test_plaintext_allowed_explicitly_sends_the_token_and_warns(desk, tokens):
     assert r.steps[[s.name for s in r.steps].index("mechanism")].detail == "XOAUTH2 UNENCRYPTED"
     assert got and leaks.leaked(srv.received, CANARY)  # what the administrator allowed, and nothing else
     assert "The access token may be sent unencrypted." in registry()["smtp"].warnings(conn.settings)
+
+
+def test_dovecot_that_cannot_check_tokens_now_is_a_temporary_failure_on_imap(desk, tmp_path, certs, tokens):
+    """Dovecot's introspection endpoint is down (nothing listens there). IMAP says so
+    ([UNAVAILABLE]: temporary, worth a retry); Postfix passes it on only as a plain 535."""
+    from tests.servers.ports import free_port
+    down = OAuthIntrospection(f"http://127.0.0.1:{free_port()}/token/introspection", "dovecot", "unused")
+    servers = MailServers(tmp_path / "mail", certs.ca, [MailUser(DANA, "dana-" + secrets.token_hex(8))], oauth=down)
+    servers.start()
+    try:
+        imap = desk.validate(connector("imap", servers, None, certs), {})
+        smtp = desk.validate(connector("smtp", servers, None, certs), {})
+    finally:
+        servers.stop()
+    assert imap.error.code == "server_error" and imap.error.temporary and "UNAVAILABLE" in imap.error.message
+    assert smtp.error.code == "auth_failed" and "535" in smtp.error.message
+
+
+def test_a_temporary_smtp_refusal_of_the_token_is_retried_by_a_test_send(desk, tokens, certs):
+    replies = ["454 4.7.0 Temporary authentication failure", "235 2.7.0 ok"]
+
+    def on_auth(peer: Peer, line: str) -> bool:
+        peer.send(replies.pop(0) if len(replies) > 1 else replies[0])
+        return True
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    with ScriptedServer(smtp_server(starttls=ctx, on_auth=on_auth)) as srv:
+        r = desk.test_send(scripted_conn("smtp", srv.port, ca=str(certs.ca.ca_file), timeout_s=8), {},
+                           "someone@example.test")
+    assert [a["ok"] for a in r.info["attempts"]] == [False, True], r.info["attempts"]
+    assert r.info["attempts"][0]["code"] == "auth_failed"
+    assert len(tokens.calls) == 1  # one token for every attempt

@@ -314,7 +314,7 @@ class SmtpChecks:
                                      "The server does not follow the XOAUTH2 / OAUTHBEARER exchange; check the port.")
         if r.code == 235:
             return
-        if not challenged and 400 <= r.code < 500:
+        if 400 <= r.code < 500:  # e.g. the server could not reach its token introspection
             raise ConnectorError(errors.AUTH_FAILED, f"The server could not check the token now: {r}",
                                  "This is temporary on the server's side; try again in a few minutes.",
                                  temporary=True)
