@@ -174,11 +174,18 @@ def _saslname(user: str) -> str:
     return user.replace("=", "=3D").replace(",", "=2C")
 
 
+def _control(text: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
 def sasl_payload(chosen: str, user: str, token: Secret, host: str, port: int) -> str:
     """The base64 initial response of XOAUTH2 or OAUTHBEARER (RFC 7628) carrying ``token``."""
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in user + token.reveal()):
+    if _control(user):
         raise ConnectorError(errors.BAD_INPUT, "User name: it holds a control character, which the sign-in cannot "
                              "carry. Nothing was sent.", "Enter the user name again on the sign-in page.")
+    if _control(token.reveal()):
+        raise ConnectorError(errors.PROTOCOL_ERROR, "The access token the provider issued holds a control "
+                             "character; it was not sent.", "Sign in again; if it persists, the provider misbehaves.")
     if chosen == "OAUTHBEARER":
         raw = f"n,a={_saslname(user)},\x01host={host}\x01port={port}\x01auth=Bearer {token.reveal()}\x01\x01"
     else:

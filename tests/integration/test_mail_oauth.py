@@ -515,3 +515,12 @@ def test_a_temporary_smtp_refusal_of_the_token_is_retried_by_a_test_send(desk, t
     assert [a["ok"] for a in r.info["attempts"]] == [False, True], r.info["attempts"]
     assert r.info["attempts"][0]["code"] == "auth_failed"
     assert len(tokens.calls) == 1  # one token for every attempt
+
+
+def test_a_token_with_a_control_character_is_never_sent(desk, tokens, certs):
+    tokens.value = CANARY + "\x01user=evil@example.test"  # would end the XOAUTH2 field early
+    ctx = server_context(str(certs.good.cert), str(certs.good.key))
+    with ScriptedServer(smtp_server(starttls=ctx, on_auth=lambda p, _line: p.send("235 ok"))) as srv:
+        r = desk.validate(scripted_conn("smtp", srv.port, ca=str(certs.ca.ca_file)), {})
+    assert r.error.code == "protocol_error" and r.error.step == "authenticate"
+    assert b"AUTH" not in srv.received and not leaks.leaked(srv.received, CANARY)
