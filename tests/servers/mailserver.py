@@ -86,15 +86,18 @@ class MailServers:
         names = ["localhost", "127.0.0.1"] + ([self.REMOTE] if self.oauth else [])
         self.server_cert = self.ca.issue("mail", names)
         self._start_dovecot()
-        for _attempt in range(3):
+        for attempt in range(5):
             self._start_postfix()
             if self._postfix_listens():
                 break
             # Its ports were free when chosen, but another process may have taken one since (on
-            # a loaded machine, even as the source port of some connection): new ports, again.
+            # a loaded machine, even as the source port of some connection); and on this loaded
+            # machine Postfix's master sometimes exits at start with nothing logged: new ports,
+            # a moment's pause, again.
             self._procs.pop()
             for name in ("submission", "smtps", "plain"):
                 self.ports[name] = free_port()
+            time.sleep(0.5 * (attempt + 1))
         for name in ("submission", "smtps", "plain", "imap", "imaps"):
             try:
                 wait_listening(self.ports[name])
