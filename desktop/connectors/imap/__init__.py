@@ -1,4 +1,5 @@
-"""IMAP (inbound mail trigger): implicit TLS, STARTTLS or plain; AUTHENTICATE PLAIN or LOGIN;
+"""IMAP (inbound mail trigger): implicit TLS, STARTTLS or plain; AUTHENTICATE PLAIN or LOGIN, or
+OAuth (AUTHENTICATE XOAUTH2 / OAUTHBEARER);
 the mailbox matched exactly. The protocol code in :mod:`.session` loads when a check runs."""
 
 from __future__ import annotations
@@ -27,15 +28,19 @@ class ImapConnector(ConnectorType):
     test_action = "peek"
     fields = (
         *_mail.server_fields("IMAP", "imap.example.com", SECURITY, "tls", PORTS),
-        Field("auth", "Sign-in", "choice", "password", choices=(("password", "User name and password"),),
+        Field("auth", "Sign-in", "choice", "password",
+              choices=(("password", "User name and password"), ("oauth2", "OAuth (sign in with the provider)")),
               page="auth"),
-        Field("username", "User name", "text", required=True, page="auth", placeholder="inbox@example.com"),
+        Field("username", "User name", "text", required=True, page="auth", placeholder="inbox@example.com",
+              help="Usually the full e-mail address; with OAuth, the mailbox that signs in."),
+        *_mail.oauth_fields("imap"),
         _mail.ALLOW_PLAINTEXT,
         Field("mailbox", "Mailbox", "text", "INBOX", required=True, page="auth", picker="folders",
               help="Matched exactly: names are case-sensitive. Use “Choose…” to pick it from the account."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
-                           help=""),)
+                           help=""),
+               *_mail.OAUTH_SECRETS)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         return _mail.warnings(settings)

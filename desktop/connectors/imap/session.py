@@ -8,7 +8,7 @@ import base64
 import difflib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -228,7 +228,8 @@ class ImapSession:
                 return Tagged(status.upper(), rest, untagged)
             raise self._garbage(r.text)
 
-    def finish(self, tag: str, doing: str, on_continue: Any = None) -> Tagged:
+    def finish(self, tag: str, doing: str, on_continue: Callable[[Response], None] | None = None) -> Tagged:
+        """Read up to the tagged answer to ``tag``; each "+" continuation goes to ``on_continue``."""
         untagged: list[Response] = []
         while True:
             r = self.read(doing)
@@ -243,7 +244,7 @@ class ImapSession:
                     raise ConnectorError(errors.PROTOCOL_ERROR,
                                          "The server asked for more data where none was due.",
                                          "The server does not behave like an IMAP server.")
-                on_continue()
+                on_continue(r)
             elif r.text.startswith(tag + " "):
                 status, _, rest = r.text[len(tag) + 1:].partition(" ")
                 status = status.upper()
@@ -341,7 +342,9 @@ class ImapChecks:
                 with run.step("capability_tls", "CAPABILITY after STARTTLS") as st:
                     self._capability(imap)
                     st.detail = " ".join(sorted(imap.capabilities))[:200]
-            if not preauth:
+            if not preauth and s.get("auth") == "oauth2":
+                self._sign_in_oauth(conn, imap, secrets, run)
+            elif not preauth:
                 with run.step("authenticate", "Sign in") as st:
                     self._login(conn, imap, secrets)
                     st.detail = f"as {s.get('username')}"
@@ -372,7 +375,7 @@ class ImapChecks:
                 imap.conn.send_line(f"{tag} AUTHENTICATE PLAIN", "signing in")
                 imap.t.client(f"{tag} AUTHENTICATE PLAIN")
 
-                def send_payload() -> None:
+                def send_payload(_plus: Response) -> None:
                     imap.conn.send_line(payload, "signing in")
                     imap.t.client_secret()
                 r = imap.finish(tag, "signing in", on_continue=send_payload)
@@ -387,6 +390,67 @@ class ImapChecks:
         if r.status == "OK":
             return
         raise self._auth_error(conn, r)
+
+    def _sign_in_oauth(self, conn: Connector, imap: ImapSession, secrets: Mapping[str, Secret], run: Run) -> None:
+        """OAuth: the mechanism checked (offered, over an encrypted connection), then the token
+        (its own step, only now: nothing refreshes for a server that would not get it), then
+        AUTHENTICATE."""
+        s = conn.settings
+        with run.step("mechanism", "Sign-in method") as st:
+            _mail.require_encryption(s, imap.conn.encrypted, "access token")
+            chosen = _mail.mechanism(s)
+            offered = sorted(c[5:] for c in imap.capabilities if c.startswith("AUTH="))
+            if chosen not in offered:
+                raise _mail.mechanism_missing(chosen, offered, imap.conn.encrypted)
+            st.detail = chosen + (" over TLS" if imap.conn.encrypted else " UNENCRYPTED")
+        token = _mail.oauth_access_token(run, "imap", s, secrets)
+        with run.step("authenticate", "Sign in") as st:
+            self._authenticate_oauth(conn, imap, chosen, token)
+            st.detail = f"as {s.get('username')} with {chosen}"
+
+    def _authenticate_oauth(self, conn: Connector, imap: ImapSession, chosen: str, token: Secret) -> None:
+        user = str(conn.settings.get("username") or "")
+        payload = _mail.sasl_payload(chosen, user, token, imap.conn.host, imap.conn.port)
+        imap.t.register(payload)
+        tag = imap.next_tag()
+        sent = "SASL-IR" in imap.capabilities  # RFC 4959: the initial response on the command line
+        if sent:
+            imap.conn.send_line(f"{tag} AUTHENTICATE {chosen} {payload}", "signing in")
+            imap.t.client(f"{tag} AUTHENTICATE {chosen} ", secret_from=len(f"{tag} AUTHENTICATE {chosen} "))
+        else:
+            imap.conn.send_line(f"{tag} AUTHENTICATE {chosen}", "signing in")
+            imap.t.client(f"{tag} AUTHENTICATE {chosen}")
+        challenge: list[dict[str, str] | None] = []
+
+        def on_continue(plus: Response) -> None:
+            nonlocal sent
+            if not sent:  # the server's empty "+": now the token
+                imap.conn.send_line(payload, "signing in")
+                imap.t.client_secret()
+                sent = True
+            elif not challenge:  # a refusal: the reason as base64 JSON, answered as the mechanism requires
+                challenge.append(_mail.decode_challenge(plus.text[1:]))
+                answer = _mail.challenge_answer(chosen)
+                imap.conn.send_line(answer, "finishing the refused sign-in")
+                imap.t.client(answer)
+            else:
+                raise ConnectorError(errors.PROTOCOL_ERROR,
+                                     "The server kept asking for more after refusing the token.",
+                                     "The server does not follow the XOAUTH2 / OAUTHBEARER exchange; check the port.")
+        r = imap.finish(tag, "signing in", on_continue=on_continue)
+        if r.status == "OK":
+            return
+        if r.code == "UNAVAILABLE":
+            raise ConnectorError(errors.SERVER_ERROR, f"The server cannot check the token now: {r.text}",
+                                 "This is temporary on the server's side; try again later.", temporary=True)
+        if r.status == "BAD" and not challenge:
+            raise ConnectorError(errors.AUTH_METHOD_UNSUPPORTED,
+                                 f"The server rejected the sign-in command: {r.text}",
+                                 "Ask the server's administrator which sign-in methods are enabled.")
+        err = _mail.oauth_refused(chosen, user, f"{r.status} {r.text}", challenge[0] if challenge else None,
+                                  bool(challenge), imap.t.redactor.scrub)
+        _mail.oauth_hint(self.ctype, conn.settings, err, (f"oauth_{r.code}",) if r.code else ())
+        raise err
 
     def _plain_login(self, imap: ImapSession, user: str, password: Secret) -> Tagged:
         # What cannot be a quoted string (line breaks, 8-bit text) goes as a literal.

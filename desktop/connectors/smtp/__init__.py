@@ -1,4 +1,5 @@
-"""SMTP (outbound mail): implicit TLS, STARTTLS or plain; PLAIN/LOGIN password sign-in.
+"""SMTP (outbound mail): implicit TLS, STARTTLS or plain; PLAIN/LOGIN password sign-in, or OAuth
+(XOAUTH2 / OAUTHBEARER with a token from Google, Microsoft or any OpenID provider).
 
 This module only declares the connector (fields, secrets, warnings) so the application starts
 fast; the protocol code in :mod:`.session` is imported when a check runs.
@@ -30,10 +31,13 @@ class SmtpConnector(ConnectorType):
     fields = (
         *_mail.server_fields("mail", "smtp.example.com", SECURITY, "starttls", PORTS),
         Field("auth", "Sign-in", "choice", "password",
-              choices=(("password", "User name and password"), ("none", "No sign-in (relay)")),
+              choices=(("password", "User name and password"), ("oauth2", "OAuth (sign in with the provider)"),
+                       ("none", "No sign-in (relay)")),
               page="auth"),
         Field("username", "User name", "text", required=True, page="auth",
-              when={"auth": ("password",)}, placeholder="svc-billing@example.com"),
+              when={"auth": ("password", "oauth2")}, placeholder="svc-billing@example.com",
+              help="Usually the full e-mail address; with OAuth, the mailbox that signs in."),
+        *_mail.oauth_fields("smtp"),
         _mail.ALLOW_PLAINTEXT,
         Field("from_address", "Sender (From) address", "email", page="auth",
               placeholder="billing@example.com",
@@ -44,7 +48,8 @@ class SmtpConnector(ConnectorType):
                    "delivery status notifications are shown as failed sends (read-only)."),
     )
     secrets = (SecretField("password", "Password", when={"auth": ("password",)}, after="username",
-                           help=""),)
+                           help=""),
+               *_mail.OAUTH_SECRETS)
 
     def warnings(self, settings: Mapping[str, Any]) -> list[str]:
         return _mail.warnings(settings)

@@ -128,6 +128,7 @@ class SmtpChecks:
 
     def __init__(self, ctype: ConnectorType) -> None:
         self.ctype = ctype
+        self._token: Secret | None = None  # one access token for every attempt of a test send
 
     # -- the session ---------------------------------------------------------------------
     def _session(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, *,
@@ -198,6 +199,8 @@ class SmtpChecks:
                 with run.step("authenticate", pre + "Sign in") as st:
                     self._authenticate(conn, smtp, secrets)
                     st.detail = f"as {s.get('username')}"
+            elif s.get("auth") == "oauth2":
+                self._sign_in_oauth(conn, smtp, secrets, run, pre)
             if s.get("from_address") or recipient:
                 with run.step("sender", pre + "Sender accepted (MAIL FROM)") as st:
                     sender = envelope_sender(s)
@@ -269,6 +272,59 @@ class SmtpChecks:
         if r.code == 235:
             return
         raise self._auth_error(conn, r)
+
+    def _sign_in_oauth(self, conn: Connector, smtp: SmtpSession, secrets: Mapping[str, Secret], run: Run,
+                       pre: str) -> None:
+        """OAuth: the mechanism checked (offered, over an encrypted connection), then the token
+        (its own step, only now: nothing refreshes for a server that would not get it), then AUTH."""
+        s = conn.settings
+        with run.step("mechanism", pre + "Sign-in method") as st:
+            _mail.require_encryption(s, smtp.conn.encrypted, "access token")
+            chosen = _mail.mechanism(s)
+            if chosen not in smtp.auth_mechanisms:
+                raise _mail.mechanism_missing(chosen, smtp.auth_mechanisms, smtp.conn.encrypted)
+            st.detail = chosen + (" over TLS" if smtp.conn.encrypted else " UNENCRYPTED")
+        if self._token is None:
+            self._token = _mail.oauth_access_token(run, "smtp", s, secrets)
+        with run.step("authenticate", pre + "Sign in") as st:
+            self._authenticate_oauth(conn, smtp, chosen, self._token)
+            st.detail = f"as {s.get('username')} with {chosen}"
+
+    def _authenticate_oauth(self, conn: Connector, smtp: SmtpSession, chosen: str, token: Secret) -> None:
+        user = str(conn.settings.get("username") or "")
+        payload = _mail.sasl_payload(chosen, user, token, smtp.conn.host, smtp.conn.port)
+        smtp.t.register(payload)
+        line = f"AUTH {chosen} {payload}"
+        if len(line) + 2 <= 512:  # RFC 4954 §4: an initial response only if the line stays within 512
+            r = smtp.command(line, "signing in", secret_from=len(f"AUTH {chosen} "))
+        else:
+            r = smtp.command(f"AUTH {chosen}", "signing in")
+            if r.code == 334:
+                r = smtp.secret_line(payload, "signing in")
+        challenge: dict[str, str] | None = None
+        challenged = r.code == 334
+        if challenged:
+            # A refusal: the reason as base64 JSON; answered as the mechanism requires, the server
+            # then ends the exchange with its failure reply.
+            challenge = _mail.decode_challenge(r.text)
+            r = smtp.command(_mail.challenge_answer(chosen), "finishing the refused sign-in")
+            if r.code == 334:
+                raise ConnectorError(errors.PROTOCOL_ERROR,
+                                     "The server kept asking for more after refusing the token.",
+                                     "The server does not follow the XOAUTH2 / OAUTHBEARER exchange; check the port.")
+        if r.code == 235:
+            return
+        if 400 <= r.code < 500:  # e.g. the server could not reach its token introspection
+            raise ConnectorError(errors.AUTH_FAILED, f"The server could not check the token now: {r}",
+                                 "This is temporary on the server's side; try again in a few minutes.",
+                                 temporary=True)
+        if not challenged and r.code == 504:
+            raise ConnectorError(errors.AUTH_METHOD_UNSUPPORTED, f"The server refused the sign-in method: {r}",
+                                 "Ask the server's administrator which methods are enabled.")
+        err = _mail.oauth_refused(chosen, user, str(r), challenge, challenged, smtp.t.redactor.scrub)
+        enh = r.enhanced or ""
+        _mail.oauth_hint(self.ctype, conn.settings, err, (f"oauth_{enh}",) if enh else ())
+        raise err
 
     def _auth_error(self, conn: Connector, r: SmtpReply) -> ConnectorError:
         enh = r.enhanced or ""
