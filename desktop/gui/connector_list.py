@@ -69,8 +69,8 @@ class ConnectorModel(QAbstractTableModel):
     connectors is one pass over precomputed strings (no proxy model calling ``data()`` per row).
 
     Qt's model/view contract: a change to one connector (its status, the busy mark) is a
-    ``dataChanged`` of its row; a new list, a search or a sort is a model reset (the list page keeps
-    the selection by name across it)."""
+    ``dataChanged`` of its row; a sort is a layout change; a new list or a search (rows come and go)
+    is a model reset (the list page keeps the selection by name across it)."""
 
     def __init__(self, desk: Desk) -> None:
         super().__init__()
@@ -104,11 +104,20 @@ class ConnectorModel(QAbstractTableModel):
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.beginResetModel()
+        """Reorder (the view asks when a header is clicked): a layout change, persistent indexes
+        (the selection) moved to where their connectors now stand."""
+        self.layoutAboutToBeChanged.emit()
+        before = [self.name_at(row) for row in range(len(self.shown))]
+        persistent = self.persistentIndexList()
         self.sort_column, self.sort_order = column, order
         self._order()
         self._select_shown()
-        self.endResetModel()
+        moved = []
+        for index in persistent:
+            row = self._shown_row_of.get(before[index.row()]) if 0 <= index.row() < len(before) else None
+            moved.append(self.index(row, index.column()) if row is not None else QModelIndex())
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
 
     def _order(self) -> None:
         col = self.sort_column

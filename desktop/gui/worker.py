@@ -41,16 +41,16 @@ Work = Callable[[CancelToken, Callable[[object], None]], Any]
 class Task(QObject):
     """One piece of background work, living on the GUI thread.
 
+    Its outcome goes to the callables given to ``TaskRunner.run`` — kept here in Python, not
+    connected to Qt signals: PySide would release a connected lambda inside the Task's own C++
+    destructor, and a lambda holding the last reference to a window (``self`` of a closed window)
+    would then delete that window, and with it this Task a second time (a crash, seen in the GUI
+    tests). The bridge drops these references on the GUI thread, outside any destructor.
+
     Signals:
-        progress(object): an event the work reported.
-        finished(object): the work's return value.
-        failed(object): the exception the work raised.
-        done(): after finished or failed.
+        done(): after the outcome was delivered.
     """
 
-    progress = Signal(object)
-    finished = Signal(object)
-    failed = Signal(object)
     done = Signal()
 
     def __init__(self, fn: Work, name: str, parent: QObject | None = None) -> None:
@@ -59,6 +59,9 @@ class Task(QObject):
         self.name = name
         self.token = CancelToken()
         self.running = True
+        self.on_progress: Callable[[Any], None] | None = None
+        self.on_finished: Callable[[Any], None] | None = None
+        self.on_failed: Callable[[Any], None] | None = None
 
     def cancel(self) -> None:
         self.token.cancel()
@@ -91,19 +94,23 @@ class _Bridge(QObject):
         if task is None:
             return
         if kind == "progress":
-            if shiboken6.isValid(task) and task.running:
-                task.progress.emit(payload)
+            if shiboken6.isValid(task) and task.running and task.on_progress is not None:
+                task.on_progress(payload)
             return
-        if not shiboken6.isValid(task):  # its owner (a closed window) took it along
-            self._release(number)
-            return
+        alive = shiboken6.isValid(task)  # False: its owner (a closed window) took it along
+        callback = task.on_finished if kind == "finished" else task.on_failed
+        kept = (task.on_progress, task.on_finished, task.on_failed, task.fn)
         task.running = False
-        (task.finished if kind == "finished" else task.failed).emit(payload)
-        task.done.emit()
+        task.on_progress = task.on_finished = task.on_failed = task.fn = None
         self._release(number)
-        if shiboken6.isValid(task):
-            task.fn = None
+        if alive and callback is not None:
+            callback(payload)
+        if alive and shiboken6.isValid(task):  # (the callback may have closed its owner)
+            task.done.emit()
             task.deleteLater()
+        # The work function and the callbacks (whose closures may hold the last reference to a
+        # closed window) are let go here, on the GUI thread and outside any Qt destructor.
+        del kept, callback
 
     def _release(self, number: int) -> None:
         """Forget a finished task: only after its final outcome, when the worker no longer holds
@@ -178,12 +185,7 @@ class TaskRunner(QObject):
             on_failed: Callable[[Any], None] | None = None,
             on_progress: Callable[[Any], None] | None = None) -> Task:
         task = Task(fn, name, self)
-        if on_progress:
-            task.progress.connect(on_progress)
-        if on_finished:
-            task.finished.connect(on_finished)
-        if on_failed:
-            task.failed.connect(on_failed)
+        task.on_progress, task.on_finished, task.on_failed = on_progress, on_finished, on_failed
         number = next(_numbers)
         self.bridge.tasks[number] = task
         with self.bridge.lock:

@@ -164,3 +164,21 @@ def test_a_foreign_api_address_is_confirmed_once_before_the_key_goes_there(qtbot
     _validate_and_wait(qtbot, win, "sg-foreign")
     assert asked == [] and _status(win, "sg-foreign").startswith("Valid at")
     win.runner.wait(3000)
+
+
+def test_sorting_by_a_header_keeps_the_selection(qtbot, app_home, mail, certs):
+    desk = Desk(registry(), app_home)
+    for n in ("alpha", "beta", "gamma"):
+        desk.import_document(smtp_document(mail, certs, name=n, env="PW"), {"PW": "pw"})
+    desk.catalogue.set_status("alpha", __import__("desktop.core.model", fromlist=["Status"]).Status(
+        "failed", "2026-01-01T00:00:00+00:00", "auth_failed", "refused"))
+    win = _window(qtbot, desk, "beta")
+    header = win.list_page.table.horizontalHeader()
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=header.viewport().rect().center()
+                     if False else __import__("PySide6.QtCore", fromlist=["QPoint"]).QPoint(
+                         header.sectionViewportPosition(0) + 5, 5))
+    model = win.list_page.model
+    qtbot.waitUntil(lambda: model.name_at(0) == "gamma", timeout=2000)  # name, descending now
+    assert win.selected_name() == "beta"
+    win.list_page.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # status: "Failed at…" first
+    assert model.name_at(0) == "alpha" and win.selected_name() == "beta"

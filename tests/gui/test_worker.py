@@ -80,3 +80,25 @@ def test_failure_and_cancel(qtbot):
     task.cancel()
     qtbot.waitUntil(lambda: bool(results), timeout=2000)
     assert results == ["cancelled"]
+
+
+def test_a_callback_holding_the_last_reference_to_its_window(qtbot):
+    """A window closed (all its Python references dropped) while its work runs: the callback's closure
+    holds the last reference. Releasing it used to happen inside the Task's own destructor, deleting the
+    window — and the Task with it — a second time (heap corruption, seen in the GUI suite)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QWidget
+
+    results: list[str] = []
+    for i in range(20):
+        w = QWidget()
+        w.setWindowTitle(f"window {i}")
+        w.show()
+        runner = TaskRunner(w)
+        runner.run(lambda t, e: t.wait(0.02), "t", on_finished=lambda _r, w=w: results.append(w.windowTitle()))
+        del w, runner
+    qtbot.waitUntil(lambda: len(results) == 20, timeout=5000)
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+    assert sorted(results) == sorted(f"window {i}" for i in range(20))
