@@ -38,6 +38,9 @@ RECIPIENT_REJECTED: Final = "recipient_rejected"
 SENDER_REJECTED: Final = "sender_rejected"
 INTERNAL_ERROR: Final = "internal_error"
 CONFIRMATION_REQUIRED: Final = "confirmation_required"
+# Team vault (DESIGN.md §3):
+CONFLICT: Final = "conflict"  # someone else changed it since it was read; nothing was changed
+VAULT_SEALED: Final = "vault_sealed"
 
 ALL_CODES: Final = frozenset(
     {
@@ -47,7 +50,7 @@ ALL_CODES: Final = frozenset(
         MAILBOX_NOT_FOUND, TOPIC_NOT_FOUND, NOT_AUTHORIZED, API_KEY_INVALID,
         API_KEY_MISSING_SCOPE, RATE_LIMITED, SERVER_ERROR, PROTOCOL_ERROR, CANCELLED,
         SECRET_STORE_UNAVAILABLE, RECIPIENT_REJECTED, SENDER_REJECTED, INTERNAL_ERROR,
-        CONFIRMATION_REQUIRED,
+        CONFIRMATION_REQUIRED, CONFLICT, VAULT_SEALED,
     }
 )
 
