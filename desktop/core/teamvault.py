@@ -37,6 +37,7 @@ from desktop.core.workspace import Workspace
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 KEEP_AUTHORS = 20  # custom_metadata holds at most 64 keys: stage/author of the newest versions only
+AUTHOR = "_by"  # in each version's data: who wrote it (not a secret name: those are identifiers)
 POLICY_HINT = "Ask a vault administrator for a policy that allows this (README: “Team vault”)."
 
 
@@ -112,6 +113,7 @@ class TeamStore:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         verify: str | bool = ws.ca_file or True
+        session.verify = verify  # hvac takes the session's own verify over its argument
         return hvac.Client(url=ws.url, token=token, timeout=ws.timeout_s, verify=verify, session=session)
 
     @classmethod
@@ -215,6 +217,10 @@ class TeamStore:
         return f"{self.ws.prefix}/{what}/{name}"
 
     def _read(self, path: str, version: int | None = None) -> tuple[dict[str, Any], int] | None:
+        got = self._read_full(path, version)
+        return None if got is None else (dict(got["data"] or {}), int(got["metadata"]["version"]))
+
+    def _read_full(self, path: str, version: int | None = None) -> dict[str, Any] | None:
         import hvac.exceptions as hx
         kv = self.client.secrets.kv.v2
         try:
@@ -222,7 +228,7 @@ class TeamStore:
                 path=path, version=version, mount_point=self.ws.mount, raise_on_deleted_version=True))
         except hx.InvalidPath:
             return None
-        return dict(answer["data"]["data"] or {}), int(answer["data"]["metadata"]["version"])
+        return dict(answer["data"])
 
     def _metadata(self, path: str) -> dict[str, Any] | None:
         import hvac.exceptions as hx
@@ -236,6 +242,7 @@ class TeamStore:
 
     def _write(self, path: str, data: dict[str, Any], cas: int) -> int:
         kv = self.client.secrets.kv.v2
+        data = {**data, AUTHOR: self.author}  # with the version itself: a conflict names who won
         answer = self._call(self._full(path), lambda: kv.create_or_update_secret(
             path=path, secret=data, cas=cas, mount_point=self.ws.mount))
         version = int(answer["data"]["version"])
@@ -255,11 +262,17 @@ class TeamStore:
             path=path, custom_metadata=custom, mount_point=self.ws.mount))
 
     def _conflict(self, path: str, name: str) -> ConnectorError:
-        meta = self._metadata(path) or {}
-        version = int(meta.get("current_version") or 0)
-        custom = meta.get("custom_metadata") or {}
-        by = custom.get(f"by_v{version}") or "another administrator"
-        when = str(meta.get("updated_time") or "")[:19].replace("T", " ")
+        """Who wrote the version that won, and when: from the version itself (written with it),
+        else from the path's custom_metadata."""
+        latest = self._read_full(path) or {}
+        meta = latest.get("metadata") or {}
+        by = (latest.get("data") or {}).get(AUTHOR)
+        if not by:
+            info = self._metadata(path) or {}
+            meta = {"created_time": info.get("updated_time")}
+            by = (info.get("custom_metadata") or {}).get(f"by_v{info.get('current_version')}")
+        by = by or "another administrator"
+        when = str(meta.get("created_time") or "")[:19].replace("T", " ")
         return ConnectorError(errors.CONFLICT, f"“{name}” was changed by {by} at {when} UTC since you read it; "
                                                "nothing was changed.",
                               "Reload the connector and make your change again.")
@@ -377,7 +390,7 @@ class TeamStore:
         if version is None:
             return {}
         got = self._read(self._path("secrets", name), version)
-        return {} if got is None else {k: str(v) for k, v in got[0].items()}
+        return {} if got is None else {k: str(v) for k, v in got[0].items() if k != AUTHOR}
 
     def read_secrets(self, conn: Connector) -> dict[str, Secret]:
         """The secrets of the version the entry names as current (never a pending one)."""

@@ -33,7 +33,6 @@ class Bao:
 
     def start(self) -> Bao:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-        log = open(self.folder / "bao.log", "wb")  # noqa: SIM115 - the server's lifetime
         if self.tls is None:
             cmd = [binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{self.port}",
                    f"-dev-root-token-id={self.root_token}", "-dev-no-store-token"]
@@ -59,7 +58,8 @@ cluster_addr = "https://127.0.0.1:{cluster}"
 disable_mlock = true
 ''')
             cmd = [binary(), "server", f"-config={config}"]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        with open(self.folder / "bao.log", "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_listening()
         if self.tls is not None:
             self._init_raft()
