@@ -551,6 +551,42 @@ class TeamStore:
         return sorted(rows, key=lambda r: (r.what, -r.version))
 
 
+def connect_workspace(ws: Workspace, folder: Path, *, token: Secret | None = None, username: str = "",
+                      password: Secret | None = None) -> int:
+    """The "Connect to a team vault" dialog's work: sign in (a token, or a user name and password),
+    list the connectors to prove the address, CA, mount, prefix and policy work, then keep the token
+    in the keychain and save the workspace. Returns how many connectors it holds. Nothing is saved
+    when any step fails."""
+    from desktop.core import workspace
+    from desktop.core.vault import open_vault
+    if username:
+        if not password:
+            raise FieldError("password", "is required")
+        TeamStore.sign_in_userpass(ws, username, password, folder)
+        store = TeamStore.connect(ws, environ={}, folder=folder)
+    elif token:
+        store = TeamStore.connect(ws, environ={"VAULT_TOKEN": token.reveal()}, folder=folder)
+    else:
+        raise FieldError("token", "give a token, or a user name and password")
+    try:
+        try:
+            store.author  # noqa: B018 - the token's own look-up: a wrong token fails here
+        except ConnectorError as exc:
+            if exc.code != errors.NOT_AUTHORIZED:
+                raise
+            raise ConnectorError(errors.AUTH_FAILED, "The vault did not accept the token.",
+                                 "Check the token (or sign in with a user name and password).") from None
+        count = len(store.names())
+    except ConnectorError:
+        if username:
+            open_vault(folder).delete(token_key(ws.name))
+        raise
+    if token and not username:
+        open_vault(folder).set(token_key(ws.name), token)
+    workspace.save(ws, folder)
+    return count
+
+
 def _stage(n: int, ptr: Pointers, custom: Mapping[str, str], v: Mapping[str, Any]) -> str:
     if n == ptr.current:
         return "current"

@@ -89,6 +89,20 @@ def _check_url(url: str) -> str:
 
 def add(name: str, url: str, mount: str = "secret", prefix: str = "connector-desk", ca_file: str = "",
         timeout_s: float = 10.0, folder: Path | None = None) -> Workspace:
+    ws = make(name, url, mount, prefix, ca_file, timeout_s)
+    save(ws, folder)
+    return ws
+
+
+def save(ws: Workspace, folder: Path | None = None) -> None:
+    data = _read(folder)
+    data["workspaces"][ws.name] = ws.to_dict()
+    _write(data, folder)
+
+
+def make(name: str, url: str, mount: str = "secret", prefix: str = "connector-desk", ca_file: str = "",
+         timeout_s: float = 10.0) -> Workspace:
+    """A team-vault workspace from user input (not saved); a bad field is named by its label."""
     name = check_workspace_name(name)
     if name == LOCAL:
         raise FieldError("name", "“local” is this computer's workspace; choose another name")
@@ -103,11 +117,7 @@ def add(name: str, url: str, mount: str = "secret", prefix: str = "connector-des
         ca_file = str(ca_path)
     if not 0 < timeout_s <= 300:
         raise FieldError("timeout", "give 0 < seconds ≤ 300")
-    ws = Workspace(name, "vault", url, mount, prefix, ca_file, float(timeout_s))
-    data = _read(folder)
-    data["workspaces"][name] = ws.to_dict()
-    _write(data, folder)
-    return ws
+    return Workspace(name, "vault", url, mount, prefix, ca_file, float(timeout_s))
 
 
 def listing(folder: Path | None = None) -> tuple[list[Workspace], str]:
