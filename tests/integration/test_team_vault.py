@@ -323,3 +323,38 @@ def test_raft_server_over_tls_is_verified_against_the_workspace_ca(tmp_path, app
         assert exc.value.code == "cert_untrusted"
     finally:
         server.stop()
+
+
+def test_rename_delete_purge_and_export_in_a_team_workspace(bao, app_home, mail, certs, tmp_path):
+    ws = team(bao, app_home, "ops")
+    token = admin_token(bao, "ops", "alice")
+    desk = team_desk(ws, app_home, VAULT_TOKEN=token)
+    desk.import_document(smtp_doc(mail, certs), {"PW": "value-1"})
+    conn = desk.get("billing-mail")
+    conn.name = "invoices-mail"
+    desk.save(conn, desk.load_secrets(desk.get("billing-mail")), old_name="billing-mail")
+    fresh = team_desk(ws, app_home, VAULT_TOKEN=token)
+    assert [c.name for c in fresh.list()] == ["invoices-mail"]
+    assert fresh.load_secrets(fresh.get("invoices-mail"))["password"] == Secret("value-1")
+
+    # An expired previous version is purged (deleted in the vault); the current one stays.
+    assert fresh.team is not None
+    fresh.team.keep_pending("invoices-mail", "password", Secret("value-2"))
+    fresh.team.promote("invoices-mail", "password", -1)
+    assert fresh.purge_expired() == ["invoices-mail/password"]
+    again = team_desk(ws, app_home, VAULT_TOKEN=token)
+    assert again.load_secrets(again.get("invoices-mail"))["password"] == Secret("value-2")
+    stages = {r.version: r.stage for r in again.team.history("invoices-mail") if r.what == "secrets"}  # type: ignore[union-attr]
+    assert stages == {1: "deleted", 2: "current"}
+
+    out = tmp_path / "export.json"
+    r = cli("export", "--workspace", "team", "--out", str(out), "--with-secrets",
+            env={"VAULT_TOKEN": token, "CONNECTOR_DESK_EXPORT_PASSPHRASE": "pass phrase 1"}, home=app_home)
+    assert r.returncode == 0, r.stderr
+    assert "value-2" not in out.read_text() and "sealed_secrets" in out.read_text()
+
+    again.delete("invoices-mail")
+    assert team_desk(ws, app_home, VAULT_TOKEN=token).list() == []
+    import hvac.exceptions
+    with pytest.raises(hvac.exceptions.InvalidPath):  # nothing left under the prefix: entry and secrets gone
+        bao.root().secrets.kv.v2.list_secrets(path="ops", mount_point="secret")
