@@ -108,7 +108,7 @@ def make(name: str, url: str, mount: str = "secret", prefix: str = "connector-de
         raise FieldError("name", "“local” is this computer's workspace; choose another name")
     url = _check_url(url)
     for label, value in (("mount", mount), ("prefix", prefix)):
-        if not PATH_RE.match(value):
+        if not PATH_RE.match(value) or any(part in (".", "..") for part in value.split("/")):
             raise FieldError(label, "use letters, digits, “.”, “_”, “-” and “/” between parts")
     if ca_file:
         ca_path = Path(ca_file).expanduser().resolve()
