@@ -358,3 +358,30 @@ def test_rename_delete_purge_and_export_in_a_team_workspace(bao, app_home, mail,
     import hvac.exceptions
     with pytest.raises(hvac.exceptions.InvalidPath):  # nothing left under the prefix: entry and secrets gone
         bao.root().secrets.kv.v2.list_secrets(path="ops", mount_point="secret")
+
+
+def test_userpass_sign_in_keeps_the_token_in_the_keychain_only(bao, app_home, mail, certs, tmp_path):
+    root = bao.root()
+    root.sys.create_or_update_policy("admin-up", ADMIN_POLICY.format(p="up"))
+    if "userpass/" not in root.sys.list_auth_methods():
+        root.sys.enable_auth_method("userpass")
+    root.auth.userpass.create_or_update_user("dana", "dana-pass-123", policies=["admin-up"])
+    team(bao, app_home, "up")
+    r = cli("workspace", "login", "team", "--username", "dana", env={"VAULT_PASSWORD": "wrong"}, home=app_home)
+    assert r.returncode == 1 and "auth_failed" not in r.stdout and "sign-in" in r.stderr
+    r = cli("workspace", "login", "team", "--username", "dana", env={"VAULT_PASSWORD": "dana-pass-123"},
+            home=app_home)
+    assert r.returncode == 0, r.stderr
+    doc = tmp_path / "doc.json"
+    doc.write_text(json.dumps(smtp_doc(mail, certs)))
+    r = cli("import", str(doc), "--workspace", "team", env={"PW": "pw-up"}, home=app_home)  # no token given
+    assert r.returncode == 0, r.stderr
+    r = cli("history", "billing-mail", "--workspace", "team", "--json", env={}, home=app_home)
+    assert {v["author"] for v in json.loads(r.stdout)["versions"]} == {"dana"}
+    from desktop.core.teamvault import token_key
+    from desktop.core.vault import open_vault
+    kept = open_vault(app_home).get(token_key("team"))
+    assert kept is not None and len(kept.reveal()) > 10
+    for path in app_home.rglob("*"):
+        if path.is_file():
+            assert b"dana-pass-123" not in path.read_bytes() and kept.reveal().encode() not in path.read_bytes()
