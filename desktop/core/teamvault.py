@@ -279,7 +279,17 @@ class TeamStore:
 
     # -- the connector entry -----------------------------------------------------------------------
     def _entry(self, name: str, data: Mapping[str, Any], version: int, refresh: bool) -> Connector:
+        """The connector an entry describes; ValueError for one this version cannot read (written
+        by hand or by a newer version), which list() skips with a note."""
         versions = data.get("secrets_version") or {}
+        if not isinstance(versions, Mapping) or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in
+                (versions.get("current"), versions.get("previous"))):
+            raise ValueError("secrets_version")
+        for key, kind in (("settings", Mapping), ("admin", Mapping), ("status", Mapping),
+                          ("previous_until", Mapping), ("secret_names", list), ("type", str)):
+            if data.get(key) is not None and not isinstance(data.get(key), kind):
+                raise ValueError(key)
         ptr = Pointers(version, versions.get("current"), versions.get("previous"))
         if refresh or name not in self._seen:
             self._seen[name] = ptr
@@ -339,13 +349,26 @@ class TeamStore:
 
         def one(name: str) -> Connector | None:
             got = self._read(self._path("connectors", name))
-            return None if got is None else self._entry(name, got[0], got[1], refresh=True)
+            if got is None:
+                return None
+            try:
+                return self._entry(name, got[0], got[1], refresh=True)
+            except ValueError as exc:
+                self.report.notes.append(f"The entry “{name}” in the vault could not be read (its {exc} is not "
+                                         "what this version writes) and was skipped.")
+                return None
         with ThreadPoolExecutor(max_workers=8) as pool:
             return [c for c in pool.map(one, wanted) if c is not None]
 
     def get(self, name: str) -> Connector | None:
         got = self._read(self._path("connectors", name))
-        return None if got is None else self._entry(name, got[0], got[1], refresh=False)
+        if got is None:
+            return None
+        try:
+            return self._entry(name, got[0], got[1], refresh=False)
+        except ValueError as exc:
+            raise FieldError("name", f"the vault's entry “{name}” cannot be read (its {exc} is not what this "
+                                     "version writes)") from None
 
     def staged(self, name: str) -> set[str]:
         return set()

@@ -385,3 +385,16 @@ def test_userpass_sign_in_keeps_the_token_in_the_keychain_only(bao, app_home, ma
     for path in app_home.rglob("*"):
         if path.is_file():
             assert b"dana-pass-123" not in path.read_bytes() and kept.reveal().encode() not in path.read_bytes()
+
+
+def test_an_entry_written_by_hand_is_skipped_with_a_note(bao, app_home, mail, certs):
+    ws = team(bao, app_home, "junk")
+    token = admin_token(bao, "junk", "alice")
+    team_desk(ws, app_home, VAULT_TOKEN=token).import_document(smtp_doc(mail, certs), {"PW": "pw"})
+    bao.root().secrets.kv.v2.create_or_update_secret(path="junk/connectors/by-hand", mount_point="secret",
+                                                     secret={"type": "smtp", "status": "valid", "settings": []})
+    r = cli("list", "--workspace", "team", env={"VAULT_TOKEN": token}, home=app_home)
+    assert r.returncode == 0, r.stderr
+    assert "billing-mail" in r.stdout and "“by-hand” in the vault could not be read" in r.stderr
+    r = cli("validate", "by-hand", "--workspace", "team", env={"VAULT_TOKEN": token}, home=app_home)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
