@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from desktop.core import errors
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
@@ -173,7 +174,7 @@ class TeamStore:
         import hvac.exceptions as hx
         import requests
         try:
-            return fn()
+            return self._bounded(fn)
         except hx.Forbidden:
             if login:
                 raise ConnectorError(errors.AUTH_FAILED, f"The vault refused the sign-in ({path}).",
@@ -212,6 +213,29 @@ class TeamStore:
         except requests.exceptions.ConnectionError:
             raise ConnectorError(errors.CONNECT_REFUSED, f"The vault at {self.ws.url} could not be reached.",
                                  "Check the address and that the vault is running.") from None
+
+    def _bounded(self, fn: Callable[[], T]) -> T:
+        """``fn`` on a daemon thread, waited for at most the workspace's timeout: requests' own
+        timeout is per socket read, so a vault that answers one byte at a time would never end.
+        A call given up on is left to finish on its own (it holds no lock, and never blocks exit)."""
+        outcome: list[Any] = []
+
+        def work() -> None:
+            try:
+                outcome.append((True, fn()))
+            except BaseException as exc:  # handed to the caller's thread
+                outcome.append((False, exc))
+        thread = threading.Thread(target=work, name="vault-call", daemon=True)
+        thread.start()
+        thread.join(self.ws.timeout_s)
+        if not outcome:
+            raise ConnectorError(errors.TIMEOUT, f"The vault at {self.ws.url} did not answer within "
+                                                 f"{self.ws.timeout_s:g} s.",
+                                 "The vault may be overloaded or hung; try again later.")
+        ok, value = outcome[0]
+        if ok:
+            return cast(T, value)
+        raise value
 
     def _path(self, what: str, name: str) -> str:
         return f"{self.ws.prefix}/{what}/{name}"

@@ -398,3 +398,14 @@ def test_an_entry_written_by_hand_is_skipped_with_a_note(bao, app_home, mail, ce
     assert "billing-mail" in r.stdout and "“by-hand” in the vault could not be read" in r.stderr
     r = cli("validate", "by-hand", "--workspace", "team", env={"VAULT_TOKEN": token}, home=app_home)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_a_vault_answering_one_byte_at_a_time_still_ends_at_the_deadline(app_home):
+    drip = scripted.slow_drip(b"HTTP/1.1 200 OK\r\nX-Drip: " + b"d" * 200, every=0.2)
+    with scripted.ScriptedServer(drip) as server:
+        ws = workspace.add("drip", f"http://127.0.0.1:{server.port}", timeout_s=1.0, folder=app_home)
+        started = time.monotonic()
+        with pytest.raises(ConnectorError) as exc:
+            team_desk(ws, app_home, VAULT_TOKEN="any").list()
+        assert exc.value.code == "timeout"
+        assert time.monotonic() - started < 2.5
