@@ -137,7 +137,43 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--retry", nargs="*", metavar="ID", help="attempt the due entries now (or exactly these)")
     s.add_argument("--remove", metavar="ID", help="cancel an entry")
     s.add_argument("--json", action="store_true")
+    _team_commands(sub)
+    p.add_argument("--workspace", metavar="NAME", help="the workspace to use (default: CONNECTOR_DESK_WORKSPACE, "
+                                                       "else the one chosen with `workspace use`, else local)")
+    for s in sub.choices.values():
+        s.add_argument("--workspace", metavar="NAME", default=argparse.SUPPRESS,
+                       help="the workspace to use (local or a team vault)")
     return p
+
+
+def _team_commands(sub: Any) -> None:
+    s = sub.add_parser("workspace", help="list, add or choose workspaces: local, or a team vault")
+    ws = s.add_subparsers(dest="ws_command", metavar="ACTION", required=True)
+    w = ws.add_parser("add", help="add a team vault (OpenBao or HashiCorp Vault, KV version 2)")
+    w.add_argument("ws_name", metavar="NAME")
+    w.add_argument("--vault", required=True, metavar="URL", help="the vault's address, https://…")
+    w.add_argument("--mount", default="secret", help="the KV version 2 mount (default: secret)")
+    w.add_argument("--prefix", default="connector-desk", help="path prefix (default: connector-desk)")
+    w.add_argument("--ca-file", default="", metavar="PEM", help="the CA that issued the vault's certificate")
+    w.add_argument("--timeout", type=float, default=10.0, help="seconds each call to the vault may take")
+    w = ws.add_parser("use", help="make a workspace the default")
+    w.add_argument("ws_name", metavar="NAME")
+    w = ws.add_parser("list", help="list workspaces")
+    w.add_argument("--json", action="store_true")
+    w = ws.add_parser("login", help="sign in to a team vault with a user name (the token goes to the keychain)")
+    w.add_argument("ws_name", metavar="NAME")
+    w.add_argument("--username", required=True)
+    w.add_argument("--method-mount", default="userpass", help="where userpass is mounted (default: userpass)")
+
+    s = sub.add_parser("history", help="a connector's versions in a team vault: time, stage, author")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("migrate", help="copy connectors with their secrets from one workspace to another")
+    s.add_argument("--from", dest="source", required=True, metavar="WORKSPACE")
+    s.add_argument("--to", dest="target", required=True, metavar="WORKSPACE")
+    s.add_argument("--dry-run", action="store_true", help="only say what would be copied")
+    s.add_argument("--json", action="store_true")
 
 
 class BadInput(Exception):
@@ -146,10 +182,72 @@ class BadInput(Exception):
         self.payload = payload
 
 
-def _desk() -> Any:
+_WORKSPACE: list[str | None] = [None]  # --workspace of this invocation
+
+
+def _desk(workspace: str | None = None) -> Any:
     from desktop.connectors import registry
-    from desktop.core.service import Desk
-    return Desk(registry())
+    from desktop.core.workspace import open_desk
+    return open_desk(registry(), workspace or _WORKSPACE[0])
+
+
+def _cmd_workspace(args: argparse.Namespace) -> int:
+    from desktop.core import workspace
+    if args.ws_command == "add":
+        ws = workspace.add(args.ws_name, args.vault, args.mount, args.prefix, args.ca_file, args.timeout)
+        _say(f"added workspace {ws.name}: {ws.url} (mount {ws.mount}, prefix {ws.prefix})")
+    elif args.ws_command == "use":
+        ws = workspace.use(args.ws_name)
+        _say(f"now using workspace {ws.name}")
+    elif args.ws_command == "login":
+        from desktop.core.paths import home
+        from desktop.core.secret import Secret
+        from desktop.core.teamvault import TeamStore
+        password = _passphrase("VAULT_PASSWORD", f"Vault password for {args.username}: ")
+        if not password:
+            raise _field_error("password", "give VAULT_PASSWORD or type it when asked")
+        who = TeamStore.sign_in_userpass(workspace.get(args.ws_name), args.username, Secret(password), home(),
+                                         args.method_mount)
+        _say(f"signed in to {args.ws_name} as {who}; the token is kept in the keychain")
+    else:
+        items, chosen = workspace.listing()
+        if args.json:
+            print(json.dumps([{"name": w.name, **w.to_dict(), "current": w.name == chosen} for w in items], indent=2))
+        for w in items if not args.json else []:
+            where = "catalogue + keychain on this computer" if w.kind == "local" else \
+                f"{w.url} mount {w.mount} prefix {w.prefix}"
+            _say(f"{'*' if w.name == chosen else ' '} {w.name:<16} {where}")
+    return EXIT_OK
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    desk = _desk()
+    if desk.team is None:
+        raise _field_error("workspace", "history is kept by a team vault; the local workspace has none "
+                                        "(give --workspace NAME)")
+    rows = desk.team.history(args.name)
+    if args.json:
+        print(json.dumps({"connector": args.name, "versions": [r.to_dict() for r in rows]}, indent=2))
+        return EXIT_OK
+    for r in rows:
+        _say(f"{r.what:<9} v{r.version:<4} {r.time:<20} {r.stage:<20} {r.author}")
+    return EXIT_OK
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from desktop.core.teamvault import migrate
+    if args.source == args.target:
+        raise _field_error("to", "give a workspace other than --from")
+    plan = migrate(_desk(args.source), _desk(args.target), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "steps": [s.to_dict() for s in plan.steps]}, indent=2))
+    else:
+        for st in plan.steps:
+            verb = {"copy": "would copy", "copied": "copied", "skip": "skipped", "failed": "FAILED"}[st.action]
+            _say(f"{verb:<10} {st.name}  {st.detail}")
+        print(f"{'dry run: ' if args.dry_run else ''}{len(plan.steps)} connector(s) from {args.source} to "
+              f"{args.target}; the source is unchanged")
+    return EXIT_FAILED if any(s.action == "failed" for s in plan.steps) else EXIT_OK
 
 
 MAX_DEPTH = 32  # a connector document is 4 levels deep; an export 6
@@ -732,6 +830,7 @@ COMMANDS = {
     "import": _cmd_import, "export": _cmd_export, "doctor": _cmd_doctor, "discover": _cmd_discover,
     "failures": _cmd_failures, "replay": _cmd_replay, "unsuppress": _cmd_unsuppress,
     "outbox": _cmd_outbox, "sign-in": _cmd_sign_in,
+    "workspace": _cmd_workspace, "history": _cmd_history, "migrate": _cmd_migrate,
 }
 
 
@@ -761,6 +860,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise _field_error("CONNECTOR_DESK_HOME", _home_is_a_file())
         from desktop.core.logsetup import setup_logging
         setup_logging()
+        _WORKSPACE[0] = getattr(args, "workspace", None)
         return COMMANDS[args.command](args)
     except OSError as exc:  # a file system failure we did not foresee: said plainly, no traceback
         print(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)

@@ -44,6 +44,9 @@ OAUTH_SIGN_IN_REQUIRED: Final = "oauth_sign_in_required"
 OAUTH_INVALID_CLIENT: Final = "oauth_invalid_client"
 OAUTH_ACCESS_DENIED: Final = "oauth_access_denied"
 OAUTH_SCOPE_MISSING: Final = "oauth_scope_missing"
+# Team vault (DESIGN.md §3):
+CONFLICT: Final = "conflict"  # someone else changed it since it was read; nothing was changed
+VAULT_SEALED: Final = "vault_sealed"
 
 ALL_CODES: Final = frozenset(
     {
@@ -54,7 +57,7 @@ ALL_CODES: Final = frozenset(
         API_KEY_MISSING_SCOPE, RATE_LIMITED, SERVER_ERROR, PROTOCOL_ERROR, CANCELLED,
         SECRET_STORE_UNAVAILABLE, RECIPIENT_REJECTED, SENDER_REJECTED, INTERNAL_ERROR,
         CONFIRMATION_REQUIRED, ALREADY_REPLAYED, OAUTH_SIGN_IN_REQUIRED, OAUTH_INVALID_CLIENT,
-        OAUTH_ACCESS_DENIED, OAUTH_SCOPE_MISSING,
+        OAUTH_ACCESS_DENIED, OAUTH_SCOPE_MISSING, CONFLICT, VAULT_SEALED,
     }
 )
 

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from desktop.connectors.base import ConnectorType
+    from desktop.core.teamvault import TeamStore
     from desktop.core.vault import Vault
 
 
@@ -62,13 +63,15 @@ def status_of(result: RunResult) -> Status | None:
 
 class Desk:
     """``types``: the connector types, or a function that returns them when first needed (the
-    window shows before the connector modules are imported)."""
+    window shows before the connector modules are imported). ``team``: a team workspace
+    (desktop.core.workspace) in place of the local catalogue and keychain."""
 
     def __init__(self, types: Mapping[str, ConnectorType] | Callable[[], Mapping[str, ConnectorType]],
-                 folder: Path | None = None, vault: Vault | None = None) -> None:
+                 folder: Path | None = None, vault: Vault | None = None, team: TeamStore | None = None) -> None:
         self._types = types
         self.folder = folder or paths.home()
-        self.catalogue = Catalogue(self.folder)
+        self.team = team
+        self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
         self._vault = vault
 
     @property
@@ -101,6 +104,8 @@ class Desk:
         return conn
 
     def load_secrets(self, conn: Connector) -> dict[str, Secret]:
+        if self.team is not None:
+            return self.team.read_secrets(conn)
         out: dict[str, Secret] = {}
         staged = self.catalogue.staged(conn.name) if conn.secret_names else set()
         for sname in conn.secret_names:
@@ -260,7 +265,11 @@ class Desk:
            belong to the entry as it is);
         2. one transaction writes every entry (staged secrets are read from the staged keys);
         3. staged values are copied to the current keys, the entries are marked unstaged, the
-           staged keys deleted; 4. secrets no longer used are deleted."""
+           staged keys deleted; 4. secrets no longer used are deleted.
+        A team workspace writes each connector with check-and-set instead (TeamStore.store)."""
+        if self.team is not None:
+            self.team.store(batch)
+            return
         staged: list[Connector] = []
         for conn, secrets, existing in batch:
             replacing = existing is not None and existing.name == conn.name
@@ -311,17 +320,17 @@ class Desk:
         def body(r: Run) -> None:
             ctype = self.ctype(conn)
             with r.step("pending", "Keep the new value as pending") as st:
-                self.vault.set(pending_key(name, secret), new_value)
-                st.detail = "stored in the keychain; the current value is untouched"
+                if self.team is not None:
+                    self.team.keep_pending(name, secret, new_value)
+                    st.detail = "a new version in the vault, marked pending; the current value is untouched"
+                else:
+                    self.vault.set(pending_key(name, secret), new_value)
+                    st.detail = "stored in the keychain; the current value is untouched"
             try:
                 ctype.validate(conn, {**current, secret: new_value}, r)
-            except BaseException:
-                self.vault.delete(pending_key(name, secret))
-                raise
-            try:
                 self._promote(r, conn, secret, new_value, current, grace_hours)
             except BaseException:
-                self.vault.delete(pending_key(name, secret))
+                self._discard_pending(name, secret)
                 raise
         result = execute(name, conn.type, "rotate", run, body)
         self.keep_renewed(conn, result)  # e.g. the refresh token rotated while a new client secret was checked
@@ -378,6 +387,12 @@ class Desk:
         from datetime import timedelta
 
         name = conn.name
+        if self.team is not None:
+            with r.step("promote", "Make it current; keep the previous") as st:
+                until = self.team.promote(name, secret, grace_hours)
+                st.detail = f"previous version kept until {until}"
+                r.info["previous_until"] = until
+            return
         with r.step("promote", "Make it current; keep the previous") as st, self.catalogue.locked():
             until = (datetime.now(UTC) + timedelta(hours=grace_hours)).isoformat(timespec="seconds")
             now = self.catalogue.get(name)
@@ -394,8 +409,17 @@ class Desk:
             st.detail = f"previous value kept until {until}"
             r.info["previous_until"] = until
 
+    def _discard_pending(self, name: str, secret: str) -> None:
+        if self.team is not None:
+            self.team.discard_pending(name, secret)
+        else:
+            self.vault.delete(pending_key(name, secret))
+
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""
+        if self.team is not None:
+            self.team.rollback(name, secret)
+            return
         with self.catalogue.locked():
             conn = self.get(name)
             until = conn.previous_until.get(secret)
@@ -412,6 +436,8 @@ class Desk:
 
     def purge_expired(self) -> Sequence[str]:
         """Remove previous values whose grace period is over; returns 'connector/secret' names."""
+        if self.team is not None:
+            return self.team.purge_expired()
         now = datetime.now(UTC)
         if not any(c.previous_until for c in self.list()):
             return []
@@ -433,6 +459,9 @@ class Desk:
         """The entry first (one transaction), then its keychain items, all under the writer lock: a
         crash in between leaves the connector deleted (with orphaned keychain items, never a listed
         connector whose secret is gone)."""
+        if self.team is not None:
+            self.team.delete(name)
+            return
         with self.catalogue.locked():
             conn = self.get(name)
             self.catalogue.remove(name)
