@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
 from desktop.core.model import Connector
 from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
@@ -175,6 +176,8 @@ class ConnectorModel(QAbstractTableModel):
         st = c.status
         if st.state == "valid":
             return self.tr("Valid at {0}").format(_local(st.at))
+        if st.state == "failed" and st.code == errors.OAUTH_SIGN_IN_REQUIRED:
+            return self.tr("Failed at {0}: needs a new sign-in (Sign in again…)").format(_local(st.at))
         if st.state == "failed":
             return self.tr("Failed at {0}: {1}").format(_local(st.at), st.message or st.code or "?")
         return self.tr("Never validated")

@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
                                     self.tr("Replace a secret of the selected connector, checked before it is used"))
         self.failures_action = action(self.tr("&Failed sends…"), "Ctrl+Shift+F", self.show_failures,
                                       self.tr("Dead letters, bounces or suppressions of the selected connector"))
+        self.signin_action = action(self.tr("Sign &in again…"), "Ctrl+Shift+I", self.sign_in_again,
+                                    self.tr("A new OAuth sign-in for the selected connector, kept once it "
+                                            "validates"))
         tb.addSeparator()
         self.validate_all_action = action(self.tr("Validate &all"), "Ctrl+Shift+A", self.validate_all,
                                           self.tr("Check every connector at once, in parallel"))
@@ -115,7 +118,8 @@ class MainWindow(QMainWindow):
                                    self.tr("Version, Qt and the keychain in use"))
         self.plain_actions = [self.new_action, self.about_action, self.validate_all_action]
         self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
-                                  self.roundtrip_action, self.rotate_action, self.failures_action]
+                                  self.roundtrip_action, self.rotate_action, self.failures_action,
+                                  self.signin_action]
 
     def _build_body(self) -> None:
         """The list page and the empty state (after the first paint)."""
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         self.list_page.details.validate.connect(self.validate_selected)
         self.list_page.details.show_failures.connect(self.show_failures)
         self._build_health()
+        self._build_workspaces()
         self.stack.addWidget(self.empty_page)
         self.stack.addWidget(self.list_page)
         for a in self.plain_actions + self.selection_actions:  # shortcuts as this platform writes them
@@ -180,6 +185,10 @@ class MainWindow(QMainWindow):
             self.failures_action.setToolTip(self.tr("{0} — “{1}” names no dead-letter topic, bounce mailbox or "
                                                     "suppression list").format(self._tip(self.failures_action),
                                                                                 conn.name))
+        if conn is not None and not self._signs_in_with_oauth(conn):
+            self.signin_action.setEnabled(False)
+            self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(
+                self._tip(self.signin_action), conn.name))
         running = self.validate_all_action.property("running") is True
         self.validate_all_action.setEnabled(running or bool(self.connectors))
         self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
@@ -432,6 +441,106 @@ class MainWindow(QMainWindow):
     def _validate_all_failed(self, exc: BaseException) -> None:
         self._validate_all_ended()
         self.banner.error(exc, self.tr("The connectors could not be checked"))
+
+    # -- workspaces --------------------------------------------------------------------------
+    CONNECT = "\x00connect"  # the combo's "Connect to a team vault…" entry
+
+    def _build_workspaces(self) -> None:
+        self.workspace_choice = QComboBox()
+        self.workspace_choice.setObjectName("workspaceChoice")
+        self.workspace_choice.setToolTip(self.tr("Where connectors and their secrets live: this computer, or a "
+                                                 "team vault (OpenBao / HashiCorp Vault) shared with others"))
+        self.workspace_choice.setEnabled(False)
+        self.workspace_choice.activated.connect(self._workspace_chosen)
+        self.toolbar.insertWidget(self.validate_all_action, self.workspace_choice)
+        self._workspace_name = "local" if self.desk.team is None else "?"
+        self._fill_workspaces(open_current=True)
+
+    def _fill_workspaces(self, open_current: bool = False, select: str | None = None) -> None:
+        from desktop.core import workspace
+        folder = self.desk.folder
+        self.runner.run(lambda _t, _e: workspace.listing(folder), "workspaces",
+                        on_finished=lambda r: self._workspaces_listed(*r, open_current=open_current, select=select),
+                        on_failed=lambda exc: self.banner.error(exc, self.tr("The workspaces could not be read")))
+
+    def _workspaces_listed(self, spaces: list[Any], chosen: str, *, open_current: bool, select: str | None) -> None:
+        import os
+
+        from desktop.core.workspace import ENV
+        box = self.workspace_choice
+        box.clear()
+        for ws in spaces:
+            box.addItem(self.tr("Local — this computer") if ws.name == "local" else
+                        self.tr("Team vault “{0}”").format(ws.name), ws.name)
+        box.addItem(self.tr("Connect to a team vault…"), self.CONNECT)
+        wanted = select or (os.environ.get(ENV) or chosen if open_current else self._workspace_name)
+        box.setCurrentIndex(max(0, box.findData(wanted)))
+        box.setEnabled(True)
+        if (open_current or select) and wanted != self._workspace_name and box.findData(wanted) >= 0:
+            self.switch_workspace(wanted)
+
+    def _workspace_chosen(self, index: int) -> None:
+        name = self.workspace_choice.itemData(index)
+        if name == self.CONNECT:
+            self.workspace_choice.setCurrentIndex(max(0, self.workspace_choice.findData(self._workspace_name)))
+            self.connect_team_vault()
+        elif name and name != self._workspace_name:
+            self.switch_workspace(str(name))
+
+    def connect_team_vault(self) -> None:
+        from desktop.gui.workspace_dialog import WorkspaceDialog
+        dialog = WorkspaceDialog(self.runner, self.desk.folder, self)
+        dialog.connected.connect(lambda name: self._fill_workspaces(select=name))
+        self.workspace_dialog = dialog
+        dialog.open()
+
+    def switch_workspace(self, name: str) -> None:
+        """Open another workspace (signing in to a team vault is network work: in a worker)."""
+        from desktop.connectors import registry
+        from desktop.core import workspace
+        folder = self.desk.folder
+        self.workspace_choice.setEnabled(False)
+        self.statusBar().showMessage(self.tr("Opening the workspace “{0}”…").format(name))
+
+        def work(_t: CancelToken, _e: object) -> Desk:
+            desk = workspace.open_desk(registry, name, folder)
+            workspace.use(name, folder)
+            return desk
+        self.runner.run(work, "workspace", on_finished=lambda desk: self._workspace_opened(name, desk),
+                        on_failed=lambda exc: self._workspace_failed(name, exc))
+
+    def _workspace_opened(self, name: str, desk: Desk) -> None:
+        self.desk = desk
+        self._workspace_name = name
+        self._last.clear()
+        if self.list_page is not None:
+            self.list_page.model.desk = self.list_page.details.desk = desk
+        self.validate_all_job.desk = desk
+        self.workspace_choice.setEnabled(True)
+        self.setWindowTitle(APP_NAME if name == "local" else f"{APP_NAME} — {name}")
+        self.reload()
+
+    def _workspace_failed(self, name: str, exc: BaseException) -> None:
+        self.workspace_choice.setEnabled(True)
+        self.workspace_choice.setCurrentIndex(max(0, self.workspace_choice.findData(self._workspace_name)))
+        self.statusBar().clearMessage()
+        self.banner.error(exc, self.tr("The workspace “{0}” could not be opened").format(name))
+
+    def _signs_in_with_oauth(self, conn: Connector) -> bool:
+        from desktop.core.service import REFRESH_TOKEN
+        ctype = self.desk.types.get(conn.type)
+        return bool(ctype and any(s.name == REFRESH_TOKEN and s.applies(conn.settings) for s in ctype.secrets))
+
+    def sign_in_again(self) -> None:
+        from desktop.gui.signin import SignInAgainDialog
+        name = self.selected_name()
+        conn = self.list_page.connector(name) if self.list_page is not None else None
+        if conn is None or not self._signs_in_with_oauth(conn):
+            return
+        dialog = SignInAgainDialog(self.desk, conn, self)
+        self.signin_dialog = dialog
+        dialog.finished.connect(lambda _r: self.reload(select=name))
+        dialog.open()
 
     def show_failures(self) -> None:
         from desktop.gui.health import FailuresDialog

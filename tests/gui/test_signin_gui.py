@@ -154,9 +154,9 @@ def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_pro
     assert first is not None
     shoot(dialog, "oauth-sign-in-again")
 
-    def refuse(conns: list[Any]) -> None:
-        conns[0].settings["refuse"] = True
-    desk.catalogue.update(refuse)
+    refusing = desk.get("team-mail")
+    refusing.settings["refuse"] = True
+    desk.catalogue.put([(refusing, None, False)])
     dialog.conn = desk.get("team-mail")
     dialog.result = None
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
@@ -196,3 +196,26 @@ def test_panel_warns_when_no_refresh_token_came_back(qtbot, oauth_server, browse
     assert "no refresh token came back" in p.banner.title.text()
     assert "offline_access" in p.banner.hint.text()
     runner.wait(3000)
+
+
+def test_sign_in_again_from_the_main_window(qtbot, saved, browser_program):
+    from desktop.gui.main_window import MainWindow
+
+    desk, _conn = saved
+    win = MainWindow(desk)
+    qtbot.addWidget(win)
+    win.show()
+    win.reload(select="team-mail")
+    qtbot.waitUntil(lambda: win.selected_name() == "team-mail", timeout=5000)
+    assert win.signin_action.isEnabled()
+    win.signin_action.trigger()
+    dialog = win.signin_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert dialog.result.ok, dialog.result.error
+    assert desk.vault.get("team-mail/oauth_refresh_token") is not None
+    dialog.reject()
+    qtbot.waitUntil(lambda: win.list_page.model.index(win.list_page.model.row_of("team-mail"), 3).data()
+                    .startswith("Valid at"), timeout=5000)
+    win.runner.wait(3000)
