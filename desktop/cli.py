@@ -275,12 +275,10 @@ def _cmd_peek(args: argparse.Namespace) -> int:
     result = desk.peek(conn, secrets, max(1, min(args.count, 200)))
     code = _print_result(result, args.json)
     if not args.json and result.ok:
-        for m in result.info.get("messages", []):
-            _say(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
-        for rec in result.info.get("records", []):
-            headers = ", ".join(f"{k}={v}" for k, v in rec["headers"].items())
-            _say(f"  {rec['timestamp']}  key={rec['key']}  [{headers}]  {rec['value']}")
-        if not result.info.get("messages") and not result.info.get("records"):
+        listing = desk.ctype(conn).listing(result.info)
+        for line in listing.plain if listing is not None else ():
+            _say(f"  {line}")
+        if listing is None or not listing.rows:
             print("  (empty)")
     return code
 

@@ -6,7 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
 
 
 @cache
@@ -14,7 +14,7 @@ def registry() -> dict[str, ConnectorType]:
     import importlib
     import pkgutil
 
-    from desktop.connectors.base import ConnectorType  # the window shows before any connector loads
+    from desktop.core.contract import ConnectorType  # the window shows before any connector loads
 
     types: dict[str, ConnectorType] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):

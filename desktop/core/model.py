@@ -18,7 +18,7 @@ from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ADMIN_KEYS = ("email", "name", "test_recipient")

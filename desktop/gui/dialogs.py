@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
+from desktop.core.contract import Action
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
@@ -143,11 +145,11 @@ class RoundTripDialog(_CheckDialog):
         self.setWindowTitle(self.tr("Round trip"))
         self.setObjectName("roundTripDialog")
         self.resize(680, 460)
-        sending = desk.types[selected.type].test_action == "send"
-        senders = [c for c in connectors if desk.types[c.type].test_action == "send"]
+        sending = desk.types[selected.type].can(Action.SEND)
+        senders = [c for c in connectors if desk.types[c.type].can(Action.SEND)]
         # Receivers that passed their last check first, then unchecked ones, failing ones last.
         order = {"valid": 0, "never": 1, "failed": 2}
-        receivers = sorted((c for c in connectors if desk.types[c.type].test_action == "peek"),
+        receivers = sorted((c for c in connectors if desk.types[c.type].can(Action.RECEIVE)),
                            key=lambda c: order.get(c.status.state, 1))
         v = QVBoxLayout(self)
         v.addWidget(QLabel(self.tr("Sends a uniquely tagged message and waits until it arrives in the mailbox, "
@@ -182,10 +184,10 @@ class RoundTripDialog(_CheckDialog):
         self._update()
 
     def _update(self) -> None:
-        """Run is possible with a sender and a receiver, and not through a SendGrid sandbox."""
+        """Run is possible with a sender and a receiver, and not through a sender that delivers nothing."""
         sender = self.by_name.get(self.sender.currentData())
-        sandbox = sender is not None and bool(sender.settings.get("sandbox"))
-        can = sender is not None and self.receiver.count() > 0 and not sandbox
+        nothing = None if sender is None else self.desk.types[sender.type].undelivered(sender.settings)
+        can = sender is not None and self.receiver.count() > 0 and nothing is None
         self.run_btn.setEnabled(can and not self.running)
         self.cancel_btn.setEnabled(self.running)
         if self.running:
@@ -194,11 +196,9 @@ class RoundTripDialog(_CheckDialog):
             self.run_btn.setToolTip(self.tr("Needs a connector that sends and one that receives mail"))
             self.banner.info(self.tr("A round trip needs a connector that sends mail (SMTP or SendGrid) and an IMAP "
                                      "connector"), self.tr("Create the missing one first."))
-        elif sandbox:
-            self.run_btn.setToolTip(self.tr("“{0}” is in sandbox mode").format(sender.name))
-            self.banner.info(self.tr("“{0}” is in sandbox mode: nothing can arrive").format(sender.name),
-                             self.tr("In sandbox mode SendGrid checks the message and delivers nothing. Turn "
-                                     "“Sandbox test sends” off (Edit) for a round trip, or choose another sender."))
+        elif nothing is not None:
+            self.run_btn.setToolTip(f"“{sender.name}” {nothing.state}")
+            self.banner.info(f"“{sender.name}” {nothing.state}: " + self.tr("nothing can arrive"), nothing.advice)
         else:
             self.run_btn.setToolTip("")
             self.banner.hide()
@@ -227,7 +227,7 @@ class RoundTripDialog(_CheckDialog):
         self.result = result
         self.running = False
         self._update()
-        if result.error is not None and result.error.code == "cancelled":
+        if result.error is not None and result.error.code == errors.CANCELLED:
             self.banner.info(self.tr("Round trip cancelled"), self.tr("Stopped waiting. A message already sent "
                                                                     "may still arrive in the mailbox."))
         elif result.ok:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
 from desktop.core.discover import Candidate, DiscoveryResult, discover
 from desktop.gui.worker import Task, TaskRunner
 
@@ -201,7 +202,7 @@ class DiscoverPanel(QWidget):
     def _on_failed(self, exc: Any) -> None:
         self._idle()
         code = getattr(exc, "code", "")
-        if code == "cancelled":
+        if code == errors.CANCELLED:
             self.status.setText("Stopped.")
             return
         fields = getattr(exc, "fields", None)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.fields import Field, SecretField
-from desktop.core.pipeline import RunResult, StepResult
+from desktop.core.pipeline import RunResult, StepFinished, StepResult, StepStarted
 from desktop.gui.banner import ResultBanner  # noqa: F401 - re-exported for the wizard
 
 SPINNER = "◐◓◑◒"
@@ -284,16 +284,14 @@ class StepList(QTreeWidget):
         self._timer.stop()
 
     def on_event(self, event: object) -> None:
-        kind = event[0] if isinstance(event, tuple) else None
-        if kind == "started":
-            _k, _name, label = event  # type: ignore[misc]
-            item = QTreeWidgetItem([SPINNER[0], str(label), "", self.tr("running…")])
+        if isinstance(event, StepStarted):
+            item = QTreeWidgetItem([SPINNER[0], event.label, "", self.tr("running…")])
             self.addTopLevelItem(item)
             self._running = item
             self._timer.start()
             self.scrollToItem(item)
-        elif kind == "finished":
-            step: StepResult = event[1]  # type: ignore[index]
+        elif isinstance(event, StepFinished):
+            step = event.result
             item = self._running
             if item is None or item.text(1) != step.label:
                 item = QTreeWidgetItem(["", step.label, "", ""])

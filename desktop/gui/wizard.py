@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from desktop.core import contract, errors
 from desktop.core import wizard as flowmod
+from desktop.core.contract import Action
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.model import Connector, Status, check_name
 from desktop.core.pipeline import RunResult
@@ -40,10 +42,6 @@ from desktop.gui.widgets import FieldForm, ResultBanner, StepList, TranscriptPan
 from desktop.gui.worker import TaskRunner
 
 PAGE_IDS = {name: i for i, name in enumerate(flowmod.ALL_PAGES)}
-
-
-def plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
 
 
 def _wrap(label: QLabel) -> QLabel:
@@ -249,17 +247,10 @@ class ServerPage(_FormPage):
         super().__init__(wiz, wiz.tr("Server and security"), "")
 
     def initializePage(self) -> None:
-        type_name = self.flow.draft.type
         follows = any(f.default_from for f in self.flow.fields_for(self.name))
-        if type_name == "kafka":
-            self.setTitle(self.tr("Cluster and security"))
-            text = self.tr("Where the cluster is and how the connection is protected.")
-        elif type_name == "sendgrid":
-            self.setTitle(self.tr("API and sender"))
-            text = self.tr("Which SendGrid endpoint to use and the address mail comes from.")
-        else:
-            self.setTitle(self.tr("Server and security"))
-            text = self.tr("Where the server is and how the connection is protected.")
+        wording = self.flow.ctype.wording
+        self.setTitle(wording.server_title)
+        text = wording.server_text
         if follows:
             text += " " + self.tr("The port follows the security you choose.")
         self.setSubTitle(text)
@@ -342,7 +333,7 @@ class AuthPage(_FormPage):
         button.setText(self.tr("Choose…"))
         button.setToolTip(self.tr("Sign in and pick from the account's list"))
         self._show_preset_note()
-        if result is not None and result.error is not None and result.error.code == "cancelled":
+        if result is not None and result.error is not None and result.error.code == errors.CANCELLED:
             self.notes.setText(self.tr("Folder look-up cancelled."))
             self.notes.show()
             self._focus_field(field)
@@ -501,16 +492,9 @@ class ValidatePage(_CheckPage):
         self.transcript = TranscriptPanel()
         v.addWidget(self.transcript)
 
-    CHECKS = {
-        "smtp": "Connector Desk connects, negotiates encryption, signs in and checks the sender",
-        "imap": "Connector Desk connects, negotiates encryption, signs in and opens the mailbox read-only",
-        "kafka": "Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
-        "sendgrid": "Connector Desk checks the API key, its permissions and the sender",
-    }
-
     def initializePage(self) -> None:
-        what = self.CHECKS.get(self.flow.draft.type, "Connector Desk connects, negotiates encryption and signs in")
-        self.setSubTitle(self.tr(what) + self.tr(" — with the values in this form, storing nothing."))
+        what = self.flow.ctype.wording.checks
+        self.setSubTitle(what + self.tr(" — with the values in this form, storing nothing."))
         if not self.flow.validation_current:
             self.start()
         elif self.flow.result is not None:
@@ -564,16 +548,14 @@ class ValidatePage(_CheckPage):
         self.facts.setText("<br>".join(f"<b>{html.escape(k)}:</b> {html.escape(v)}" for k, v in facts))
         self.facts.setVisible(bool(facts))
         if result.ok:
-            nxt = {"peek": self.tr("You can add admin details and peek at the newest messages next."),
-                   "produce": self.tr("You can add admin details and produce a test record next.")}.get(
-                self.flow.ctype.test_action, self.tr("You can add admin details and send a test message next."))
+            nxt = self.flow.ctype.wording.next_step
             skipped = sum(1 for st in result.steps if st.detail.startswith("not checked"))
             title = self.tr("All checks passed in {0:.0f} ms").format(result.ms)
             if skipped:
                 title += self.tr(" ({0} not checked)").format(skipped)
             self.banner.success(title, nxt)
         elif result.error is not None:
-            if result.error.code == "cancelled":
+            if result.error.code == errors.CANCELLED:
                 self.banner.info(self.tr("Check cancelled"), self.tr("Nothing was changed. Validate again "
                                                                      "when ready."))
             else:
@@ -664,63 +646,43 @@ class AdminPage(_CheckPage):
 
     @property
     def peeking(self) -> bool:
-        return self.flow.ctype.test_action in ("peek", "produce")
+        return self.flow.ctype.test_action != Action.SEND
 
     def initializePage(self) -> None:
         for key, le in self.edits.items():
             if not le.text():
                 le.setText(self.flow.draft.admin.get(key, ""))
-        action = self.flow.ctype.test_action
+        ctype = self.flow.ctype
         peeking = self.peeking
         self.form_rows.setRowVisible(2, not peeking)  # the test recipient
         self.send_btn.setVisible(not peeking)
         self.send_hint.setVisible(not peeking)
         self.peek_box.setVisible(peeking)
-        self.produce_btn.setVisible(action == "produce")
+        self.peek_btn.setVisible(ctype.can(Action.PEEK))
+        self.produce_btn.setVisible(ctype.can(Action.PRODUCE))
         self._count_suffix()
-        if action == "produce":
-            self.peek_btn.setText(self.tr("&Peek at dead letters"))
-            self.setTitle(self.tr("Admin details and test record"))
-            self.setSubTitle(self.tr("Produce a test record into the live topic and read it back (its consumers "
-                                     "see it too; you are asked first), or look at the newest dead-letter "
-                                     "records. No consumer offsets are committed."))
-        elif action == "peek":
-            self.peek_btn.setText(self.tr("&Peek at the newest messages"))
-            self.setTitle(self.tr("Admin details and peek"))
-            self.setSubTitle(self.tr("Who looks after this connector. Peek shows the newest messages the trigger "
-                                     "would see, read-only: nothing is marked as read."))
-        elif self.sandbox:
-            self.setTitle(self.tr("Admin details and test send"))
-            self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. Sandbox mode is "
-                                     "on: SendGrid checks the test message and delivers nothing."))
-        else:
-            self.setTitle(self.tr("Admin details and test send"))
-            self.setSubTitle(self.tr("Who looks after this connector, and where test messages go. A test send "
-                                     "delivers a real message."))
+        wording = ctype.test_wording(self.flow.draft.settings)
+        self.peek_btn.setText(wording.peek_button)
+        self.setTitle(wording.test_title)
+        self.setSubTitle(wording.test_text)
         self.busy_changed()
-
-    @property
-    def sandbox(self) -> bool:
-        return bool(self.flow.draft.settings.get("sandbox"))
 
     def busy_focus(self) -> QWidget | None:
         return self.peek_count if self.peeking else self.edits["test_recipient"]
 
     def _count_suffix(self) -> None:
         n = self.peek_count.value()
-        if self.flow.ctype.test_action == "produce":
-            self.peek_count.setSuffix(" " + plural(n, self.tr("record"), self.tr("records")))
-        else:
-            self.peek_count.setSuffix(" " + plural(n, self.tr("message"), self.tr("messages")))
+        self.peek_count.setSuffix(" " + contract.plural(n, self.flow.ctype.wording.noun))
 
     def busy_changed(self) -> None:
         has_to = bool(self.edits["test_recipient"].text().strip())
         busy = self.task is not None
         self.send_btn.setEnabled(has_to and not busy)
         self.produce_btn.setEnabled(not busy)
-        no_dlq = self.flow.ctype.test_action == "produce" and not self.flow.draft.settings.get("dead_letter_topic")
-        self.peek_btn.setEnabled(not busy and not no_dlq)
-        self.peek_btn.setToolTip(self.tr("Set a dead-letter topic on the sign-in page first") if no_dlq else "")
+        wording = self.flow.ctype.wording
+        no_source = wording.peek_needs_source and not self.flow.draft.settings.get(wording.peek_source)
+        self.peek_btn.setEnabled(not busy and not no_source)
+        self.peek_btn.setToolTip(wording.peek_needs_hint if no_source else "")
         self.send_hint.setText(self.tr("Sending…") if busy else
                                ("" if has_to else self.tr("Enter a test recipient to send a test message.")))
 
@@ -755,13 +717,9 @@ class AdminPage(_CheckPage):
         self.messages.clear()
         self.messages.hide()
         desk = self.wiz.desk
-        if self.flow.ctype.test_action == "produce":
-            what = self.tr("Reading the newest {0} of “{1}”…").format(
-                f"{count} " + plural(count, self.tr("record"), self.tr("records")),
-                conn.settings.get("dead_letter_topic"))
-        else:
-            what = self.tr("Reading the newest {0} of “{1}”…").format(
-                f"{count} " + plural(count, self.tr("message"), self.tr("messages")), conn.settings.get("mailbox"))
+        wording = self.flow.ctype.wording
+        what = self.tr("Reading the newest {0} of “{1}”…").format(
+            f"{count} " + contract.plural(count, wording.noun), conn.settings.get(wording.peek_source))
         self.launch(lambda token, emit: desk.peek(conn, secrets, count, token, emit), what)
 
     def _show_problems(self) -> dict[str, str]:
@@ -791,7 +749,7 @@ class AdminPage(_CheckPage):
         if result.action == "produce":
             if result.ok:
                 self.banner.success(self.tr("Produced and read back in {0:.0f} ms").format(result.info["latency_ms"]),
-                                    next((st.detail for st in result.steps if st.name == "produce"), ""))
+                                    self.flow.ctype.receipt(result.steps))
             elif result.error is not None:
                 self.banner.error(result.error, self.tr("Test record failed"))
             return
@@ -799,12 +757,10 @@ class AdminPage(_CheckPage):
         tries = self.tr(" after {0} attempts").format(len(attempts)) if len(attempts) > 1 else ""
         if result.ok and result.info.get("sandbox"):
             self.banner.success(self.tr("Test message accepted in sandbox mode{0} — nothing was delivered to {1}")
-                                .format(tries, result.info.get("to")),
-                                next((st.detail for st in reversed(result.steps) if st.name.endswith("send")), ""))
+                                .format(tries, result.info.get("to")), self.flow.ctype.receipt(result.steps))
         elif result.ok:
             self.banner.success(self.tr("Test message sent to {0}{1}").format(result.info.get("to"), tries),
-                                next((st.detail for st in reversed(result.steps)
-                                      if st.name.endswith(("data", "send"))), ""))
+                                self.flow.ctype.receipt(result.steps))
         elif result.error is not None:
             self.banner.error(result.error, self.tr("Test send failed{0}").format(tries))
 
@@ -814,40 +770,23 @@ class AdminPage(_CheckPage):
                 self.banner.error(result.error, self.tr("Peek failed"))
             return
         self.steps.hide()
-        if "records" in result.info:  # Kafka dead letters
-            records = result.info["records"]
-            self.messages.setHeaderLabels([self.tr("Time"), self.tr("Key"), self.tr("Headers"), self.tr("Value")])
-            for r in records:
-                headers = ", ".join(f"{k}={v}" for k, v in r["headers"].items())
-                item = QTreeWidgetItem([r["timestamp"], r["key"] or "", headers, r["value"] or ""])
-                item.setToolTip(3, f"partition {r['partition']}, offset {r['offset']}\n{r['value']}")
-                self.messages.addTopLevelItem(item)
-            shown = len(records)
-            title = self.tr("{0} newest dead-letter {1}").format(shown, plural(shown, self.tr("record"),
-                                                                                 self.tr("records")))
-            note = self.tr("Read by partition assignment: no offsets were committed.") if shown else \
-                self.tr("The dead-letter topic is empty.")
-        else:
-            messages = result.info.get("messages", [])
-            self.messages.setHeaderLabels([self.tr("State"), self.tr("Date"), self.tr("From"), self.tr("Subject")])
-            for m in messages:
-                seen = m.get("seen")
-                state = "" if seen is None else self.tr("read") if seen else self.tr("unread")
-                item = QTreeWidgetItem([state, m["date"], m["from"], m["subject"]])
-                item.setToolTip(3, m["subject"])
-                if seen is False:  # unread in bold, as mail programs show it
-                    font = item.font(3)
-                    font.setBold(True)
-                    for col in range(4):
-                        item.setFont(col, font)
-                self.messages.addTopLevelItem(item)
-            shown = len(messages)
-            box = result.info.get("mailbox", {})
-            total = int(box.get("messages", 0))
-            title = self.tr("{0} of {1} {2} in “{3}”").format(shown, total, plural(total, self.tr("message"),
-                                                                                  self.tr("messages")),
-                                                             box.get("name"))
-            note = self.tr("Read-only: nothing was marked as read.") if shown else self.tr("The mailbox is empty.")
+        listing = self.flow.ctype.listing(result.info)
+        if listing is None:
+            self.banner.success(self.tr("Peek done"), "")
+            return
+        self.messages.setHeaderLabels(list(listing.columns))
+        last = len(listing.columns) - 1
+        for row in listing.rows:
+            item = QTreeWidgetItem(list(row.cells))
+            item.setToolTip(last, row.tooltip)
+            if row.strong:  # unread in bold, as mail programs show it
+                font = item.font(last)
+                font.setBold(True)
+                for col in range(len(listing.columns)):
+                    item.setFont(col, font)
+            self.messages.addTopLevelItem(item)
+        shown = len(listing.rows)
+        title, note = listing.title, listing.note
         for col in range(self.messages.columnCount() - 1):
             self.messages.resizeColumnToContents(col)
         self.messages.setVisible(bool(shown))
@@ -1002,7 +941,7 @@ class ConnectorWizard(QWizard):
         if r.ok:
             return Status("valid", at)
         assert r.error is not None
-        if r.error.code == "cancelled":
+        if r.error.code == errors.CANCELLED:
             return Status() if not self.flow.editing else None
         return Status("failed", at, r.error.code, r.error.message)
 
