@@ -8,7 +8,6 @@ get on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -35,19 +34,11 @@ from PySide6.QtWidgets import (
 from desktop.core.model import Connector
 from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
+from desktop.gui.timefmt import local_time
 
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
-
-
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "?"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
 
 
 @dataclass(slots=True)
@@ -164,9 +155,9 @@ class ConnectorModel(QAbstractTableModel):
             return self.tr("Validating…")
         st = c.status
         if st.state == "valid":
-            return self.tr("Valid at {0}").format(_local(st.at))
+            return self.tr("Valid at {0}").format(local_time(st.at))
         if st.state == "failed":
-            return self.tr("Failed at {0}: {1}").format(_local(st.at), st.message or st.code or "?")
+            return self.tr("Failed at {0}: {1}").format(local_time(st.at), st.message or st.code or "?")
         return self.tr("Never validated")
 
     # -- Qt's model interface: look-ups only -------------------------------------------------
@@ -317,10 +308,10 @@ class EmptyState(QWidget):
     """What a first-time user sees: what a connector is, and one button to create one.
 
     Signals:
-        create(): the button was pressed.
+        create_requested(): the button was pressed.
     """
 
-    create = Signal()
+    create_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -341,7 +332,7 @@ class EmptyState(QWidget):
         self.button = QPushButton(self.tr("Create your first connector"))
         self.button.setObjectName("createFirst")
         self.button.setDefault(True)
-        self.button.clicked.connect(self.create.emit)
+        self.button.clicked.connect(self.create_requested.emit)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.button)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -28,16 +26,10 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.banner import ResultBanner
+from desktop.gui.secret_edit import SecretEdit
+from desktop.gui.timefmt import local_time
 from desktop.gui.widgets import StepList
 from desktop.gui.worker import TaskRunner
-
-
-def _local(iso: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(iso)).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return str(iso)
-
 
 SPECIAL = {"\\sent": "Sent", "\\trash": "Trash", "\\drafts": "Drafts", "\\junk": "Junk", "\\archive": "Archive",
            "\\all": "All mail", "\\flagged": "Flagged", "\\important": "Important"}
@@ -102,7 +94,7 @@ class FolderDialog(QDialog):
 
     def selected(self) -> str | None:
         item = self.tree.currentItem()
-        return str(item.data(0, Qt.ItemDataRole.UserRole)) if self._selectable(item) else None
+        return str(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None and self._selectable(item) else None
 
 
 class _CheckDialog(QDialog):
@@ -119,7 +111,7 @@ class _CheckDialog(QDialog):
         self.run_btn.setObjectName(run_name)
         self.run_btn.clicked.connect(self.start)
         self.buttons.rejected.connect(self.reject)
-        self.result: RunResult | None = None
+        self.outcome: RunResult | None = None
 
     def add_check_widgets(self, layout: QVBoxLayout) -> None:
         layout.addWidget(self.steps, 1)
@@ -155,21 +147,21 @@ class RoundTripDialog(_CheckDialog):
         v.addWidget(QLabel(self.tr("Sends a uniquely tagged message and waits until it arrives in the mailbox, "
                                    "reporting how long delivery took.")))
         form = QFormLayout()
-        self.sender = QComboBox()
-        self.sender.setObjectName("sender")
+        self.sender_box = QComboBox()
+        self.sender_box.setObjectName("sender")
         self.receiver = QComboBox()
         self.receiver.setObjectName("receiver")
-        for combo, items in ((self.sender, senders), (self.receiver, receivers)):
+        for combo, items in ((self.sender_box, senders), (self.receiver, receivers)):
             for c in items:
                 state = {"valid": "", "failed": self.tr(" — last check failed"),
                          "never": self.tr(" — not checked yet")}.get(c.status.state, "")
                 combo.addItem(f"{c.name} ({desk.types[c.type].server_label(c.settings)}){state}", c.name)
-        self.sender.setCurrentIndex(max(0, self.sender.findData(selected.name)) if sending else 0)
+        self.sender_box.setCurrentIndex(max(0, self.sender_box.findData(selected.name)) if sending else 0)
         self.receiver.setCurrentIndex(0 if sending else max(0, self.receiver.findData(selected.name)))
         self.to = QLineEdit()
         self.to.setObjectName("to")
         self.to.setPlaceholderText(self.tr("the mailbox's address (default: its user name)"))
-        form.addRow(self.tr("Send through:"), self.sender)
+        form.addRow(self.tr("Send through:"), self.sender_box)
         form.addRow(self.tr("Wait in:"), self.receiver)
         form.addRow(self.tr("To address:"), self.to)
         v.addLayout(form)
@@ -180,12 +172,12 @@ class RoundTripDialog(_CheckDialog):
         self.cancel_btn.clicked.connect(self.runner.cancel_all)
         self.add_check_widgets(v)
         self.running = False
-        self.sender.currentIndexChanged.connect(lambda _i: self._update())
+        self.sender_box.currentIndexChanged.connect(lambda _i: self._update())
         self._update()
 
     def _update(self) -> None:
         """Run is possible with a sender and a receiver, and not through a sender that delivers nothing."""
-        sender = self.by_name.get(self.sender.currentData())
+        sender = self.by_name.get(self.sender_box.currentData())
         nothing = None if sender is None else self.desk.types[sender.type].undelivered(sender.settings)
         can = sender is not None and self.receiver.count() > 0 and nothing is None
         self.run_btn.setEnabled(can and not self.running)
@@ -204,7 +196,7 @@ class RoundTripDialog(_CheckDialog):
             self.banner.hide()
 
     def start(self) -> None:
-        sender = self.by_name.get(self.sender.currentData())
+        sender = self.by_name.get(self.sender_box.currentData())
         receiver = self.by_name.get(self.receiver.currentData())
         if sender is None or receiver is None:
             return
@@ -224,7 +216,7 @@ class RoundTripDialog(_CheckDialog):
                         on_failed=self._failed)
 
     def _done(self, result: RunResult) -> None:
-        self.result = result
+        self.outcome = result
         self.running = False
         self._update()
         if result.error is not None and result.error.code == errors.CANCELLED:
@@ -265,20 +257,8 @@ class RotateDialog(_CheckDialog):
         labels = {s.name: s.label for s in desk.types[conn.type].secrets}
         for name in conn.secret_names:
             self.secret.addItem(labels.get(name, name), name)
-        self.value = QLineEdit()
-        self.value.setObjectName("newValue")
-        self.value.setEchoMode(QLineEdit.EchoMode.Password)
-        show = QToolButton()
-        show.setText(self.tr("Show"))
-        show.setCheckable(True)
-        show.toggled.connect(lambda on: (self.value.setEchoMode(QLineEdit.EchoMode.Normal if on else
-                                                                 QLineEdit.EchoMode.Password),
-                                         show.setText(self.tr("Hide") if on else self.tr("Show"))))
-        row = QWidget()
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(self.value, 1)
-        line.addWidget(show)
+        row = SecretEdit("newValue", "showNewValue")
+        self.value = row.edit
         self.grace = QDoubleSpinBox()
         self.grace.setObjectName("graceHours")
         self.grace.setRange(0, 24 * 30)
@@ -303,7 +283,7 @@ class RotateDialog(_CheckDialog):
         self.run_btn.setToolTip("" if has_value else self.tr("Enter the new value first"))
         until = self.conn.previous_until.get(str(self.secret.currentData()))
         self.rollback_btn.setEnabled(bool(until))
-        self.rollback_btn.setToolTip(self.tr("Kept until {0}").format(_local(until)) if until else
+        self.rollback_btn.setToolTip(self.tr("Kept until {0}").format(local_time(until)) if until else
                                      self.tr("No previous value is kept for this secret"))
 
     def start(self) -> None:
@@ -318,13 +298,13 @@ class RotateDialog(_CheckDialog):
                         on_progress=self.steps.on_event, on_finished=self._done, on_failed=self._failed)
 
     def _done(self, result: RunResult) -> None:
-        self.result = result
+        self.outcome = result
         self._update()
         if result.ok:
             self.value.clear()
             self.conn.previous_until[str(self.secret.currentData())] = str(result.info.get("previous_until"))
             self._update()
-            until = _local(result.info.get("previous_until"))
+            until = local_time(result.info.get("previous_until"))
             self.banner.success(self.tr("Rotated"), self.tr("The new value is current; the previous one is kept "
                                                             "until {0}.").format(until))
         elif result.error is not None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from desktop.core.fields import Field, SecretField
 from desktop.core.pipeline import RunResult, StepFinished, StepResult, StepStarted
 from desktop.gui.banner import ResultBanner  # noqa: F401 - re-exported for the wizard
+from desktop.gui.secret_edit import SecretEdit
 
 SPINNER = "◐◓◑◒"
 
@@ -171,26 +172,9 @@ class FieldForm(QWidget):
         return w
 
     def _secret_editor(self, s: SecretField) -> QWidget:
-        w = QWidget()
-        h = QHBoxLayout(w)
-        h.setContentsMargins(0, 0, 0, 0)
-        le = QLineEdit()
-        le.setEchoMode(QLineEdit.EchoMode.Password)
-        le.setObjectName(f"secret_{s.name}")
+        w = SecretEdit(f"secret_{s.name}", f"show_{s.name}")
+        le = w.edit
         le.setPlaceholderText(self.tr("stored in the system keychain"))
-        show = QToolButton()
-        show.setText(self.tr("Show"))
-        show.setObjectName(f"show_{s.name}")
-        show.setCheckable(True)
-        show.setToolTip(self.tr("Show or hide the value"))
-
-        def toggle(on: bool, e: QLineEdit = le, b: QToolButton = show) -> None:
-            e.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
-            b.setText(self.tr("Hide") if on else self.tr("Show"))
-        show.toggled.connect(toggle)
-        h.addWidget(le, 1)
-        h.addWidget(show)
-        w.setFocusProxy(le)
         le.textChanged.connect(lambda v, n=s.name: self._emit(n, v))
         self.editors[s.name] = le
         return w
@@ -228,15 +212,17 @@ class FieldForm(QWidget):
                     if w.text() != text and not (f.kind == "list" and w.hasFocus()):
                         w.setText(text)
             for name, value in (secrets or {}).items():
-                w = self.editors.get(name)
-                if isinstance(w, QLineEdit) and w.text() != value:
-                    w.setText(value)
+                editor = self.editors.get(name)
+                if isinstance(editor, QLineEdit) and editor.text() != value:
+                    editor.setText(value)
         finally:
             self._loading = False
 
     def update_visibility(self, settings: Mapping[str, Any]) -> None:
-        for name, f in {**self.fields, **self.secret_fields}.items():
+        for name, f in self.fields.items():
             self.layout_.setRowVisible(self.rows[name], f.applies(settings))
+        for name, s in self.secret_fields.items():
+            self.layout_.setRowVisible(self.rows[name], s.applies(settings))
 
     def show_problems(self, problems: Mapping[str, str]) -> None:
         first: QWidget | None = None
@@ -248,7 +234,9 @@ class FieldForm(QWidget):
             else:
                 label.clear()  # a hidden word-wrapped label would keep its height
                 label.hide()
-            self.rows[name].layout().invalidate()
+            row_layout = self.rows[name].layout()
+            if row_layout is not None:
+                row_layout.invalidate()
             self.rows[name].updateGeometry()
         self.layout_.invalidate()
         if first is not None:
@@ -292,11 +280,11 @@ class StepList(QTreeWidget):
             self.scrollToItem(item)
         elif isinstance(event, StepFinished):
             step = event.result
-            item = self._running
-            if item is None or item.text(1) != step.label:
-                item = QTreeWidgetItem(["", step.label, "", ""])
-                self.addTopLevelItem(item)
-            self._set_done(item, step)
+            running = self._running
+            if running is None or running.text(1) != step.label:
+                running = QTreeWidgetItem(["", step.label, "", ""])
+                self.addTopLevelItem(running)
+            self._set_done(running, step)
             self._running = None
             self._timer.stop()
 

@@ -37,8 +37,8 @@ from desktop.core.model import Connector, Status, check_name
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.core.wizard import WizardFlow
-from desktop.gui.banner import describe_input
-from desktop.gui.widgets import FieldForm, ResultBanner, StepList, TranscriptPanel
+from desktop.gui.banner import ResultBanner, describe_input
+from desktop.gui.widgets import FieldForm, StepList, TranscriptPanel
 from desktop.gui.worker import TaskRunner
 
 PAGE_IDS = {name: i for i, name in enumerate(flowmod.ALL_PAGES)}
@@ -152,8 +152,9 @@ class ProviderPage(_Page):
             self.group.removeButton(b)
         while self.layout_.count():
             item = self.layout_.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         current = self.flow.preset_id or "other"
         for p in self.flow.ctype.presets():
             rb = QRadioButton(p.label)
@@ -188,10 +189,10 @@ class _FormPage(_Page):
         self.notes.setProperty("role", "note")
         self.notes.hide()
         outer.addWidget(self.notes)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(self.scroll_area, 1)
         self.warnings = _wrap(QLabel())
         self.warnings.setProperty("role", "warning")
         self.warnings.hide()
@@ -206,7 +207,7 @@ class _FormPage(_Page):
         if self._built_for != self.flow.draft.type:
             self.form = self.build_form()
             self.form.changed.connect(self._changed)
-            self.scroll.setWidget(self._decorate(self.form))
+            self.scroll_area.setWidget(self._decorate(self.form))
             self._built_for = self.flow.draft.type
         self.refresh()
 
@@ -214,7 +215,8 @@ class _FormPage(_Page):
         return form
 
     def refresh(self) -> None:
-        assert self.form is not None
+        if self.form is None:  # not built yet: initializePage fills it from the draft
+            return
         self.form.set_values(self.flow.draft.settings,
                              {k: v.reveal() for k, v in self.flow.secrets.items()})
         self.form.update_visibility(self.flow.draft.settings)
@@ -235,8 +237,8 @@ class _FormPage(_Page):
 
     def validatePage(self) -> bool:
         problems = self.flow.problems(self.name)
-        assert self.form is not None
-        self.form.show_problems(problems)
+        if self.form is not None:
+            self.form.show_problems(problems)
         return not problems
 
 
@@ -267,7 +269,8 @@ class ServerPage(_FormPage):
         # Advanced rows are in the same form (one set of values); a heading separates them.
         if self._advanced:
             first = self._advanced[0].name
-            row = form.layout_.getWidgetPosition(form.rows[first])[0]
+            position: Any = form.layout_.getWidgetPosition(form.rows[first])  # (row, role); stubs say object
+            row = int(position[0])
             heading = QLabel(self.tr("Advanced"))
             heading.setProperty("role", "heading")
             form.layout_.insertRow(row, heading)
@@ -299,7 +302,8 @@ class AuthPage(_FormPage):
     def pick(self, field: str) -> None:
         """Sign in with the values on the form and let the administrator choose (the folder picker).
         While it signs in, the same button cancels the look-up."""
-        assert self.form is not None
+        if self.form is None:
+            return
         if self.pick_task is not None:
             self.cancel_pick()
             return
@@ -327,8 +331,9 @@ class AuthPage(_FormPage):
 
     def _picked(self, field: str, result: RunResult | None, exc: BaseException | None = None) -> None:
         from desktop.gui.dialogs import FolderDialog
-        assert self.form is not None
         self.pick_task = None
+        if self.form is None:
+            return
         button = self.form.pick_buttons[field]
         button.setText(self.tr("Choose…"))
         button.setToolTip(self.tr("Sign in and pick from the account's list"))
@@ -345,14 +350,14 @@ class AuthPage(_FormPage):
             self.form.show_problems({field: f"{message} — {hint}" if hint else message})
             return
         dialog = FolderDialog(result.info.get("folders", []), str(self.flow.draft.settings.get(field) or ""), self)
-        self.wiz.folder_dialog = dialog
         dialog.accepted.connect(lambda: self._chosen(field, dialog.selected()))
         dialog.finished.connect(lambda _r: self._focus_field(field))
         dialog.open()
 
     def _focus_field(self, field: str) -> None:
         """Back to the field itself: never leave the focus on "< Back", where Enter goes back."""
-        assert self.form is not None
+        if self.form is None:
+            return
         editor = self.form.editors[field]
         (editor.property("line_edit") or editor).setFocus()
 
@@ -360,8 +365,8 @@ class AuthPage(_FormPage):
         if value:
             self.flow.set_setting(field, value)
             self.refresh()
-            assert self.form is not None
-            self.form.show_problems({})
+            if self.form is not None:
+                self.form.show_problems({})
 
     def initializePage(self) -> None:
         super().initializePage()
@@ -940,8 +945,7 @@ class ConnectorWizard(QWizard):
         at = datetime.now(UTC).isoformat(timespec="seconds")
         if r.ok:
             return Status("valid", at)
-        assert r.error is not None
-        if r.error.code == errors.CANCELLED:
+        if r.error is None or r.error.code == errors.CANCELLED:
             return Status() if not self.flow.editing else None
         return Status("failed", at, r.error.code, r.error.message)
 
