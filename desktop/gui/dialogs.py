@@ -26,6 +26,7 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.banner import ResultBanner
+from desktop.gui.check_runner import CheckRunner
 from desktop.gui.secret_edit import SecretEdit
 from desktop.gui.timefmt import local_time
 from desktop.gui.widgets import StepList
@@ -106,6 +107,7 @@ class _CheckDialog(QDialog):
         self.runner = TaskRunner(self)
         self.steps = StepList()
         self.banner = ResultBanner()
+        self.check = CheckRunner(self.runner, self.steps, self.banner)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.run_btn = self.buttons.addButton(run_label, QDialogButtonBox.ButtonRole.ActionRole)
         self.run_btn.setObjectName(run_name)
@@ -206,14 +208,11 @@ class RoundTripDialog(_CheckDialog):
         def work(token: Any, emit: Any) -> RunResult:
             return desk.roundtrip(sender, desk.load_secrets(sender), receiver, desk.load_secrets(receiver), to,
                                   token, emit)
-        self.steps.restart()
-        self.banner.busy(self.tr("Checking that “{0}” signs in, then sending and waiting for delivery…")
-                         .format(receiver.name))
+        self.check.launch(work, "roundtrip", self.tr("Checking that “{0}” signs in, then sending and waiting "
+                                                     "for delivery…").format(receiver.name), self._done, self._failed)
         self.running = True
         self._update()
         self.cancel_btn.setFocus()
-        self.runner.run(work, "roundtrip", on_progress=self.steps.on_event, on_finished=self._done,
-                        on_failed=self._failed)
 
     def _done(self, result: RunResult) -> None:
         self.outcome = result
@@ -291,11 +290,9 @@ class RotateDialog(_CheckDialog):
         name, secret = self.conn.name, str(self.secret.currentData())
         value, grace = Secret(self.value.text()), self.grace.value()
         desk = self.desk
-        self.steps.restart()
-        self.banner.busy(self.tr("Checking the new value…"))
+        self.check.launch(lambda token, emit: desk.rotate(name, secret, value, grace, token, emit), "rotate",
+                          self.tr("Checking the new value…"), self._done, self._failed)
         self.run_btn.setEnabled(False)
-        self.runner.run(lambda token, emit: desk.rotate(name, secret, value, grace, token, emit), "rotate",
-                        on_progress=self.steps.on_event, on_finished=self._done, on_failed=self._failed)
 
     def _done(self, result: RunResult) -> None:
         self.outcome = result

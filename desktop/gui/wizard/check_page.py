@@ -14,6 +14,7 @@ from desktop.core.errors import InputErrors
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.gui.banner import ResultBanner
+from desktop.gui.check_runner import CheckRunner
 from desktop.gui.widgets import StepList
 from desktop.gui.wizard.page import Page
 
@@ -29,18 +30,20 @@ class CheckPage(Page):
         super().__init__(wiz)
         self.steps = StepList()
         self.banner = ResultBanner()
-        self.task: Any = None
+        self.check = CheckRunner(wiz.runner, self.steps, self.banner)
         self._return_focus: QWidget | None = None
 
+    @property
+    def task(self) -> Any:
+        """The running check's task, or None."""
+        return self.check.task
+
     def launch(self, work: Any, busy: str) -> None:
-        self.steps.restart()
         self.steps.show()
         self.banner.labels = self.wiz.field_labels()
-        self.banner.busy(busy)
         focused = QApplication.focusWidget()
         self._return_focus = focused if isinstance(focused, QPushButton) and self.isAncestorOf(focused) else None
-        self.task = self.wiz.runner.run(work, self.name, on_progress=self.steps.on_event,
-                                        on_finished=self._finished, on_failed=self._failed)
+        self.check.launch(work, self.name, busy, self._finished, self._failed)
         self.busy_changed()
         self._settle_focus()
 
@@ -78,20 +81,17 @@ class CheckPage(Page):
             return None
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        self.check.cancel()
 
     def cleanupPage(self) -> None:
         self.cancel()
 
     def _finished(self, result: RunResult) -> None:
-        self.task = None
         self.finished(result)
         self.busy_changed()
         self._settle_focus(done=True)
 
     def _failed(self, exc: BaseException) -> None:
-        self.task = None
         self.banner.error(exc)
         self.busy_changed()
         self._settle_focus(done=True)
