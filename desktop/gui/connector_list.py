@@ -1,4 +1,5 @@
 """The connector list page (search, table with status, result banner) and the empty state.
+(Over 300 lines: the table model and its view are read together; both load after the first paint.)
 
 Built after the main window's first paint (see main_window.MainWindow): the table and its model are
 what make PySide build the ``Qt`` namespace's ~90 enums (~15 ms), which the window does not need to

@@ -1,6 +1,7 @@
 """The main window: the toolbar, the connector list with status (gui.connector_list), and the
 actions New / Edit / Duplicate / Delete / Validate / Round trip / Rotate / About. Catalogue and
-keychain work runs in workers.
+keychain work runs in workers. (Over 300 lines: one action each, and the start-up path that must stay
+in this one module — see ARCHITECTURE.md "Start-up".)
 
 Start-up: the window paints first with its toolbar and "Loading connectors…", and builds the list
 after that first paint. Nothing here touches PySide's ``Qt`` namespace before then (enum-typed
