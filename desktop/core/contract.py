@@ -80,6 +80,14 @@ class Wording:
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A one-click correction a failure suggests: set ``field`` to ``value`` and check again."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
 class NoDelivery:
     """Why a message sent through a connector never arrives (a sandbox): for the round trip."""
 
@@ -177,6 +185,10 @@ class ConnectorType(ABC):
     def undelivered(self, settings: Mapping[str, Any]) -> NoDelivery | None:
         """Why a message sent with these settings never arrives (a sandbox), or None."""
         return None
+
+    def fixes(self, err: ConnectorError) -> list[Fix]:
+        """Corrections this failure suggests (a mailbox name the server does have), at most three."""
+        return []
 
     def facts(self, info: Mapping[str, Any]) -> list[Fact]:
         """What a check of this type learned (its own part of ``run.info``), for people."""

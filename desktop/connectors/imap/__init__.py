@@ -3,11 +3,13 @@ the mailbox matched exactly. The protocol code in :mod:`.session` loads when a c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from desktop.connectors import _mail
-from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
+from desktop.core.contract import Action, ConnectorType, Fact, Fix, Listing, Row, Wording, plural
+from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -56,6 +58,12 @@ class ImapConnector(ConnectorType):
 
     def facts(self, info: Mapping[str, Any]) -> list[Fact]:
         return mailbox_facts(info)
+
+    def fixes(self, err: ConnectorError) -> list[Fix]:
+        """A mailbox not found whose hint names near matches (“Did you mean “Sent”…”): use one."""
+        if err.code != "mailbox_not_found" or "Did you mean" not in err.hint:
+            return []
+        return [Fix("mailbox", name) for name in re.findall(r"“([^”]+)”", err.hint.partition("Did you mean")[2])[:3]]
 
     def listing(self, info: Mapping[str, Any]) -> Listing | None:
         return message_listing(info)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core import errors
 from desktop.core import wizard as flowmod
+from desktop.core.contract import Fix
 from desktop.core.pipeline import RunResult
 from desktop.gui.widgets import TranscriptPanel
 from desktop.gui.wizard.check_page import CheckPage
@@ -91,20 +91,21 @@ class ValidatePage(CheckPage):
             self.fixes.removeWidget(b)
             b.deleteLater()
         self.fix_buttons = []
-        err = result.error
-        if err is None or err.code != "mailbox_not_found" or "Did you mean" not in err.hint:
+        if result.error is None:
             return
-        for name in re.findall(r"“([^”]+)”", err.hint.partition("Did you mean")[2])[:3]:
-            b = QPushButton(self.tr("Use ‘{0}’").format(name))
-            b.setObjectName("useMailbox")
-            b.setToolTip(self.tr("Set the mailbox to “{0}” and validate again").format(name))
-            b.clicked.connect(lambda _=False, n=name: self._use_mailbox(n))
+        ctype = self.flow.ctype
+        for fix in ctype.fixes(result.error):
+            b = QPushButton(self.tr("Use ‘{0}’").format(fix.value))
+            b.setObjectName(f"use_{fix.field}")
+            b.setToolTip(self.tr("Set the {0} to “{1}” and validate again").format(
+                ctype.field(fix.field).label.lower(), fix.value))
+            b.clicked.connect(lambda _=False, f=fix: self._use(f))
             self.fixes.insertWidget(len(self.fix_buttons), b)
             b.show()
             self.fix_buttons.append(b)
 
-    def _use_mailbox(self, name: str) -> None:
-        self.flow.set_setting("mailbox", name)
+    def _use(self, fix: Fix) -> None:
+        self.flow.set_setting(fix.field, fix.value)
         auth = self.wiz.page_named(flowmod.AUTH)
         if auth.form is not None:
             auth.refresh()

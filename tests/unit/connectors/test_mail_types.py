@@ -82,3 +82,10 @@ def test_imap_facts_and_listing_are_its_own_words():
     assert listing.rows[0].cells[0] == "unread" and listing.rows[0].strong
     assert listing.title == "1 of 1 message in “INBOX”"
     assert message_listing({"mailbox": {"name": "X", "messages": 0}}).note == "The mailbox is empty."
+
+
+def test_a_mailbox_not_found_suggests_the_near_matches_as_fixes():
+    err = ConnectorError("mailbox_not_found", "No mailbox “sent”.", "Did you mean “Sent” or “Sent Items”?")
+    assert [(f.field, f.value) for f in IMAP.fixes(err)] == [("mailbox", "Sent"), ("mailbox", "Sent Items")]
+    assert IMAP.fixes(ConnectorError("auth_failed", "No.", "Did you mean “x”")) == []
+    assert SMTP.fixes(err) == []
