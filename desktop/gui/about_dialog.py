@@ -1,21 +1,15 @@
-"""AboutDialog: version, Qt, Python, the data folder and the keychain in use."""
+"""AboutDialog: version, Qt, Python, the data folder and the keychain in use. Its layout is the
+Designer form ui/about.ui (compiled by `make ui` into gui/forms/ui_about.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QWidget
 
 from desktop.core.service import Desk
+from desktop.gui.forms.ui_about import Ui_AboutForm
 from desktop.gui.worker import TaskRunner
 
 
@@ -24,6 +18,8 @@ class AboutDialog(QDialog):
     opening the keychain can wait on a D-Bus service)."""
 
     def __init__(self, desk: Desk, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        import platform
+
         import PySide6
         from PySide6 import QtCore
         from PySide6.QtGui import QIcon
@@ -32,42 +28,23 @@ class AboutDialog(QDialog):
         from desktop.core.resources import resource
 
         super().__init__(parent)
+        self.ui: Any = cast(Any, Ui_AboutForm())  # generated, untyped: its widgets are named in ui/about.ui
+        self.ui.setupUi(self)
         self.setWindowTitle(self.tr("About Connector Desk"))
-        self.setObjectName("about")
-        head = QHBoxLayout()
-        logo = QLabel()
-        logo.setPixmap(QIcon(str(resource("icons", "connector-desk.svg"))).pixmap(64, 64))
-        head.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
-        title = QLabel(f"<b style='font-size:15pt'>{APP_NAME}</b><br>{self.tr('Version')} {__version__}<br>"
-                       + self.tr("Sets up and checks the mail and messaging connectors a workflow platform uses."))
-        title.setWordWrap(True)
-        head.addWidget(title, 1)
-        form = QFormLayout()
-        import platform
-
-        self.keychain = QLabel(self.tr("checking…"))
-        self.keychain.setWordWrap(True)
-        self.keychain.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        folder = QLabel(self.fontMetrics().elidedText(str(desk.folder), Qt.TextElideMode.ElideMiddle, 380))
+        self.ui.logo.setPixmap(QIcon(str(resource("icons", "connector-desk.svg"))).pixmap(64, 64))
+        self.ui.title.setText(f"<b style='font-size:15pt'>{APP_NAME}</b><br>{self.tr('Version')} {__version__}<br>"
+                              + self.tr("Sets up and checks the mail and messaging connectors a workflow platform "
+                                        "uses."))
+        self.ui.qtVersion.setText(f"{QtCore.qVersion()} / {PySide6.__version__}")
+        self.ui.pythonVersion.setText(platform.python_version())
+        folder = self.ui.data_folder
+        folder.setText(self.fontMetrics().elidedText(str(desk.folder), Qt.TextElideMode.ElideMiddle, 380))
         folder.setToolTip(str(desk.folder))  # the whole path; the label keeps its middle out when long
-        folder.setObjectName("data_folder")
-        folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.tr("Qt / PySide:"), QLabel(f"{QtCore.qVersion()} / {PySide6.__version__}"))
-        form.addRow(self.tr("Python:"), QLabel(platform.python_version()))
-        form.addRow(self.tr("Data folder:"), folder)
-        form.addRow(self.tr("Keychain:"), self.keychain)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.setSpacing(12)
-        layout.addLayout(head)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
-        self.setMinimumWidth(460)
+        keychain = self.ui.keychain
 
         def look_up(_token: Any, _emit: Any) -> str:
             from desktop.core import about
             return str(about.facts(desk)["keychain_backend"])
 
-        runner.run(look_up, "about", on_finished=self.keychain.setText,
-                   on_failed=lambda exc: self.keychain.setText(self.tr("unavailable: %s") % exc))
+        runner.run(look_up, "about", on_finished=keychain.setText,
+                   on_failed=lambda exc: keychain.setText(self.tr("unavailable: %s") % exc))
