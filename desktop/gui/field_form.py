@@ -160,7 +160,7 @@ class FieldForm(QWidget):
         return w
 
     def _secret_editor(self, s: SecretField) -> QWidget:
-        w = SecretEdit(f"secret_{s.name}", f"show_{s.name}")
+        w = SecretEdit().named(f"secret_{s.name}", f"show_{s.name}")
         le = w.edit
         le.setPlaceholderText(self.tr("stored in the system keychain"))
         le.textChanged.connect(lambda v, n=s.name: self._emit(n, v))

@@ -1,22 +1,17 @@
-"""RotateDialog: replace a secret, checked before it is used; restore the previous one."""
+"""RotateDialog: replace a secret, checked before it is used; restore the previous one. Its fixed
+part is the Designer form ui/rotate.ui (compiled by `make ui`); the check widgets are added below it."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from typing import Any, cast
+
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QDoubleSpinBox, QLineEdit, QVBoxLayout, QWidget
 
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.check_dialog import CheckDialog
-from desktop.gui.secret_edit import SecretEdit
+from desktop.gui.forms.ui_rotate import Ui_RotateForm
 from desktop.gui.timefmt import local_time
 
 
@@ -28,33 +23,16 @@ class RotateDialog(CheckDialog):
         super().__init__(parent, parent.tr("&Check and rotate") if parent else "&Check and rotate", "rotate")
         self.desk = desk
         self.conn = conn
+        self.ui: Any = cast(Any, Ui_RotateForm())  # generated, untyped: its widgets are named in ui/rotate.ui
+        self.ui.setupUi(self)
         self.setWindowTitle(self.tr("Rotate a secret of “{0}”").format(conn.name))
-        self.setObjectName("rotateDialog")
-        self.resize(640, 440)
-        v = QVBoxLayout(self)
-        intro = QLabel(self.tr("The new value is checked live first. Only if the check passes does it replace "
-                               "the current one; the previous value stays in the keychain for the grace period "
-                               "so it can be restored. If anything fails, nothing changes."))
-        intro.setWordWrap(True)
-        v.addWidget(intro)
-        form = QFormLayout()
-        self.secret = QComboBox()
-        self.secret.setObjectName("secretName")
+        self.secret: QComboBox = self.ui.secretName
         labels = {s.name: s.label for s in desk.types[conn.type].secrets}
         for name in conn.secret_names:
             self.secret.addItem(labels.get(name, name), name)
-        row = SecretEdit("newValue", "showNewValue")
-        self.value = row.edit
-        self.grace = QDoubleSpinBox()
-        self.grace.setObjectName("graceHours")
-        self.grace.setRange(0, 24 * 30)
-        self.grace.setDecimals(0)
-        self.grace.setValue(24)
-        self.grace.setSuffix(self.tr(" hours"))
-        form.addRow(self.tr("Secret:"), self.secret)
-        form.addRow(self.tr("New value:"), row)
-        form.addRow(self.tr("Keep the previous for:"), self.grace)
-        v.addLayout(form)
+        self.value: QLineEdit = self.ui.newValueRow.named("newValue", "showNewValue").edit
+        self.grace: QDoubleSpinBox = self.ui.graceHours
+        v: QVBoxLayout = self.ui.layout
         self.rollback_btn = self.buttons.addButton(self.tr("Restore &previous"), QDialogButtonBox.ButtonRole.ActionRole)
         self.rollback_btn.setObjectName("rollback")
         self.rollback_btn.clicked.connect(self.rollback)
