@@ -1,18 +1,11 @@
-"""RoundTripDialog: send through a connector that sends mail, wait for it in one that receives it."""
+"""RoundTripDialog: send through a connector that sends mail, wait for it in one that receives it.
+Its fixed part is the Designer form ui/roundtrip.ui (compiled by `make ui`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QVBoxLayout, QWidget
 
 from desktop.core import errors
 from desktop.core.contract import Action
@@ -20,6 +13,7 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.check_dialog import CheckDialog
+from desktop.gui.forms.ui_roundtrip import Ui_RoundTripForm
 
 
 class RoundTripDialog(CheckDialog):
@@ -30,23 +24,17 @@ class RoundTripDialog(CheckDialog):
         super().__init__(parent, parent.tr("&Run") if parent else "&Run", "runRoundTrip")
         self.desk = desk
         self.by_name = {c.name: c for c in connectors}
-        self.setWindowTitle(self.tr("Round trip"))
-        self.setObjectName("roundTripDialog")
-        self.resize(680, 460)
+        self.ui: Any = cast(Any, Ui_RoundTripForm())  # generated, untyped: its widgets are named in ui/roundtrip.ui
+        self.ui.setupUi(self)
         sending = desk.types[selected.type].can(Action.SEND)
         senders = [c for c in connectors if desk.types[c.type].can(Action.SEND)]
         # Receivers that passed their last check first, then unchecked ones, failing ones last.
         order = {"valid": 0, "never": 1, "failed": 2}
         receivers = sorted((c for c in connectors if desk.types[c.type].can(Action.RECEIVE)),
                            key=lambda c: order.get(c.status.state, 1))
-        v = QVBoxLayout(self)
-        v.addWidget(QLabel(self.tr("Sends a uniquely tagged message and waits until it arrives in the mailbox, "
-                                   "reporting how long delivery took.")))
-        form = QFormLayout()
-        self.sender_box = QComboBox()
-        self.sender_box.setObjectName("sender")
-        self.receiver = QComboBox()
-        self.receiver.setObjectName("receiver")
+        v: QVBoxLayout = self.ui.layout
+        self.sender_box: QComboBox = self.ui.sender
+        self.receiver: QComboBox = self.ui.receiver
         for combo, items in ((self.sender_box, senders), (self.receiver, receivers)):
             for c in items:
                 state = {"valid": "", "failed": self.tr(" — last check failed"),
@@ -54,13 +42,7 @@ class RoundTripDialog(CheckDialog):
                 combo.addItem(f"{c.name} ({desk.types[c.type].server_label(c.settings)}){state}", c.name)
         self.sender_box.setCurrentIndex(max(0, self.sender_box.findData(selected.name)) if sending else 0)
         self.receiver.setCurrentIndex(0 if sending else max(0, self.receiver.findData(selected.name)))
-        self.to = QLineEdit()
-        self.to.setObjectName("to")
-        self.to.setPlaceholderText(self.tr("the mailbox's address (default: its user name)"))
-        form.addRow(self.tr("Send through:"), self.sender_box)
-        form.addRow(self.tr("Wait in:"), self.receiver)
-        form.addRow(self.tr("To address:"), self.to)
-        v.addLayout(form)
+        self.to: QLineEdit = self.ui.to
         self.cancel_btn = self.buttons.addButton(self.tr("Cancel &wait"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancel_btn.setObjectName("cancelRoundTrip")
         self.cancel_btn.setEnabled(False)
