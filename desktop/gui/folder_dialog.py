@@ -1,19 +1,14 @@
-"""FolderDialog: a mailbox account's folders as a tree, for the field picker."""
+"""FolderDialog: a mailbox account's folders as a tree, for the field picker. Its layout is the
+Designer form ui/folders.ui (compiled by `make ui`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTreeWidget, QTreeWidgetItem, QWidget
+
+from desktop.gui.forms.ui_folders import Ui_FolderForm
 
 SPECIAL = {"\\sent": "Sent", "\\trash": "Trash", "\\drafts": "Drafts", "\\junk": "Junk", "\\archive": "Archive",
            "\\all": "All mail", "\\flagged": "Flagged", "\\important": "Important"}
@@ -24,24 +19,15 @@ class FolderDialog(QDialog):
 
     def __init__(self, folders: list[dict[str, Any]], current: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(self.tr("Choose the mailbox"))
-        self.setObjectName("folderDialog")
-        self.resize(460, 420)
-        v = QVBoxLayout(self)
-        v.addWidget(QLabel(self.tr("Folders of this account. Greyed folders only hold other folders.")))
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("folderTree")
-        self.tree.setHeaderLabels([self.tr("Folder"), self.tr("Kind")])
+        self.ui: Any = cast(Any, Ui_FolderForm())  # generated, untyped: its widgets are named in ui/folders.ui
+        self.ui.setupUi(self)
+        self.tree: QTreeWidget = self.ui.folderTree
         self.tree.setColumnWidth(0, 280)
-        v.addWidget(self.tree, 1)
         self.items: dict[str, QTreeWidgetItem] = {}
         for f in sorted(folders, key=lambda f: (f["name"].upper() != "INBOX", f["name"].lower())):
             self._add(f)
         self.tree.expandAll()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        v.addWidget(self.buttons)
+        self.buttons: QDialogButtonBox = self.ui.buttons
         self.tree.currentItemChanged.connect(lambda *_: self._update())
         self.tree.itemDoubleClicked.connect(lambda item, _c: self.accept() if self._selectable(item) else None)
         if current in self.items:
