@@ -243,3 +243,20 @@ class ConnectorType(ABC):
         """Wait until the message tagged ``tag`` arrives (round trip); ``run.info["delivery_ms"]``."""
         raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector does not receive messages.",
                              "Choose a connector that receives mail (IMAP) for the round trip.")
+
+    # -- failed sends (connector health; declared here so main's health work merges onto the contract) --
+    def linked_connector(self, settings: Mapping[str, Any]) -> str | None:
+        """The saved connector ``failures()`` also needs (SMTP: the IMAP bounce mailbox), if any."""
+        return None
+
+    def has_failures(self, settings: Mapping[str, Any]) -> bool:
+        """True when ``failures()`` has somewhere to read from with these settings."""
+        return False
+
+    def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int,
+                 linked: tuple[Connector, Mapping[str, Secret]] | None = None) -> None:
+        """Read the connector's failed sends into ``run.info["failures"]`` (``Failure.to_dict()``s,
+        newest first, at most ``limit``), changing nothing."""
+        raise ConnectorError(errors.BAD_INPUT, f"A {self.label} connector has no failed sends to show.",
+                             "Failed sends are read from Kafka dead-letter topics, SMTP bounce mailboxes and "
+                             "SendGrid suppression lists.")

@@ -200,10 +200,10 @@ class AdminPage(CheckPage):
 
     def finished(self, result: RunResult) -> None:
         self.flow.test_result = result
-        if result.action == "peek":
+        if result.action == Action.PEEK:
             self._show_peek(result)
             return
-        if result.action == "produce":
+        if result.action == Action.PRODUCE:
             if result.ok:
                 self.banner.success(self.tr("Produced and read back in {0:.0f} ms").format(result.info["latency_ms"]),
                                     self.flow.ctype.receipt(result.steps))

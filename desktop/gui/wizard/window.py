@@ -139,8 +139,6 @@ class ConnectorWizard(QWizard):
         return Status("failed", at, r.error.code, r.error.message)
 
     def _confirm_unvalidated(self) -> bool:
-        if getattr(self, "skip_confirmation", False):
-            return True
         answer = QMessageBox.question(
             self, self.tr("Save without a passing check?"),
             self.tr("The last validation of these values did not pass (or was not run). Save the connector "
