@@ -17,12 +17,12 @@ from desktop.core.errors import ConnectorError, InputErrors
 from desktop.core.model import Connector, Status
 from desktop.core.service import Desk
 from desktop.core.wizard import WizardFlow
+from desktop.gui.wizard.admin_page import AdminPage
 from desktop.gui.wizard.basics import BasicsPage, ProviderPage
 from desktop.gui.wizard.check_page import CheckPage
 from desktop.gui.wizard.form_pages import AuthPage, ServerPage
 from desktop.gui.wizard.page import PAGE_IDS, Page
 from desktop.gui.wizard.summary_page import SummaryPage
-from desktop.gui.wizard.test_page import AdminPage
 from desktop.gui.wizard.validate_page import ValidatePage
 from desktop.gui.worker import TaskRunner
 
