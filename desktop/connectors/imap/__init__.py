@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from desktop.connectors import _mail
 from desktop.core.contract import Action, ConnectorType, Fact, Fix, Listing, Row, Wording, plural
@@ -86,6 +86,10 @@ class ImapConnector(ConnectorType):
         self._checks().wait_for(conn, secrets, run, tag, sent_at)
 
 
+# One message a peek read (run.info["messages"], written by session.py; "from" is a keyword, hence the form).
+MailMessage = TypedDict("MailMessage", {"date": str, "from": str, "subject": str, "seen": bool | None})
+
+
 def mailbox_facts(info: Mapping[str, Any]) -> list[Fact]:
     box = info.get("mailbox")
     if not isinstance(box, dict):
@@ -97,7 +101,7 @@ def mailbox_facts(info: Mapping[str, Any]) -> list[Fact]:
 
 def message_listing(info: Mapping[str, Any]) -> Listing:
     """A peek's messages (``info["messages"]``: date, from, subject, seen) as a listing; unread in bold."""
-    messages = info.get("messages", [])
+    messages: list[MailMessage] = info.get("messages", [])
     rows = []
     for m in messages:
         seen = m.get("seen")

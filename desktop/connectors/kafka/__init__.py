@@ -4,7 +4,7 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
 from desktop.core.errors import ConnectorError
@@ -147,6 +147,17 @@ class KafkaConnector(ConnectorType):
         self._with_provider_hints(conn, lambda: self._checks().peek(conn, secrets, run, count))
 
 
+class KafkaRecord(TypedDict):
+    """One record a dead-letter peek read (run.info["records"], written by session.py)."""
+
+    partition: int
+    offset: int
+    timestamp: str
+    key: str | None
+    headers: dict[str, str | None]
+    value: str | None
+
+
 def cluster_facts(info: Mapping[str, Any]) -> list[Fact]:
     out = []
     cluster = info.get("cluster")
@@ -159,7 +170,7 @@ def cluster_facts(info: Mapping[str, Any]) -> list[Fact]:
 
 def record_listing(info: Mapping[str, Any]) -> Listing:
     """A dead-letter peek's records (``info["records"]``: timestamp, key, headers, value, partition, offset)."""
-    records = info.get("records", [])
+    records: list[KafkaRecord] = info.get("records", [])
     rows, plain = [], []
     for r in records:
         headers = ", ".join(f"{k}={v}" for k, v in r["headers"].items())
