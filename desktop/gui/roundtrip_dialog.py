@@ -17,7 +17,7 @@ from desktop.gui.forms.ui_roundtrip import Ui_RoundTripForm
 
 
 class RoundTripDialog(CheckDialog):
-    """Send a tagged message through an SMTP connector and wait for it in an IMAP connector."""
+    """Send a tagged message through a connector that sends mail and wait for it in one that receives it."""
 
     def __init__(self, desk: Desk, connectors: list[Connector], selected: Connector,
                  parent: QWidget | None = None) -> None:
@@ -64,14 +64,18 @@ class RoundTripDialog(CheckDialog):
             return
         if sender is None or not self.receiver.count():
             self.run_btn.setToolTip(self.tr("Needs a connector that sends and one that receives mail"))
-            self.banner.info(self.tr("A round trip needs a connector that sends mail (SMTP or SendGrid) and an IMAP "
-                                     "connector"), self.tr("Create the missing one first."))
+            self.banner.info(self.tr("A round trip needs a connector that sends mail ({0}) and one that receives it "
+                                     "({1})").format(self._labels(Action.SEND), self._labels(Action.RECEIVE)),
+                             self.tr("Create the missing one first."))
         elif nothing is not None:
             self.run_btn.setToolTip(f"“{sender.name}” {nothing.state}")
             self.banner.info(f"“{sender.name}” {nothing.state}: " + self.tr("nothing can arrive"), nothing.advice)
         else:
             self.run_btn.setToolTip("")
             self.banner.hide()
+
+    def _labels(self, action: Action) -> str:
+        return self.tr(" or ").join(sorted(t.label for t in self.desk.types.values() if t.can(action)))
 
     def start(self) -> None:
         sender = self.by_name.get(self.sender_box.currentData())

@@ -206,3 +206,16 @@ def test_round_trip_prefers_a_valid_receiver_checks_it_first_and_can_be_cancelle
     assert dialog.outcome.error.code == "cancelled" and "cancelled" in dialog.banner.title.text()
     assert dialog.run_btn.isEnabled() and not dialog.cancel_btn.isEnabled()
     dialog.reject()
+
+
+def test_a_round_trip_without_a_receiver_names_the_types_that_could_be_one(qtbot, window, mailboxes, certs):
+    """The words come from the connector types' declared actions, not from a list in the dialog."""
+    env = {"CD_RT_PW": mailboxes.users[0].password}
+    window.desk.import_document(smtp_document(mailboxes, certs, name="rt-only-smtp", env="CD_RT_PW"), env)
+    window.reload(select="rt-only-smtp")
+    qtbot.waitUntil(lambda: window.selected_name() == "rt-only-smtp", timeout=5000)
+    window.round_trip()
+    dialog = window.roundtrip_dialog
+    assert not dialog.run_btn.isEnabled()
+    assert "sends mail (SMTP or SendGrid) and one that receives it (IMAP)" in dialog.banner.title.text()
+    dialog.reject()
