@@ -13,7 +13,7 @@ RUN_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdb
 DIST_DEBS := binutils lintian nsis
 TEST_DEBS := $(RUN_DEBS) $(DIST_DEBS) postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl openssl curl stunnel4 kcat
 
-.PHONY: run test lint typecheck bench soak clean deps-run deps-test screenshots compile dist smoke-dist
+.PHONY: ui run test lint typecheck bench soak clean deps-run deps-test screenshots compile dist smoke-dist
 
 $(VENV)/.stamp-debs-run:
 	@missing=$$(for p in $(RUN_DEBS); do dpkg -s $$p >/dev/null 2>&1 || printf ' %s' $$p; done); \
@@ -45,8 +45,15 @@ $(VENV)/.stamp-py: pyproject.toml | $(VENV)/.stamp-debs-run
 
 # Byte-compile the package as a wheel install would (an editable install does not, and some
 # environments set PYTHONDONTWRITEBYTECODE): start-up then reads .pyc instead of compiling.
-compile: $(VENV)/.stamp-py
+compile: $(VENV)/.stamp-py ui
 	@$(PY) -m compileall -q desktop
+
+# The Qt Designer forms (ui/*.ui) compiled to desktop/gui/forms/ui_*.py; tests/unit/test_forms.py
+# fails if a compiled form is not what pyside6-uic makes of its .ui today.
+UI_FORMS := $(patsubst ui/%.ui,desktop/gui/forms/ui_%.py,$(wildcard ui/*.ui))
+ui: $(UI_FORMS)
+desktop/gui/forms/ui_%.py: ui/%.ui | $(VENV)/.stamp-py
+	$(VENV)/bin/pyside6-uic $< -o $@
 
 deps-run: $(VENV)/.stamp-debs-run $(VENV)/.stamp-py compile
 OAUTH_SERVER := tests/servers/oidc-provider

@@ -445,12 +445,10 @@ def _cmd_peek(args: argparse.Namespace) -> int:
     result = desk.peek(conn, secrets, max(1, min(args.count, 200)))
     code = _print_result(result, args.json)
     if not args.json and result.ok:
-        for m in result.info.get("messages", []):
-            _say(f"  {m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}")
-        for rec in result.info.get("records", []):
-            headers = ", ".join(f"{k}={v}" for k, v in rec["headers"].items())
-            _say(f"  {rec['timestamp']}  key={rec['key']}  [{headers}]  {rec['value']}")
-        if not result.info.get("messages") and not result.info.get("records"):
+        listing = desk.ctype(conn).listing(result.info)
+        for line in listing.plain if listing is not None else ():
+            _say(f"  {line}")
+        if listing is None or not listing.rows:
             print("  (empty)")
     return code
 
@@ -681,7 +679,8 @@ def _cmd_failures_all(args: argparse.Namespace) -> int:
             _say(f"{f['connector']:<24} {f.get('time') or '?'}  {f['id']}  {who} {f.get('status') or ''}  "
                  f"{f['reason']}")
         for p in problems:
-            _say(f"{p['connector']:<24} could not read: [{p['error']['code']}] {p['error']['message']}")
+            error: Any = p["error"]
+            _say(f"{p['connector']:<24} could not read: [{error['code']}] {error['message']}")
         _say(f"{len(found)} failed send(s) across {len(results)} connector(s)")
     return EXIT_FAILED if problems else EXIT_OK
 
@@ -767,7 +766,8 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         for entry, result in health.retry_outbox(desk, args.retry):
             failed = failed or not result.ok
             if not args.json:
-                outcome = "sent" if result.ok else f"[{result.error.code}] {result.error.message}"
+                error = result.error
+                outcome = "sent" if result.ok or error is None else f"[{error.code}] {error.message}"
                 _say(f"retried {entry.id} ({entry.action} of {entry.connector}): {outcome}")
     entries = box.entries()
     if args.json:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from desktop.core.model import Connector, Status
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
 
 SHOWN_IN_SERVER = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
 

@@ -18,7 +18,7 @@ from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ADMIN_KEYS = ("email", "name", "test_recipient")
@@ -150,7 +150,8 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     problems.extend(admin_problems)
     if problems:
         raise InputErrors(problems)
-    assert ctype is not None
+    if ctype is None:  # an unknown type is always among the problems above
+        raise InputErrors([FieldError("type", "is not a known connector type")])
     return Connector(name=name, type=ctype.type_name, description=description.strip(),
                      settings=settings, admin=admin), refs
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,9 +50,11 @@ class RunResult:
     # Secrets a provider replaced during the run (a rotated OAuth refresh token): never printed; the
     # caller that owns the connector keeps them (Desk.validate_saved, Desk.rotate).
     renewed: dict[str, Secret] = field(default_factory=dict, repr=False)
+    learned: list[tuple[str, str]] = field(default_factory=list)  # the type's own facts
 
     def facts(self) -> list[tuple[str, str]]:
-        """What the check learned, as (label, text) for people: certificate, permissions, mailbox."""
+        """What the check learned, as (label, text) for people: the certificate (any type), what the
+        connector type itself reports (``learned``, given by the type), the delivery time."""
         out: list[tuple[str, str]] = []
         cert = self.info.get("tls")
         if isinstance(cert, dict):
@@ -60,23 +62,7 @@ class RunResult:
                                        f"{cert.get('expires', '?')} ({cert.get('version', '?')})"))
             if cert.get("sha256"):
                 out.append(("SHA-256 fingerprint", str(cert["sha256"])))
-        scopes = self.info.get("scopes")
-        if isinstance(scopes, list):
-            out.append((f"Key permissions ({len(scopes)})", ", ".join(scopes) or "none"))
-        verified = self.info.get("sender_verified", "absent")
-        if verified != "absent":
-            out.append(("Sender", {True: "verified", False: "not a verified sender",
-                                   None: "not checked (the key may not read verified senders)"}[verified]))
-        box = self.info.get("mailbox")
-        if isinstance(box, dict):
-            n = box.get("messages", 0)
-            out.append(("Mailbox", f"“{box.get('name')}”: {n} message{'' if n == 1 else 's'}, "
-                                   f"UIDVALIDITY {box.get('uidvalidity', '?')}"))
-        cluster = self.info.get("cluster")
-        if isinstance(cluster, dict):
-            out.append(("Cluster", f"{cluster.get('id')}: brokers {', '.join(cluster.get('brokers', []))}"))
-        if self.info.get("latency_ms") is not None:
-            out.append(("Produce → read back", f"{self.info['latency_ms']:.0f} ms"))
+        out += self.learned
         if self.info.get("delivery_ms") is not None:
             out.append(("Delivery", f"{self.info['delivery_ms']:.0f} ms"))
         return out
@@ -95,8 +81,23 @@ class RunResult:
         }
 
 
-# Events for live progress: ("started", name, label) and ("finished", StepResult).
-Event = tuple[str, Any, Any]
+@dataclass(frozen=True)
+class StepStarted:
+    """A step began (live progress)."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A step ended, passed or failed."""
+
+    result: StepResult
+
+
+# Events for live progress.
+Event = StepStarted | StepFinished
 
 
 class StepHandle:
@@ -136,7 +137,7 @@ class Run:
             name, label = f"{self.phase[0]}.{name}", self.phase[1] + label
         self.cancel.raise_if_cancelled()
         handle = StepHandle()
-        self._emit(("started", name, label))
+        self._emit(StepStarted(name, label))
         t0 = time.perf_counter()
         try:
             yield handle
@@ -149,12 +150,12 @@ class Run:
                 err.step_label = label
             result = StepResult(name, label, False, ms, self.transcript.redactor.scrub(err.message))
             self.steps.append(result)
-            self._emit(("finished", result, None))
+            self._emit(StepFinished(result))
             raise err from None
         ms = (time.perf_counter() - t0) * 1000
         result = StepResult(name, label, True, ms, self.transcript.redactor.scrub(handle.detail))
         self.steps.append(result)
-        self._emit(("finished", result, None))
+        self._emit(StepFinished(result))
 
     def classify(self, exc: BaseException) -> ConnectorError:
         if self.cancel.cancelled:
@@ -174,8 +175,10 @@ class Run:
 
 
 def execute(connector_name: str, type_name: str, action: str, run: Run,
-            body: Callable[[Run], None]) -> RunResult:
-    """Run ``body`` and package whatever happens as a :class:`RunResult`. Never raises."""
+            body: Callable[[Run], None],
+            describe: Callable[[Mapping[str, Any]], Sequence[tuple[str, str]]] | None = None) -> RunResult:
+    """Run ``body`` and package whatever happens as a :class:`RunResult`. Never raises.
+    ``describe`` turns ``run.info`` into the facts the connector type reports (its own words)."""
     t0 = time.perf_counter()
     error: ConnectorError | None = None
     try:
@@ -184,7 +187,14 @@ def execute(connector_name: str, type_name: str, action: str, run: Run,
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         error = run.classify(exc)
+    learned: list[tuple[str, str]] = []
+    if describe is not None:
+        try:
+            learned = [(str(label), str(text)) for label, text in describe(run.info)]
+        except Exception:  # noqa: BLE001 - a fact that cannot be worded must not lose the result
+            log.exception("facts of %s could not be described", type_name)
     return RunResult(
+        learned=learned,
         ok=error is None,
         connector=connector_name,
         type=type_name,

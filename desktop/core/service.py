@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
+from desktop.core.contract import Action, ConnectorType
 from desktop.core.deadline import CancelToken
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
@@ -35,7 +36,6 @@ from desktop.core.store import Catalogue, CatalogueError, encode_doc
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
     from desktop.core.teamvault import TeamStore
     from desktop.core.vault import Vault
 
@@ -147,7 +147,8 @@ class Desk:
              body: Callable[[ConnectorType, Run], None], cancel: CancelToken | None,
              on_event: Callable[[Event], None] | None, timeout: float | None = None) -> RunResult:
         run = Run(timeout or conn.timeout_s, cancel, on_event, secrets)
-        return execute(conn.name, conn.type, action, run, lambda r: body(self.ctype(conn), r))
+        return execute(conn.name, conn.type, action, run, lambda r: body(self.ctype(conn), r),
+                       lambda info: self.ctype(conn).facts(info))
 
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], cancel: CancelToken | None = None,
                  on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -186,17 +187,17 @@ class Desk:
 
         def body(ctype: ConnectorType, run: Run) -> None:
             rtype = self.ctype(receiver)
-            if ctype.test_action != "send":
+            if not ctype.can(Action.SEND):
                 raise InputErrors([FieldError("sender", f"“{sender.name}” does not send mail")])
-            if rtype.test_action != "peek":
+            if not rtype.can(Action.RECEIVE):
                 raise InputErrors([FieldError("receiver", f"“{receiver.name}” does not receive mail")])
             admin, problems = check_admin({"test_recipient": recipient})
             if problems or not admin:
                 raise InputErrors([FieldError("to", "give the receiving mailbox's address (--to)")])
-            if sender.settings.get("sandbox"):
-                raise ConnectorError(errors.BAD_INPUT, f"“{sender.name}” is in sandbox mode: SendGrid accepts the "
-                                     "message but delivers nothing, so nothing can arrive.",
-                                     "Turn sandbox test sends off in the connector's settings for a round trip.")
+            why = ctype.undelivered(sender.settings)
+            if why is not None:
+                raise ConnectorError(errors.BAD_INPUT, f"“{sender.name}” {why.state}: {why.why}, so nothing can "
+                                     "arrive.", why.fix)
             run.transcript.register_many(list(receiver_secrets.values()))
             # The receiving side signs in (and finds its mailbox) before anything is sent.
             run.phase = ("check", "Receiver: ")
@@ -209,7 +210,8 @@ class Desk:
             run.info["tag"] = tag
         run = Run(max(30.0, receiver.timeout_s + sender.timeout_s), cancel, on_event, sender_secrets)
         return execute(f"{sender.name} → {receiver.name}", f"{sender.type}→{receiver.type}", "roundtrip", run,
-                       lambda r: body(self.ctype(sender), r))
+                       lambda r: body(self.ctype(sender), r),
+                       lambda info: [*self.ctype(sender).facts(info), *self.ctype(receiver).facts(info)])
 
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -332,7 +334,7 @@ class Desk:
             except BaseException:
                 self._discard_pending(name, secret)
                 raise
-        result = execute(name, conn.type, "rotate", run, body)
+        result = execute(name, conn.type, "rotate", run, body, lambda info: self.ctype(conn).facts(info))
         self.keep_renewed(conn, result)  # e.g. the refresh token rotated while a new client secret was checked
         return result
 

@@ -16,7 +16,7 @@ from desktop.core.pipeline import RunResult
 from desktop.core.secret import Secret
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
 
 BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY = (
     "basics", "provider", "server", "auth", "validate", "admin", "summary")
@@ -37,7 +37,7 @@ class WizardFlow:
             self.preset_id: str | None = str(existing.settings.get("provider") or "") or None
             self.touched: set[str] = set(existing.settings)
         else:
-            first = sorted(types)[0] if "smtp" not in types else "smtp"
+            first = min(types, key=lambda n: (types[n].rank, n))
             self.draft = Connector(name="", type=first, settings=types[first].default_settings())
             self.preset_id = None
             self.touched = set()
@@ -240,9 +240,7 @@ class WizardFlow:
             state = "not run on these values"
         rows.append(("Validation", state))
         if self.test_result is not None:
-            peek = ("Dead-letter peek", "read the newest dead-letter records") if t.test_action == "produce" \
-                else ("Peek", "read the newest messages")
-            label, done = {"peek": peek,
+            label, done = {"peek": t.wording.peek_summary,
                            "produce": ("Test record", "produced and read back")}.get(
                 self.test_result.action, ("Test send", "sent"))
             rows.append((label, done if self.test_result.ok else

@@ -28,9 +28,9 @@ def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
         return FIXED_LABELS[path]
     from desktop.connectors import registry
     for ctype in registry().values():
-        for f in (*ctype.fields, *ctype.secrets):
-            if f.name == key:
-                return f.label
+        labels_of = {f.name: f.label for f in ctype.fields} | {s.name: s.label for s in ctype.secrets}
+        if key in labels_of:
+            return labels_of[key]
     return key.replace("_", " ").capitalize()
 
 

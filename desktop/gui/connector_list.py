@@ -1,4 +1,5 @@
 """The connector list page (search, table with status, result banner) and the empty state.
+(Over 300 lines: the table model and its view are read together; both load after the first paint.)
 
 Built after the main window's first paint (see main_window.MainWindow): the table and its model are
 what make PySide build the ``Qt`` namespace's ~90 enums (~15 ms), which the window does not need to
@@ -8,7 +9,6 @@ get on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -37,19 +37,11 @@ from desktop.core import errors
 from desktop.core.model import Connector
 from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
+from desktop.gui.timefmt import local_time
 
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
-
-
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "?"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
 
 
 @dataclass(slots=True)
@@ -175,11 +167,11 @@ class ConnectorModel(QAbstractTableModel):
             return self.tr("Validating…")
         st = c.status
         if st.state == "valid":
-            return self.tr("Valid at {0}").format(_local(st.at))
+            return self.tr("Valid at {0}").format(local_time(st.at))
         if st.state == "failed" and st.code == errors.OAUTH_SIGN_IN_REQUIRED:
-            return self.tr("Failed at {0}: needs a new sign-in (Sign in again…)").format(_local(st.at))
+            return self.tr("Failed at {0}: needs a new sign-in (Sign in again…)").format(local_time(st.at))
         if st.state == "failed":
-            return self.tr("Failed at {0}: {1}").format(_local(st.at), st.message or st.code or "?")
+            return self.tr("Failed at {0}: {1}").format(local_time(st.at), st.message or st.code or "?")
         return self.tr("Never validated")
 
     # -- Qt's model interface: look-ups only -------------------------------------------------
@@ -343,10 +335,10 @@ class EmptyState(QWidget):
     """What a first-time user sees: what a connector is, and one button to create one.
 
     Signals:
-        create(): the button was pressed.
+        create_requested(): the button was pressed.
     """
 
-    create = Signal()
+    create_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -367,7 +359,7 @@ class EmptyState(QWidget):
         self.button = QPushButton(self.tr("Create your first connector"))
         self.button.setObjectName("createFirst")
         self.button.setDefault(True)
-        self.button.clicked.connect(self.create.emit)
+        self.button.clicked.connect(self.create_requested.emit)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.button)

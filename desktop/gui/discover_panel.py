@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
 from desktop.core.discover import Candidate, DiscoveryResult, discover
 from desktop.gui.worker import Task, TaskRunner
 
@@ -71,15 +72,15 @@ class DiscoverPanel(QWidget):
         self.address.setObjectName("discoverAddress")
         self.address.setPlaceholderText("name@example.com")
         self.address.setAccessibleName("E-mail address")
-        self.find = QPushButton("Find settings")
-        self.find.setObjectName("discoverFind")
+        self.find_btn = QPushButton("Find settings")
+        self.find_btn.setObjectName("discoverFind")
         self.stop = QPushButton("Stop")
         self.stop.setObjectName("discoverStop")
         self.stop.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(QLabel("E-mail address"))
         row.addWidget(self.address, 1)
-        row.addWidget(self.find)
+        row.addWidget(self.find_btn)
         row.addWidget(self.stop)
 
         self.error = QLabel()
@@ -118,7 +119,7 @@ class DiscoverPanel(QWidget):
         use_row.addWidget(self.use)
         layout.addLayout(use_row)
 
-        self.find.clicked.connect(self.start)
+        self.find_btn.clicked.connect(self.start)
         self.address.returnPressed.connect(self.start)
         self.stop.clicked.connect(self.cancel)
         self.use.clicked.connect(self.take)
@@ -140,7 +141,7 @@ class DiscoverPanel(QWidget):
         self.use.setEnabled(False)
         self.result = None
         deadline, ca_file = self.deadline_s, self.ca_file
-        self.find.setEnabled(False)
+        self.find_btn.setEnabled(False)
         self.stop.setEnabled(True)
         self.status.setText(f"Looking for the mail servers of {address}…")
         self.task = self.runner.run(lambda token, emit: discover(address, deadline, emit, token, ca_file=ca_file),
@@ -154,7 +155,7 @@ class DiscoverPanel(QWidget):
 
     def _idle(self) -> None:
         self.task = None
-        self.find.setEnabled(True)
+        self.find_btn.setEnabled(True)
         self.stop.setEnabled(False)
 
     def _on_event(self, event: Any) -> None:
@@ -201,7 +202,7 @@ class DiscoverPanel(QWidget):
     def _on_failed(self, exc: Any) -> None:
         self._idle()
         code = getattr(exc, "code", "")
-        if code == "cancelled":
+        if code == errors.CANCELLED:
             self.status.setText("Stopped.")
             return
         fields = getattr(exc, "fields", None)

@@ -88,7 +88,7 @@ class FailuresDialog(QDialog):
         self.desk, self.conn, self.limit = desk, conn, limit
         self.runner = TaskRunner(self)
         self.failures: list[dict[str, Any]] = []
-        self.result: RunResult | None = None
+        self.outcome: RunResult | None = None
         self.setObjectName("failuresDialog")
         self.setWindowTitle(self.tr("Failed sends of “{0}”").format(conn.name))
         self.resize(900, 480)
@@ -123,11 +123,12 @@ class FailuresDialog(QDialog):
         self.replay_btn = self.buttons.addButton(self.tr("Re&play…"), QDialogButtonBox.ButtonRole.ActionRole)
         self.replay_btn.setObjectName("replay")
         self.replay_btn.clicked.connect(self.replay)
-        self.replay_btn.setVisible(conn.type == "kafka")
+        ctype = desk.types.get(conn.type)  # what this type can do with a failure, asked, never named
+        self.replay_btn.setVisible(callable(getattr(ctype, "replay", None)))
         self.remove_btn = self.buttons.addButton(self.tr("Re&move from list…"), QDialogButtonBox.ButtonRole.ActionRole)
         self.remove_btn.setObjectName("unsuppress")
         self.remove_btn.clicked.connect(self.remove)
-        self.remove_btn.setVisible(conn.type == "sendgrid")
+        self.remove_btn.setVisible(callable(getattr(ctype, "unsuppress", None)))
         self.buttons.rejected.connect(self.reject)
         v.addWidget(self.buttons)
         self._update()
@@ -141,7 +142,7 @@ class FailuresDialog(QDialog):
                         on_finished=self._loaded, on_failed=self._failed)
 
     def _loaded(self, result: RunResult) -> None:
-        self.result = result
+        self.outcome = result
         self.refresh_btn.setEnabled(True)
         if not result.ok and result.error is not None:
             self.banner.error(result.error, self.tr("Could not read the failed sends"))
@@ -221,7 +222,7 @@ class FailuresDialog(QDialog):
                         on_finished=self._acted, on_failed=self._failed)
 
     def _acted(self, result: RunResult) -> None:
-        self.result = result
+        self.outcome = result
         if not result.ok and result.error is not None:
             self.banner.error(result.error, self.tr("Nothing was changed"))
             return

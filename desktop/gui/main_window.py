@@ -1,6 +1,7 @@
 """The main window: the toolbar, the connector list with status (gui.connector_list), and the
 actions New / Edit / Duplicate / Delete / Validate / Round trip / Rotate / About. Catalogue and
-keychain work runs in workers.
+keychain work runs in workers. (Over 300 lines: one action each, and the start-up path that must stay
+in this one module — see ARCHITECTURE.md "Start-up".)
 
 Start-up: the window paints first with its toolbar and "Loading connectors…", and builds the list
 after that first paint. Nothing here touches PySide's ``Qt`` namespace before then (enum-typed
@@ -79,7 +80,8 @@ class MainWindow(QMainWindow):
         tb.setProperty("toolButtonStyle", "ToolButtonTextOnly")
         self.addToolBar(tb)
 
-        def action(text: str, shortcut: QKeySequence | str, slot: Any, tip: str) -> QAction:
+        def action(text: str, shortcut: QKeySequence | QKeySequence.StandardKey | str, slot: Any,
+                   tip: str) -> QAction:
             keys = QKeySequence(shortcut)
             a = QAction(text, self)
             a.setProperty("shortcut", keys)  # QAction.setShortcut() would build the Qt namespace now
@@ -128,7 +130,7 @@ class MainWindow(QMainWindow):
         from desktop.gui.connector_list import ConnectorList, EmptyState
 
         self.empty_page = EmptyState()
-        self.empty_page.create.connect(self.new_connector)
+        self.empty_page.create_requested.connect(self.new_connector)
         self.list_page = ConnectorList(self.desk)
         self.list_page.selection_changed.connect(self._update_actions)
         self.list_page.filtered.connect(self._show_count)
@@ -151,12 +153,14 @@ class MainWindow(QMainWindow):
     # -- state -----------------------------------------------------------------------------
     @property
     def model(self) -> ConnectorModel:
-        assert self.list_page is not None
+        if self.list_page is None:
+            raise RuntimeError("the connector list is built after the first paint")
         return self.list_page.model
 
     @property
     def banner(self) -> ResultBanner:
-        assert self.list_page is not None
+        if self.list_page is None:
+            raise RuntimeError("the connector list is built after the first paint")
         return self.list_page.banner
 
     @property
@@ -213,7 +217,9 @@ class MainWindow(QMainWindow):
             return  # an older load finishing late: a newer one has the current catalogue
         self.loaded = True
         self.list_page.show_connectors(connectors, select)
-        self.stack.setCurrentWidget(self.list_page if connectors else self.empty_page)
+        page = self.list_page if connectors else self.empty_page
+        if page is not None:
+            self.stack.setCurrentWidget(page)
         report = self.desk.catalogue.report
         if report.recovered_from_backup:
             self.banner.info(self.tr("The catalogue was restored from its last good copy"), report.problem)
@@ -230,8 +236,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text)
 
     def _load_failed(self, exc: BaseException) -> None:
-        assert self.list_page is not None
         self.loaded = True
+        if self.list_page is None:  # the load is started only once the list page exists
+            return
         self.stack.setCurrentWidget(self.list_page)
         self.banner.error(exc, self.tr("The catalogue could not be read"))
         self.statusBar().clearMessage()
@@ -259,7 +266,7 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(self.tr("Reading the keychain…"))
         self.runner.run(lambda _t, _e: self.desk.load_secrets(conn), doing,
-                        on_finished=lambda secrets: (self.statusBar().clearMessage(), then(conn, secrets)),
+                        on_finished=lambda secrets: self._keychain_read(conn, secrets, then),
                         on_failed=lambda exc: self.banner.error(exc, self.tr("Could not read the keychain")))
 
     def edit_connector(self) -> None:
@@ -284,6 +291,14 @@ class MainWindow(QMainWindow):
             self._open_wizard(WizardFlow(self.desk.types, taken, existing=copy, secrets=secrets, duplicate=True))
         self._with_secrets(name, open_copy, "duplicate")
 
+    def _keychain_read(self, conn: Connector, secrets: Any, then: Any) -> None:
+        self.statusBar().clearMessage()
+        then(conn, secrets)
+
+    def _deleted(self, name: str) -> None:
+        self.reload()
+        self.statusBar().showMessage(self.tr("Deleted “{0}”").format(name), 5000)
+
     def delete_connector(self) -> None:
         name = self.selected_name()
         if not name:
@@ -297,8 +312,7 @@ class MainWindow(QMainWindow):
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.runner.run(lambda _t, _e: self.desk.delete(name), "delete",
-                        on_finished=lambda _r: (self.reload(), self.statusBar().showMessage(
-                            self.tr("Deleted “{0}”").format(name), 5000)),
+                        on_finished=lambda _r: self._deleted(name),
                         on_failed=lambda exc: self.banner.error(exc, self.tr("Not deleted")))
 
     def validate_selected(self) -> None:
@@ -379,7 +393,7 @@ class MainWindow(QMainWindow):
                               (60, self.tr("Re-check every hour")), (240, self.tr("Re-check every 4 hours"))):
             self.recheck_choice.addItem(text, minutes)
         settings = QSettings()
-        chosen = self.recheck_choice.findData(int(settings.value("recheck_minutes", 0) or 0))
+        chosen = self.recheck_choice.findData(int(str(settings.value("recheck_minutes", 0) or 0)))
         self.recheck_choice.setCurrentIndex(max(0, chosen))
         self.recheck_choice.currentIndexChanged.connect(self._recheck_changed)
         self._recheck_changed()

@@ -252,7 +252,7 @@ class SignInAgainDialog(QDialog):
         self.desk, self.conn, self.opener, self.timeout_s = desk, conn, opener, timeout_s
         self.runner = TaskRunner(self)
         self.task: Task | None = None
-        self.result: RunResult | None = None
+        self.outcome: RunResult | None = None
         v = QVBoxLayout(self)
         intro = QLabel(self.tr("Your browser opens at the provider's sign-in page. The new sign-in is checked "
                                "with a live validation first; only if that passes does it replace the current "
@@ -285,7 +285,7 @@ class SignInAgainDialog(QDialog):
 
     def start(self) -> None:
         desk, name, device, timeout = self.desk, self.conn.name, self.device.isChecked(), self.timeout_s
-        self.result = None
+        self.outcome = None
         self.steps.restart()
         self.code.hide()
         self.banner.busy(self.tr("Waiting for the sign-in…"))
@@ -321,7 +321,7 @@ class SignInAgainDialog(QDialog):
 
     def _done(self, result: RunResult) -> None:
         self._finish()
-        self.result = result
+        self.outcome = result
         self.steps.show_result(result)
         if result.ok:
             self.banner.success(self.tr("Signed in as {0}; the new sign-in is in use").format(

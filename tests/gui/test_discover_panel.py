@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from desktop.gui.discover_panel import DiscoverPanel
 from desktop.gui.worker import TaskRunner
@@ -45,6 +46,12 @@ def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s.stop()
 
 
+def find_button(panel: DiscoverPanel) -> QPushButton:
+    button = panel.findChild(QPushButton, "discoverFind")
+    assert button is not None
+    return button
+
+
 def lines(widget: Any) -> list[str]:
     return [widget.item(i).text() for i in range(widget.count())]
 
@@ -61,8 +68,8 @@ mail.example.test.              60 IN A 127.0.0.1
 localhost.                      60 IN A 127.0.0.1
 """)
     qtbot.keyClicks(panel.address, "alice@example.test")
-    qtbot.mouseClick(panel.find, qtbot_left())
-    assert panel.running and panel.stop.isEnabled() and not panel.find.isEnabled()
+    qtbot.mouseClick(find_button(panel), qtbot_left())
+    assert panel.running and panel.stop.isEnabled() and not find_button(panel).isEnabled()
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
     progress = lines(panel.progress)
     assert "Looking up DNS SRV records… found 4" in progress
@@ -93,7 +100,7 @@ def test_google_by_mx_is_offered_with_its_oauth_sign_in_even_unverified(
         qtbot: Any, panel: DiscoverPanel, zone: Any, shoot: Any) -> None:
     zone("example.test. 60 IN MX 10 aspmx.l.google.com.\n")
     panel.address.setText("alice@example.test")
-    qtbot.mouseClick(panel.find, qtbot_left())
+    qtbot.mouseClick(find_button(panel), qtbot_left())
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
     assert "none could be checked from this computer" in panel.status.text()
     shoot(panel, "discover-google-mx")
@@ -111,18 +118,18 @@ def test_stop_ends_the_search(qtbot: Any, panel: DiscoverPanel, zone: Any, monke
         zone("mail.example.test. 60 IN A 127.0.0.1\n")
         panel.deadline_s = 30.0
         panel.address.setText("alice@example.test")
-        qtbot.mouseClick(panel.find, qtbot_left())
+        qtbot.mouseClick(find_button(panel), qtbot_left())
         qtbot.waitUntil(lambda: hang.connections >= 1, timeout=5000)
         started = time.monotonic()
         qtbot.mouseClick(panel.stop, qtbot_left())
         qtbot.waitUntil(lambda: not panel.running, timeout=3000)
         assert time.monotonic() - started < 1.5
-    assert panel.status.text() == "Stopped." and panel.find.isEnabled()
+    assert panel.status.text() == "Stopped." and find_button(panel).isEnabled()
 
 
 def test_a_bad_address_names_the_field(qtbot: Any, panel: DiscoverPanel) -> None:
     panel.address.setText("not an address")
-    qtbot.mouseClick(panel.find, qtbot_left())
+    qtbot.mouseClick(find_button(panel), qtbot_left())
     qtbot.waitUntil(lambda: not panel.running, timeout=3000)
     assert panel.error.isVisible() and panel.error.text().startswith("E-mail address: ")
     assert not panel.use.isEnabled()
@@ -131,7 +138,7 @@ def test_a_bad_address_names_the_field(qtbot: Any, panel: DiscoverPanel) -> None
 def test_nothing_found_says_so(qtbot: Any, panel: DiscoverPanel, zone: Any) -> None:
     zone("")
     panel.address.setText("alice@example.test")
-    qtbot.mouseClick(panel.find, qtbot_left())
+    qtbot.mouseClick(find_button(panel), qtbot_left())
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
     assert panel.candidates.count() == 0 and "No mail servers were found" in panel.status.text()
     assert not panel.use.isEnabled()

@@ -55,7 +55,7 @@ def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_p
     dialog.show()
     assert dialog.replay_btn.isVisible() and not dialog.remove_btn.isVisible()
     dialog.refresh()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 2).text() == "order-9" and dialog.table.item(0, 5).text() == f"{base}:0:9"
     assert "ListenerExecutionFailedException" in dialog.table.item(0, 4).text()
@@ -69,10 +69,10 @@ def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_p
     qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
     assert f"“{base}”" in dialog.ask.asked[0]  # type: ignore[attr-defined]
     assert not (app_home / "replays.json").exists()  # "No": nothing was replayed
-    dialog.result = None
+    dialog.outcome = None
     qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30000)
-    assert dialog.result.ok, dialog.result.error
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.outcome.ok, dialog.outcome.error
     assert "Replayed" in dialog.banner.title.text() and (app_home / "replays.json").exists()
     dialog.reject()
     dialog.runner.wait(3000)
@@ -91,14 +91,14 @@ def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid, s
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.refresh()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=15000)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=15000)
     assert dialog.table.rowCount() == 2 and dialog.remove_btn.isVisible() and not dialog.replay_btn.isVisible()
     assert "suppression.blocks.read" in dialog.notes.text() and dialog.notes.isVisible()
     _select_row(dialog, 2, "angry@example.com")
     qtbot.wait(100)
     shoot(dialog, "failures-sendgrid")
     dialog.ask = Answers(True)  # type: ignore[method-assign]
-    dialog.result = None
+    dialog.outcome = None
     qtbot.mouseClick(dialog.remove_btn, Qt.MouseButton.LeftButton)
     assert "This should be avoided unless a recipient indicates" in dialog.ask.asked[0]  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: sendgrid.suppressions["spam_reports"] == [], timeout=15000)

@@ -9,6 +9,7 @@ import sys
 
 import PySide6
 from PySide6.QtCore import QCoreApplication, QEventLoop
+from PySide6.QtWidgets import QLabel
 
 from desktop import __version__
 from desktop.gui.single import SingleInstance
@@ -18,10 +19,11 @@ from tests.conftest import ROOT
 def test_about_shows_version_qt_and_the_keychain_backend(qtbot, window, shoot):
     window.about_action.trigger()
     dialog = window.about_dialog
-    qtbot.waitUntil(lambda: "SecretService" in dialog.keychain.text(), timeout=10000)
-    texts = " ".join(w.text() for w in dialog.findChildren(type(dialog.keychain)))
+    keychain = dialog.findChild(QLabel, "keychain")
+    qtbot.waitUntil(lambda: "SecretService" in keychain.text(), timeout=10000)
+    texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
     assert __version__ in texts and PySide6.__version__ in texts
-    assert dialog.findChild(type(dialog.keychain), "data_folder").toolTip() == str(window.desk.folder)
+    assert dialog.findChild(QLabel, "data_folder").toolTip() == str(window.desk.folder)
     shoot(dialog, "about")
     dialog.close()
     shoot(window, "main-window-toolbar")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox
 
 from tests.conftest import imap_document, smtp_document
 from tests.gui.test_wizard import field, fill_text, start_wizard
+
+
+def folder_dialog(wiz):
+    """The folder picker the wizard opened, found by its object name."""
+    return wiz.findChild(QDialog, "folderDialog")
 
 
 def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, shoot):
@@ -28,9 +33,8 @@ def test_imap_wizard_folder_picker_and_peek(qtbot, window, mailboxes, certs, sho
     fill_text(field(wiz, "auth", "username"), mailboxes.users[0].address)
     fill_text(field(wiz, "auth", "password"), mailboxes.users[0].password)
     qtbot.mouseClick(auth.form.pick_buttons["mailbox"], Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: getattr(wiz, "folder_dialog", None) is not None and wiz.folder_dialog.isVisible(),
-                    timeout=10000)
-    dialog = wiz.folder_dialog
+    qtbot.waitUntil(lambda: folder_dialog(wiz) is not None and folder_dialog(wiz).isVisible(), timeout=10000)
+    dialog = folder_dialog(wiz)
     shoot(dialog, "imap-folder-picker")
     names = set(dialog.items)
     assert {"INBOX", "Sent", "Entwürfe", "Archive", "Archive/2025"} <= names
@@ -79,10 +83,11 @@ def test_round_trip_dialog(qtbot, window, mailboxes, certs, shoot):
     qtbot.waitUntil(lambda: window.selected_name() == "rt-imap", timeout=5000)
     window.round_trip()
     dialog = window.roundtrip_dialog
-    assert dialog.sender.currentData() == "rt-smtp" and dialog.receiver.currentData() == "rt-imap"
+    assert dialog.findChild(QComboBox, "sender").currentData() == "rt-smtp"
+    assert dialog.findChild(QComboBox, "receiver").currentData() == "rt-imap"
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30000)
-    assert dialog.result.ok, dialog.result.error
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.outcome.ok, dialog.outcome.error
     assert dialog.banner.title.text().startswith("✓ Delivered in")
     shoot(dialog, "roundtrip")
     dialog.reject()
@@ -107,7 +112,7 @@ def test_folder_look_up_can_be_cancelled(qtbot, window, certs):
         qtbot.wait(300)
         qtbot.mouseClick(choose, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: choose.text() == "Choose…", timeout=2000)
-        assert "cancelled" in auth.notes.text() and getattr(wiz, "folder_dialog", None) is None
+        assert "cancelled" in auth.notes.text() and folder_dialog(wiz) is None
         wiz.reject()
 
 
@@ -171,29 +176,43 @@ def test_round_trip_prefers_a_valid_receiver_checks_it_first_and_can_be_cancelle
     qtbot.waitUntil(lambda: window.selected_name() == "rt2-out", timeout=5000)
     window.round_trip()
     dialog = window.roundtrip_dialog
-    assert dialog.receiver.currentData() == "zz-good-in"  # not the first alphabetically, which fails
-    assert "failed" in dialog.receiver.itemText(dialog.receiver.findData("aa-broken-in"))
+    receiver = dialog.findChild(QComboBox, "receiver")
+    assert receiver.currentData() == "zz-good-in"  # not the first alphabetically, which fails
+    assert "failed" in receiver.itemText(receiver.findData("aa-broken-in"))
     assert not dialog.cancel_btn.isEnabled()
     # A receiver that cannot sign in fails before anything is sent.
-    dialog.receiver.setCurrentIndex(dialog.receiver.findData("aa-broken-in"))
+    receiver.setCurrentIndex(receiver.findData("aa-broken-in"))
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30000)
-    assert dialog.result.error.code == "auth_failed"
-    assert not any(s.name.startswith("send.") for s in dialog.result.steps)
-    assert dialog.result.error.step_label.startswith("Receiver:")
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.outcome.error.code == "auth_failed"
+    assert not any(s.name.startswith("send.") for s in dialog.outcome.steps)
+    assert dialog.outcome.error.step_label.startswith("Receiver:")
     # The wait can be cancelled: a message to another address never arrives in this mailbox.
-    dialog.result = None
-    dialog.receiver.setCurrentIndex(dialog.receiver.findData("zz-good-in"))
+    dialog.outcome = None
+    receiver.setCurrentIndex(receiver.findData("zz-good-in"))
     dialog.to.setText(mailboxes.users[1].address)
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None or any(
+    qtbot.waitUntil(lambda: dialog.outcome is not None or any(
         dialog.steps.topLevelItem(i).text(1).startswith("Receive: Wait")
         for i in range(dialog.steps.topLevelItemCount())), timeout=30000)
-    assert dialog.result is None, (dialog.result.error, [(st.label, st.detail) for st in dialog.result.steps])
+    assert dialog.outcome is None, (dialog.outcome.error, [(st.label, st.detail) for st in dialog.outcome.steps])
     assert dialog.cancel_btn.isEnabled() and not dialog.run_btn.isEnabled()
     shoot(dialog, "roundtrip-waiting")
     qtbot.mouseClick(dialog.cancel_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=3000)
-    assert dialog.result.error.code == "cancelled" and "cancelled" in dialog.banner.title.text()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=3000)
+    assert dialog.outcome.error.code == "cancelled" and "cancelled" in dialog.banner.title.text()
     assert dialog.run_btn.isEnabled() and not dialog.cancel_btn.isEnabled()
+    dialog.reject()
+
+
+def test_a_round_trip_without_a_receiver_names_the_types_that_could_be_one(qtbot, window, mailboxes, certs):
+    """The words come from the connector types' declared actions, not from a list in the dialog."""
+    env = {"CD_RT_PW": mailboxes.users[0].password}
+    window.desk.import_document(smtp_document(mailboxes, certs, name="rt-only-smtp", env="CD_RT_PW"), env)
+    window.reload(select="rt-only-smtp")
+    qtbot.waitUntil(lambda: window.selected_name() == "rt-only-smtp", timeout=5000)
+    window.round_trip()
+    dialog = window.roundtrip_dialog
+    assert not dialog.run_btn.isEnabled()
+    assert "sends mail (SMTP or SendGrid) and one that receives it (IMAP)" in dialog.banner.title.text()
     dialog.reject()

@@ -30,18 +30,18 @@ def test_rotate_dialog(qtbot, app_home, mail, certs, shoot):
     assert not dialog.rollback_btn.isEnabled() and "No previous" in dialog.rollback_btn.toolTip()
     dialog.value.setText("definitely-wrong")
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=15000)
-    assert dialog.result.error.code == "auth_failed"
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=15000)
+    assert dialog.outcome.error.code == "auth_failed"
     assert "unchanged" in dialog.banner.title.text()
     shoot(dialog, "rotate-failed")
     old, new = user.password, "carol-" + secrets.token_hex(8)
     mail.set_password(user.address, new)
     try:
-        dialog.result = None
+        dialog.outcome = None
         dialog.value.setText(new)
         qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: dialog.result is not None, timeout=15000)
-        assert dialog.result.ok, dialog.result.error
+        qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=15000)
+        assert dialog.outcome.ok, dialog.outcome.error
         assert keyring.get_password(service_name(app_home), "rot-gui/password") == new
         assert dialog.rollback_btn.isEnabled() and dialog.value.text() == ""
         shoot(dialog, "rotate-ok")

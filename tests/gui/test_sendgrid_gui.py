@@ -4,7 +4,7 @@ the key's scopes in the result view, a sandbox test send."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QToolButton
+from PySide6.QtWidgets import QComboBox, QLineEdit, QToolButton
 
 from tests.gui.test_wizard import field, fill_text, start_wizard
 
@@ -97,7 +97,7 @@ def test_round_trip_through_a_sandbox_is_refused_before_sending(qtbot, window, s
     qtbot.waitUntil(lambda: window.selected_name() == "sg-sandbox", timeout=5000)
     window.round_trip()
     dialog = window.roundtrip_dialog
-    assert dialog.sender.currentData() == "sg-sandbox"
+    assert dialog.findChild(QComboBox, "sender").currentData() == "sg-sandbox"
     assert not dialog.run_btn.isEnabled() and "sandbox" in dialog.run_btn.toolTip()
     assert dialog.banner.isVisible() and "nothing can arrive" in dialog.banner.title.text()
     shoot(dialog, "roundtrip-sandbox")

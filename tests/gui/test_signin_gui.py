@@ -147,8 +147,8 @@ def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_pro
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
-    assert dialog.result.ok, dialog.result.error
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert dialog.outcome.ok, dialog.outcome.error
     assert "Signed in as alice@example.test" in dialog.banner.title.text()
     first = desk.vault.get("team-mail/oauth_refresh_token")
     assert first is not None
@@ -158,10 +158,10 @@ def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_pro
     refusing.settings["refuse"] = True
     desk.catalogue.put([(refusing, None, False)])
     dialog.conn = desk.get("team-mail")
-    dialog.result = None
+    dialog.outcome = None
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
-    assert dialog.result.error.code == "auth_failed"
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert dialog.outcome.error.code == "auth_failed"
     assert "left as it was" in dialog.banner.title.text()
     assert desk.vault.get("team-mail/oauth_refresh_token") == first
     dialog.reject()
@@ -177,8 +177,8 @@ def test_sign_in_again_cancel(qtbot, saved, browser_program, monkeypatch):
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
     qtbot.wait(300)
     qtbot.mouseClick(dialog.cancel_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=5000)
-    assert dialog.result.error.code == "cancelled" and dialog.run_btn.isEnabled()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=5000)
+    assert dialog.outcome.error.code == "cancelled" and dialog.run_btn.isEnabled()
     assert desk.vault.get("team-mail/oauth_refresh_token") is None
     dialog.runner.wait(3000)
 
@@ -212,8 +212,8 @@ def test_sign_in_again_from_the_main_window(qtbot, saved, browser_program):
     dialog = win.signin_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=2000)
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
-    assert dialog.result.ok, dialog.result.error
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert dialog.outcome.ok, dialog.outcome.error
     assert desk.vault.get("team-mail/oauth_refresh_token") is not None
     dialog.reject()
     qtbot.waitUntil(lambda: win.list_page.model.index(win.list_page.model.row_of("team-mail"), 3).data()

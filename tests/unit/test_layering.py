@@ -48,3 +48,33 @@ def test_importing_core_loads_no_qt():
             "bad=[m for m in sys.modules if m.startswith(('PySide6','shiboken6'))]; print(bad); sys.exit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def upward_imports(path: Path) -> list[str]:
+    """Imports from desktop/core that reach a layer above it (connectors, gui), even under TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        found += [n for n in names if n.startswith(("desktop.connectors", "desktop.gui", "desktop.cli"))]
+    return found
+
+
+def test_core_never_imports_the_layers_above_it():
+    offenders = {}
+    for path in (ROOT / "desktop/core").rglob("*.py"):
+        bad = upward_imports(path)
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
+def test_the_upward_check_catches_a_type_checking_import(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                 "    from desktop.connectors.base import ConnectorType\n")
+    assert upward_imports(f) == ["desktop.connectors.base"]

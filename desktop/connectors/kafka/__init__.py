@@ -4,9 +4,9 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from desktop.connectors.base import ConnectorType
+from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
 from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
@@ -31,7 +31,23 @@ class KafkaConnector(ConnectorType):
     type_name = "kafka"
     label = "Kafka"
     summary = "A Kafka topic a workflow consumes from or produces to (Confluent, MSK, Aiven, Redpanda, your own)."
-    test_action = "produce"
+    test_action = Action.PRODUCE
+    actions = frozenset({Action.PRODUCE, Action.PEEK})
+    receipt_steps = ("produce",)
+    wording = Wording(
+        server_title="Cluster and security",
+        server_text="Where the cluster is and how the connection is protected.",
+        checks="Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
+        test_title="Admin details and test record",
+        test_text="Produce a test record into the live topic and read it back (its consumers see it too; you are "
+                  "asked first), or look at the newest dead-letter records. No consumer offsets are committed.",
+        next_step="You can add admin details and produce a test record next.",
+        noun=("record", "records"),
+        peek_button="&Peek at dead letters",
+        peek_source="dead_letter_topic",
+        peek_needs_source=True,
+        peek_needs_hint="Set a dead-letter topic on the sign-in page first",
+        peek_summary=("Dead-letter peek", "read the newest dead-letter records"))
     fields = (
         Field("provider", "Provider", "choice", "self-managed",
               choices=(("confluent", "Confluent Cloud"), ("msk", "Amazon MSK"), ("aiven", "Aiven"),
@@ -106,6 +122,12 @@ class KafkaConnector(ConnectorType):
                 return {"bootstrap_servers": f"“{item}” is not host:port (for example broker1.example.com:9092)"}
         return {}
 
+    def facts(self, info: Mapping[str, Any]) -> list[Fact]:
+        return cluster_facts(info)
+
+    def listing(self, info: Mapping[str, Any]) -> Listing | None:
+        return record_listing(info)
+
     def _checks(self) -> Any:
         from desktop.connectors.kafka.session import KafkaChecks
         return KafkaChecks(self)
@@ -140,6 +162,42 @@ class KafkaConnector(ConnectorType):
         """Dead letters back to their original topics (``run.info["replayed"]``)."""
         from desktop.connectors.kafka.deadletters import DeadLetters
         DeadLetters(self).replay(conn, secrets, run, ids, replays, force)
+
+
+class KafkaRecord(TypedDict):
+    """One record a dead-letter peek read (run.info["records"], written by session.py)."""
+
+    partition: int
+    offset: int
+    timestamp: str
+    key: str | None
+    headers: dict[str, str | None]
+    value: str | None
+
+
+def cluster_facts(info: Mapping[str, Any]) -> list[Fact]:
+    out = []
+    cluster = info.get("cluster")
+    if isinstance(cluster, dict):
+        out.append(Fact("Cluster", f"{cluster.get('id')}: brokers {', '.join(cluster.get('brokers', []))}"))
+    if info.get("latency_ms") is not None:
+        out.append(Fact("Produce → read back", f"{info['latency_ms']:.0f} ms"))
+    return out
+
+
+def record_listing(info: Mapping[str, Any]) -> Listing:
+    """A dead-letter peek's records (``info["records"]``: timestamp, key, headers, value, partition, offset)."""
+    records: list[KafkaRecord] = info.get("records", [])
+    rows, plain = [], []
+    for r in records:
+        headers = ", ".join(f"{k}={v}" for k, v in r["headers"].items())
+        rows.append(Row((r["timestamp"], r["key"] or "", headers, r["value"] or ""),
+                        f"partition {r['partition']}, offset {r['offset']}\n{r['value']}"))
+        plain.append(f"{r['timestamp']}  key={r['key']}  [{headers}]  {r['value']}")
+    n = len(rows)
+    title = f"{n} newest dead-letter {plural(n, ('record', 'records'))}"
+    note = "Read by partition assignment: no offsets were committed." if n else "The dead-letter topic is empty."
+    return Listing(("Time", "Key", "Headers", "Value"), tuple(rows), title, note, tuple(plain))
 
 
 CONNECTOR = KafkaConnector()

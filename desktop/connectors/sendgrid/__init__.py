@@ -4,10 +4,11 @@ The protocol code in :mod:`.session` (and the sendgrid library) loads when a che
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from desktop.connectors.base import ConnectorType
+from desktop.core.contract import Action, ConnectorType, Fact, NoDelivery, Wording
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -26,6 +27,12 @@ class SendGridConnector(ConnectorType):
     type_name = "sendgrid"
     label = "SendGrid"
     summary = "Transactional e-mail through SendGrid's Web API (global or EU data residency)."
+    actions = frozenset({Action.SEND})
+    receipt_steps = ("send",)
+    wording = Wording(
+        server_title="API and sender",
+        server_text="Which SendGrid endpoint to use and the address mail comes from.",
+        checks="Connector Desk checks the API key, its permissions and the sender")
     fields = (
         Field("region", "Region", "choice", "global",
               choices=(("global", "Global (api.sendgrid.com)"), ("eu", "EU data residency (api.eu.sendgrid.com)")),
@@ -60,6 +67,31 @@ class SendGridConnector(ConnectorType):
             shown = "".join(c if c.isprintable() else "\ufffd" for c in base[:80]) + ("…" if len(base) > 80 else "")
             confirmed = "" if settings.get("api_base_confirmed") is True else " (not yet confirmed)"
             out.append(f"The API key is sent to “{shown}”, which is not SendGrid's address{confirmed}.")
+        return out
+
+    def test_wording(self, settings: Mapping[str, Any]) -> Wording:
+        if not settings.get("sandbox"):
+            return self.wording
+        return replace(self.wording, test_text="Who looks after this connector, and where test messages go. Sandbox "
+                                               "mode is on: SendGrid checks the test message and delivers nothing.")
+
+    def undelivered(self, settings: Mapping[str, Any]) -> NoDelivery | None:
+        if not settings.get("sandbox"):
+            return None
+        return NoDelivery("is in sandbox mode", "SendGrid accepts the message but delivers nothing",
+                          "Turn sandbox test sends off in the connector's settings for a round trip.",
+                          "In sandbox mode SendGrid checks the message and delivers nothing. Turn “Sandbox test "
+                          "sends” off (Edit) for a round trip, or choose another sender.")
+
+    def facts(self, info: Mapping[str, Any]) -> list[Fact]:
+        out = []
+        scopes = info.get("scopes")
+        if isinstance(scopes, list):
+            out.append(Fact(f"Key permissions ({len(scopes)})", ", ".join(scopes) or "none"))
+        verified = info.get("sender_verified", "absent")
+        if verified != "absent":
+            out.append(Fact("Sender", {True: "verified", False: "not a verified sender",
+                                       None: "not checked (the key may not read verified senders)"}[verified]))
         return out
 
     def _checks(self) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop.connectors import _mail
-from desktop.connectors.base import ConnectorType
+from desktop.core.contract import Action, ConnectorType, Wording
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -28,6 +28,10 @@ class SmtpConnector(ConnectorType):
     type_name = "smtp"
     label = "SMTP"
     summary = "Outbound e-mail through a mail server (Gmail, Microsoft 365, or your own)."
+    rank = 0  # offered first by the wizard
+    actions = frozenset({Action.SEND})
+    receipt_steps = ("data",)
+    wording = Wording(checks="Connector Desk connects, negotiates encryption, signs in and checks the sender")
     fields = (
         *_mail.server_fields("mail", "smtp.example.com", SECURITY, "starttls", PORTS),
         Field("auth", "Sign-in", "choice", "password",

@@ -1,0 +1,137 @@
+"""The first two pages: the connector's name and type (Basics) and its provider (presets)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+)
+
+from desktop.core import wizard as flowmod
+from desktop.core.errors import FieldError
+from desktop.core.model import check_name
+from desktop.gui.wizard.page import Page, wrap
+
+if TYPE_CHECKING:
+    from desktop.gui.wizard.window import ConnectorWizard
+
+
+class BasicsPage(Page):
+    name = flowmod.BASICS
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Name and type"))
+        self.setSubTitle(self.tr("Give the connector a name your workflows will refer to, and choose what it "
+                                 "connects to."))
+        form = QFormLayout(self)
+        self.name_edit = QLineEdit(self.flow.draft.name)
+        self.name_edit.setObjectName("name")
+        self.name_edit.setPlaceholderText("billing-mail")
+        self.name_error = QLabel()
+        self.name_error.setProperty("role", "error")
+        self.name_error.hide()
+        # Alt+N belongs to "Next >": the name's mnemonic is M.
+        lab = QLabel(self.tr("Na&me:"))
+        lab.setBuddy(self.name_edit)
+        self.rename_note = wrap(QLabel())
+        self.rename_note.setObjectName("renameNote")
+        self.rename_note.setProperty("role", "warning")
+        self.rename_note.hide()
+        box = QVBoxLayout()
+        box.addWidget(self.name_edit)
+        box.addWidget(self.name_error)
+        box.addWidget(self.rename_note)
+        form.addRow(lab, box)
+        self.name_edit.textChanged.connect(self._name_edited)
+        self.desc_edit = QLineEdit(self.flow.draft.description)
+        self.desc_edit.setObjectName("description")
+        self.desc_edit.setPlaceholderText(self.tr("What it is for, e.g. outbound mail for invoices"))
+        dl = QLabel(self.tr("&Description:"))
+        dl.setBuddy(self.desc_edit)
+        form.addRow(dl, self.desc_edit)
+        self.types = QButtonGroup(self)
+        tbox = QVBoxLayout()
+        for type_name, ctype in sorted(self.flow.types.items()):
+            rb = QRadioButton(f"{ctype.label} — {ctype.summary}")
+            rb.setObjectName(f"type_{type_name}")
+            rb.setProperty("type_name", type_name)
+            rb.setChecked(type_name == self.flow.draft.type)
+            rb.setEnabled(not self.flow.editing)
+            self.types.addButton(rb)
+            tbox.addWidget(rb)
+        if self.flow.editing:
+            tbox.addWidget(wrap(QLabel(self.tr("The type of a saved connector cannot change; duplicate it "
+                                                "to make a connector of another type."))))
+        form.addRow(self.tr("Type:"), tbox)
+
+    def _name_edited(self, text: str) -> None:
+        if self.name_error.isVisible():  # once a problem is shown, it follows what is typed
+            try:
+                check_name(text, self.flow.taken)
+                self.name_error.hide()
+            except FieldError as exc:
+                self.name_error.setText("⚠ " + exc.problem)
+        renamed = self.flow.editing and text.strip() != self.flow.original_name
+        self.rename_note.setText(self.tr("Workflows refer to this connector by its name “{0}”. After renaming, "
+                                         "change the name in every workflow that uses it, or they stop "
+                                         "working.").format(self.flow.original_name))
+        self.rename_note.setVisible(renamed)
+
+    def validatePage(self) -> bool:
+        btn = self.types.checkedButton()
+        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(),
+                             btn.property("type_name") if btn else self.flow.draft.type)
+        problems = self.flow.problems(self.name)
+        self.name_error.setText("⚠ " + problems.get("name", ""))
+        self.name_error.setVisible("name" in problems)
+        if problems:
+            self.name_edit.setFocus()
+        return not problems
+
+
+class ProviderPage(Page):
+    name = flowmod.PROVIDER
+
+    def __init__(self, wiz: ConnectorWizard) -> None:
+        super().__init__(wiz)
+        self.setTitle(self.tr("Provider"))
+        self.setSubTitle(self.tr("Choose the service; Connector Desk fills in its server settings and knows its "
+                                 "pitfalls."))
+        self.layout_ = QVBoxLayout(self)
+        self.group = QButtonGroup(self)
+
+    def initializePage(self) -> None:
+        for b in self.group.buttons():
+            self.group.removeButton(b)
+        while self.layout_.count():
+            item = self.layout_.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        current = self.flow.preset_id or "other"
+        for p in self.flow.ctype.presets():
+            rb = QRadioButton(p.label)
+            rb.setObjectName(f"preset_{p.id}")
+            rb.setProperty("preset", p.id)
+            rb.setChecked(p.id == current)
+            self.group.addButton(rb)
+            self.layout_.addWidget(rb)
+            if p.notes:
+                note = wrap(QLabel(p.notes))
+                note.setProperty("role", "help")
+                note.setContentsMargins(24, 0, 0, 8)
+                self.layout_.addWidget(note)
+        self.layout_.addStretch(1)
+
+    def validatePage(self) -> bool:
+        btn = self.group.checkedButton()
+        if btn is not None and btn.property("preset") != self.flow.preset_id:
+            self.flow.apply_preset(btn.property("preset"))
+        return True
