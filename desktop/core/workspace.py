@@ -22,7 +22,7 @@ from desktop.core.atomic import write_atomic
 from desktop.core.errors import FieldError
 
 if TYPE_CHECKING:
-    from desktop.connectors.base import ConnectorType
+    from desktop.core.contract import ConnectorType
     from desktop.core.service import Desk
 
 LOCAL = "local"

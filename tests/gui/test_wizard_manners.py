@@ -129,6 +129,9 @@ def test_other_server_drops_the_previous_providers_host(qtbot, window, shoot):
     assert field(wiz, "server", "host").text() == "smtp.gmail.com"
     wiz.next()
     auth = wiz.page_named("auth")
+    assert wiz.flow.draft.settings["auth"] == "oauth2"  # Gmail's preset signs in with OAuth …
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("password"))  # … an administrator may still choose an App Password
     help_ = auth.form.help_labels["password"]
     assert help_.isVisibleTo(auth) and "App Password" in help_.text()  # Gmail's advice under Gmail
     wiz.back()
