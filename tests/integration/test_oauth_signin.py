@@ -506,9 +506,9 @@ def test_sign_in_keeps_nothing_when_validation_fails(fake_desk, browser):
     assert fake_desk.sign_in("team-mail", browser.open, timeout_s=20).ok
     before = stored(fake_desk)
 
-    def refuse(conns: list[Any]) -> None:
-        conns[0].settings["refuse"] = True
-    fake_desk.catalogue.update(refuse)
+    refusing = fake_desk.get("team-mail")
+    refusing.settings["refuse"] = True
+    fake_desk.catalogue.put([(refusing, None, False)])
     r = fake_desk.sign_in("team-mail", browser.open, timeout_s=20)
     assert r.error.code == "auth_failed" and r.error.step == "mailserver"
     assert stored(fake_desk) == before  # the working sign-in is untouched

@@ -57,7 +57,7 @@ def test_a_real_postfix_bounce_is_read_matched_to_our_test_send_and_left_unread(
     assert bounce["detail"]["reporting_mta"] == "mail.example.test"
     assert bounce["detail"]["remote_mta"]  # the LMTP server that refused it
     assert "5.1.1" in bounce["reason"]
-    assert bounce["original"]["message_id"].endswith("@connector-desk.invalid>")
+    assert bounce["original"]["message_id"].endswith("@example.test>")  # ours: the sender's domain
     # BODY.PEEK: the report is still unread (no \\Seen flag, so it sits in new/ or cur/ without S).
     folder = mail.maildir(mail.users[1].address)
     unread = [p for p in (folder / "new").iterdir()] + [p for p in (folder / "cur").iterdir() if ":2," in p.name
