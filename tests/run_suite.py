@@ -121,7 +121,7 @@ def main() -> int:
         MARKER: suite_id,
     }
     (home / "runtime").mkdir(mode=0o700)
-    base = Path(tempfile.mkdtemp(prefix="connector-desk-pytest-"))
+    base = Path(tempfile.mkdtemp(prefix="cdt-"))  # short: Dovecot's sockets under it must fit in 108 bytes
     if not bench and not any(a.startswith("--basetemp") for a in args):
         # A private base for pytest's temporary folders: the mail servers' unprivileged workers must be
         # able to enter them, and any other pytest run resets /tmp/pytest-of-USER to 0700.

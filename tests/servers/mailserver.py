@@ -76,6 +76,18 @@ class MailServers:
         return self.mail_root / address / "Maildir"
 
     def start(self) -> None:
+        """Start both; a start that fails (a chosen port taken meanwhile, a loaded machine) stops what it
+        started — no server and no Popen is left behind — and is tried once more with new ports."""
+        for attempt in range(2):
+            try:
+                self._start()
+                return
+            except RuntimeError:
+                self.stop()
+                if attempt:
+                    raise
+
+    def _start(self) -> None:
         for name in ("submission", "smtps", "plain", "imap", "imaps", "lmtp", "auth"):
             self.ports[name] = free_port()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -217,8 +229,11 @@ namespace inbox {{
 """)
         self._procs.append(subprocess.Popen(["dovecot", "-F", "-c", str(conf)],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_listening(self.ports["auth"])
-        wait_listening(self.ports["lmtp"])
+        for name in ("auth", "lmtp"):
+            try:
+                wait_listening(self.ports[name])
+            except RuntimeError as exc:
+                raise RuntimeError(f"dovecot {name}: {exc}\n{self._logs()}") from None
 
     def _oauth_passdb(self, d: Path) -> str:
         """The oauth2 passdb (first, for the OAuth mechanisms only), or nothing."""

@@ -7,11 +7,20 @@ import socket
 import subprocess
 import time
 
+_given: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, never one this process was given before (the system may hand the
+    same ephemeral port out again at once, and two servers of one test would then collide)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _given:
+            _given.add(port)
+            return port
+    return port
 
 
 def wait_listening(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
