@@ -69,8 +69,11 @@ def check_name(name: Any, taken: set[str] | None = None) -> str:
     clean: str = name.strip()
     if not NAME_RE.match(clean):
         raise FieldError("name", "use 1–64 letters, digits, “.”, “_” or “-”, starting with a letter or digit")
-    if taken is not None and clean in taken:
-        raise FieldError("name", f"a connector named “{clean}” already exists")
+    if taken is not None:
+        same = next((t for t in taken if t.casefold() == clean.casefold()), None)
+        if same is not None:  # workflows name connectors; names that differ only in case would be confused
+            raise FieldError("name", f"a connector named “{same}” already exists" if same == clean else
+                             f"“{same}” already exists; names may not differ only in upper and lower case")
     return clean
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -54,6 +54,26 @@ class _Row:
     search: str
     warned: bool
     status_color: str | None
+
+
+_ICONS: dict[str, QIcon] = {}
+
+
+def _state_icon(state: str) -> QIcon:
+    """A small round mark in the status's colour beside each name: a failed connector is seen at a
+    glance, whatever the columns shown (the status column itself says it in words)."""
+    if state not in _ICONS:
+        color = {"valid": OK_COLOR, "failed": FAIL_COLOR, "busy": "#1e6fd9"}.get(state, "#b0b0b0")
+        pix = QPixmap(14, 14)
+        pix.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pix)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor(color))
+        painter.setPen(QColor(color))
+        painter.drawEllipse(2, 2, 10, 10)
+        painter.end()
+        _ICONS[state] = QIcon(pix)
+    return _ICONS[state]
 
 
 class ConnectorModel(QAbstractTableModel):
@@ -197,6 +217,8 @@ class ConnectorModel(QAbstractTableModel):
             return r.connector.name
         if role == Qt.ItemDataRole.ToolTipRole:
             return r.tooltips[col]
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return _state_icon("busy" if r.connector.name in self.busy else r.connector.status.state)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 3 and r.status_color:
                 return QBrush(QColor(r.status_color))
@@ -255,7 +277,7 @@ class ConnectorList(QWidget):
         h = self.table.horizontalHeader()
         # Fixed starting widths the user can drag: sizing to contents would measure every row.
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((240, 110, 260)):
+        for col, width in enumerate((210, 90, 210)):
             h.resizeSection(col, width)
         h.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.activated.emit())

@@ -69,14 +69,14 @@ class DetailsPane(QWidget):
             self.failures_btn.setToolTip("")
             return
         ctype = self.desk.types.get(conn.type)
-        mark, color = STATE_MARK.get(conn.status.state, STATE_MARK["never"])
+        mark, color = ("…", "#1e6fd9") if busy else STATE_MARK.get(conn.status.state, STATE_MARK["never"])
         status = self.tr("Validating…") if busy else status_words(conn.status)
         parts = [f"<h3 style='margin:0'>{escape(conn.name)}</h3>",
                  f"<p style='margin-top:2px;color:#555'>{escape(ctype.label if ctype else conn.type)}"
                  + (f" — {escape(conn.description)}" if conn.description else "") + "</p>",
                  f"<p><span style='color:{color};font-weight:bold'>{mark} {escape(status)}</span>"
                  + (f"<br><span style='color:#555'>[{escape(conn.status.code)}]</span>"
-                    if conn.status.state == "failed" and conn.status.code else "") + "</p>"]
+                    if conn.status.state == "failed" and conn.status.code and not busy else "") + "</p>"]
         if ctype is not None:
             for w in ctype.warnings(conn.settings):
                 parts.append(f"<p style='color:{WARN_COLOR}'>⚠ {escape(w)}</p>")

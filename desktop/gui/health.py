@@ -105,8 +105,11 @@ class FailuresDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # fixed starting widths, draggable
+        for col, width in enumerate((130, 110, 170, 60)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # the reason gets the room left
+        header.resizeSection(5, 160)
         self.table.itemSelectionChanged.connect(self._update)
         v.addWidget(self.table, 1)
         self.details = QLabel()
@@ -162,7 +165,8 @@ class FailuresDialog(QDialog):
         self.notes.setText("\n".join(escape(n) for n in notes))
         self.notes.setVisible(bool(notes))
         if self.failures:
-            self.banner.info(self.tr("{0} failed send(s)").format(len(self.failures)))
+            n = len(self.failures)
+            self.banner.info(self.tr("1 failed send") if n == 1 else self.tr("{0} failed sends").format(n))
         else:
             self.banner.success(self.tr("No failed sends"))
         self._update()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core import errors
+from desktop.core.contract import Action
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
@@ -54,7 +55,8 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.setWindowTitle(APP_NAME)
         self.setObjectName("mainWindow")
-        self.resize(960, 600)
+        self.resize(1180, 660)
+        self.setMinimumSize(820, 480)
         self.list_page: ConnectorList | None = None
         self.empty_page: EmptyState | None = None
         self._waiting: list[Callable[[], None]] = []  # loads that finished before the list was built
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         self.loaded = False
         self._generation = 0  # each reload supersedes the ones still on their way
         self._last: dict[str, RunResult] = {}  # the last check of each connector in this session
+        self._banner_for: str | None = None  # the connector the result banner speaks of
         FirstPaint(self, self._build_body)
         self.reload()
 
@@ -135,6 +138,9 @@ class MainWindow(QMainWindow):
         self.list_page.selection_changed.connect(self._update_actions)
         self.list_page.filtered.connect(self._show_count)
         self.list_page.activated.connect(self.edit_connector)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("connectorCount")
+        self.statusBar().addPermanentWidget(self.count_label)
         self.list_page.details.validate.connect(self.validate_selected)
         self.list_page.details.show_failures.connect(self.show_failures)
         self._build_health()
@@ -189,6 +195,14 @@ class MainWindow(QMainWindow):
             self.failures_action.setToolTip(self.tr("{0} — “{1}” names no dead-letter topic, bounce mailbox or "
                                                     "suppression list").format(self._tip(self.failures_action),
                                                                                 conn.name))
+        if conn is not None and not conn.secret_names:
+            self.rotate_action.setEnabled(False)
+            self.rotate_action.setToolTip(self.tr("{0} — “{1}” keeps no secret in the keychain").format(
+                self._tip(self.rotate_action), conn.name))
+        if conn is not None and not (ctype and ctype.actions & {Action.SEND, Action.RECEIVE}):
+            self.roundtrip_action.setEnabled(False)
+            self.roundtrip_action.setToolTip(self.tr("{0} — a round trip needs a connector that sends or "
+                                                     "receives mail").format(self._tip(self.roundtrip_action)))
         if conn is not None and not self._signs_in_with_oauth(conn):
             self.signin_action.setEnabled(False)
             self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(
@@ -196,6 +210,9 @@ class MainWindow(QMainWindow):
         running = self.validate_all_action.property("running") is True
         self.validate_all_action.setEnabled(running or bool(self.connectors))
         self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
+        if self._banner_for is not None and self._banner_for != name:
+            self.banner.hide()  # the last outcome was about another connector
+            self._banner_for = None
 
     def reload(self, select: str | None = None) -> None:
         """Load the catalogue in a worker; the selection is kept (or moved to ``select``)."""
@@ -233,7 +250,8 @@ class MainWindow(QMainWindow):
             text = self.tr("1 connector") if total == 1 else self.tr("{0} connectors").format(total)
         else:
             text = self.tr("{0} of {1} connectors shown").format(shown, total)
-        self.statusBar().showMessage(text)
+        self.count_label.setText(text)  # permanent: tool tips in the status bar do not hide it
+        self.statusBar().clearMessage()
 
     def _load_failed(self, exc: BaseException) -> None:
         self.loaded = True
@@ -311,6 +329,9 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:
             return
+        for task in self.runner.tasks:  # its running check has nothing left to check
+            if task.name == f"validate {name}":
+                task.cancel()
         self.runner.run(lambda _t, _e: self.desk.delete(name), "delete",
                         on_finished=lambda _r: self._deleted(name),
                         on_failed=lambda exc: self.banner.error(exc, self.tr("Not deleted")))
@@ -328,7 +349,7 @@ class MainWindow(QMainWindow):
                 return result, self.desk.get(name)  # with the status just recorded
             except ConnectorError:
                 return result, None  # deleted meanwhile (by another process)
-        self.runner.run(work, "validate",
+        self.runner.run(work, f"validate {name}",
                         on_finished=lambda r: self._validated(name, *r),
                         on_failed=lambda exc: self._validate_failed(name, exc))
 
@@ -340,9 +361,12 @@ class MainWindow(QMainWindow):
         elif self.list_page is not None:
             self.list_page.update_connector(conn)  # only this row changes; the selection stays
         self._update_actions()
-        if result.error is not None and result.error.code == errors.CONFIRMATION_REQUIRED and conn is not None:
+        if conn is None:
+            return  # deleted meanwhile: its outcome is of no use any more
+        if result.error is not None and result.error.code == errors.CONFIRMATION_REQUIRED:
             self._confirm_and_validate(conn, result.error)
             return
+        self._banner_for = name if name == self.selected_name() else None
         if result.ok:
             self.banner.success(self.tr("“{0}” is valid").format(name),
                                 self.tr("All {0} steps passed in {1:.0f} ms.").format(len(result.steps), result.ms))
@@ -388,6 +412,7 @@ class MainWindow(QMainWindow):
         self.recheck = recheck(self.validate_all_job, self)
         self.recheck_choice = QComboBox()
         self.recheck_choice.setObjectName("recheckEvery")
+        self.recheck_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.recheck_choice.setToolTip(self.tr("Re-check every connector on a schedule while Connector Desk runs"))
         for minutes, text in ((0, self.tr("Re-check: off")), (15, self.tr("Re-check every 15 min")),
                               (60, self.tr("Re-check every hour")), (240, self.tr("Re-check every 4 hours"))):
@@ -465,6 +490,7 @@ class MainWindow(QMainWindow):
         self.workspace_choice.setToolTip(self.tr("Where connectors and their secrets live: this computer, or a "
                                                  "team vault (OpenBao / HashiCorp Vault) shared with others"))
         self.workspace_choice.setEnabled(False)
+        self.workspace_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.workspace_choice.activated.connect(self._workspace_chosen)
         self.toolbar.insertWidget(self.validate_all_action, self.workspace_choice)
         self._workspace_name = "local" if self.desk.team is None else "?"

@@ -92,6 +92,8 @@ def test_failed_sends_of_a_kafka_dead_letter_topic_from_the_window(qtbot, app_ho
     win = _window(qtbot, desk, "plain-in")
     qtbot.waitUntil(lambda: win.selected_name() == "plain-in", timeout=5000)
     assert not win.failures_action.isEnabled() and "names no dead-letter topic" in win.failures_action.toolTip()
+    assert not win.rotate_action.isEnabled() and "keeps no secret" in win.rotate_action.toolTip()
+    assert not win.roundtrip_action.isEnabled() and "sends or receives mail" in win.roundtrip_action.toolTip()
     assert not win.list_page.details.failures_btn.isEnabled()
     win.list_page.select("orders-in")
     assert win.failures_action.isEnabled()

@@ -84,7 +84,7 @@ def test_validate_each_type_from_the_list_passing_and_failing(qtbot, app_home, m
             assert status.startswith("Failed at "), (name, status)
             assert desk.get(name).status.code == code, (name, desk.get(name).status)
             assert code in win.banner.message.text()
-    assert win.statusBar().currentMessage() == "8 connectors"
+    assert win.count_label.text() == "8 connectors"
     win.runner.wait(3000)
 
 
@@ -182,3 +182,26 @@ def test_sorting_by_a_header_keeps_the_selection(qtbot, app_home, mail, certs):
     assert win.selected_name() == "beta"
     win.list_page.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # status: "Failed at…" first
     assert model.name_at(0) == "alpha" and win.selected_name() == "beta"
+
+
+def test_deleting_a_connector_while_it_is_checked(qtbot, app_home, mail, certs, monkeypatch):
+    """The running check is stopped, and no failure banner appears later for a connector that is gone."""
+    from PySide6.QtWidgets import QMessageBox
+
+    desk = Desk(registry(), app_home)
+    with ScriptedServer(scripted.hung) as srv:
+        doc = smtp_document(mail, certs, name="going-mail", env="PW", port=srv.port, security="tls", timeout_s=20)
+        doc["settings"]["host"] = "127.0.0.1"
+        desk.import_document(doc, {"PW": "pw"})
+        win = _window(qtbot, desk, "going-mail")
+        win.validate_action.trigger()
+        qtbot.waitUntil(lambda: _status(win, "going-mail") == "Validating…", timeout=2000)
+        monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
+        started = time.monotonic()
+        win.delete_action.trigger()
+        qtbot.waitUntil(lambda: win.model.total() == 0, timeout=5000)
+        qtbot.waitUntil(lambda: not win.runner.tasks, timeout=5000)
+        assert time.monotonic() - started < 5  # the check was cancelled, not left to its 20 s deadline
+        qtbot.wait(200)
+        assert not win.banner.isVisible() or "going-mail" not in win.banner.title.text()
+    win.runner.wait(3000)

@@ -195,13 +195,13 @@ def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, 
     assert not window.edit_action.isEnabled() and "select a connector first" in window.edit_action.toolTip()
     qtbot.keyClicks(window.list_page.search, "BETA")  # filtered once typing pauses, case-insensitively
     qtbot.waitUntil(lambda: window.list_page.proxy.rowCount() == 1, timeout=2000)
-    assert window.statusBar().currentMessage() == "1 of 2 connectors shown"
+    assert window.count_label.text() == "1 of 2 connectors shown"
     window.list_page.search.setText("zzz")
     qtbot.waitUntil(lambda: window.list_page.no_match.isVisible(), timeout=2000)
     assert "zzz" in window.list_page.no_match.text()
     window.list_page.search.clear()
     qtbot.waitUntil(lambda: window.list_page.proxy.rowCount() == 2, timeout=2000)
-    assert window.statusBar().currentMessage() == "2 connectors"
+    assert window.count_label.text() == "2 connectors"
     window.list_page.table.selectRow(0)
     assert window.selected_name() == "alpha-mail" and window.delete_action.isEnabled()
 

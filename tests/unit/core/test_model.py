@@ -70,3 +70,12 @@ def test_export_writes_references_never_values():
     assert doc["secrets"] == {"password": {"env": "BILLING_MAIL_PASSWORD"}}
     again, refs = parse_document(doc, registry())
     assert again.settings == conn.settings and refs == {"password": "BILLING_MAIL_PASSWORD"}
+
+
+def test_names_that_differ_only_in_case_are_refused():
+    from desktop.core.errors import FieldError
+    from desktop.core.model import check_name
+    assert check_name("billing-mail", {"orders"}) == "billing-mail"
+    with pytest.raises(FieldError) as caught:
+        check_name("Billing-Mail", {"billing-mail"})
+    assert "differ only in upper and lower case" in caught.value.problem
