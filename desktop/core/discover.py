@@ -34,6 +34,9 @@ from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.transcript import Transcript
 
+# The connector types whose settings discovery finds (the wizard offers it for these).
+DISCOVERED_TYPES = frozenset({"smtp", "imap"})
+
 NAMESERVER_ENV = "CONNECTOR_DESK_NAMESERVER"
 PORT_MAP_ENV = "CONNECTOR_DESK_DISCOVER_PORT_MAP"  # tests only: "443=8443,993=10993"
 ADDRESS_LABEL = "E-mail address"

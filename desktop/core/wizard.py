@@ -125,6 +125,15 @@ class WizardFlow:
             if f.name not in self.touched or current in standard or current in (None, ""):
                 self.draft.settings[f.name] = f.default_for(self.draft.settings)
 
+    def apply_found(self, settings: Mapping[str, Any]) -> None:
+        """Settings found for the address (discovery) fill the draft, still editable on the pages; the
+        provider page then shows "Other server" so that choosing nothing keeps them."""
+        known = {f.name for f in self.ctype.fields}
+        for name, value in settings.items():
+            if name in known and value not in (None, ""):
+                self.set_setting(name, value)
+        self.preset_id = "other"
+
     def set_secret(self, name: str, value: str) -> None:
         if value:
             self.secrets[name] = Secret(value)

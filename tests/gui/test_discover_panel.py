@@ -147,3 +147,33 @@ def test_nothing_found_says_so(qtbot: Any, panel: DiscoverPanel, zone: Any) -> N
 def qtbot_left() -> Any:
     from PySide6.QtCore import Qt
     return Qt.MouseButton.LeftButton
+
+
+def test_the_wizard_fills_its_pages_from_an_address(qtbot: Any, window: Any, zone: Any, mail: MailServers,
+                                                    certs: Certs, shoot: Any) -> None:
+    """In the real wizard: type the address on the first page, Find settings, Use these settings — the
+    wizard moves on with the verified server, port, security and user name filled in, still editable."""
+    from desktop.core import wizard as flowmod
+
+    p = mail.ports
+    zone(f"""
+_submission._tcp.example.test.  60 IN SRV 0 1 {p['submission']} mail.example.test.
+_imaps._tcp.example.test.       60 IN SRV 0 1 {p['imaps']} mail.example.test.
+mail.example.test.              60 IN A 127.0.0.1
+""")
+    wiz = window.new_connector()
+    basics = wiz.page_named(flowmod.BASICS)
+    assert basics.discovery.isVisibleTo(basics)  # SMTP is chosen first
+    panel = basics.discover_panel
+    panel.ca_file = str(certs.ca.ca_file)
+    qtbot.keyClicks(panel.address, "alice@example.test")
+    qtbot.mouseClick(find_button(panel), qtbot_left())
+    qtbot.waitUntil(lambda: not panel.running and panel.use.isEnabled(), timeout=15000)
+    shoot(wiz, "discover-in-wizard")
+    qtbot.mouseClick(panel.use, qtbot_left())
+    assert wiz.currentPage() is not basics  # on to the next page
+    settings = wiz.flow.draft.settings
+    assert (settings["host"], settings["port"], settings["security"]) == ("mail.example.test", p["submission"],
+                                                                          "starttls")
+    assert settings["username"] == "alice@example.test" and wiz.flow.draft.name == "example-smtp"
+    wiz.reject()

@@ -219,3 +219,31 @@ def test_sign_in_again_from_the_main_window(qtbot, saved, browser_program):
     qtbot.waitUntil(lambda: win.list_page.model.index(win.list_page.model.row_of("team-mail"), 3).data()
                     .startswith("Valid at"), timeout=5000)
     win.runner.wait(3000)
+
+
+def test_the_wizard_signs_in_on_its_sign_in_page(qtbot, window, oauth_server, browser_program, shoot):
+    """SMTP with OAuth in the real wizard: the sign-in panel appears with the OAuth choice, Sign in… goes
+    through the "system browser" to the real oidc-provider, and the refresh token lands in the draft."""
+    from tests.gui.test_wizard import field, fill_text, start_wizard
+
+    wiz = start_wizard(window, "oauth-mail", "smtp")
+    wiz.next()  # provider: other server
+    fill_text(field(wiz, "server", "host"), "localhost")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("password"))
+    assert not auth.signin.isVisibleTo(auth)  # a password sign-in has no OAuth panel
+    how.setCurrentIndex(how.findData("oauth2"))
+    assert auth.signin.isVisibleTo(auth)
+    provider = field(wiz, "auth", "oauth_provider")
+    provider.setCurrentIndex(provider.findData("oidc"))
+    fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
+    fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.public_client)
+    wiz.flow.set_setting("oauth_scopes", ["openid", "email", "offline_access", "mail"])
+    assert auth.signin.redirect.text().startswith("http://127.0.0.1")
+    with qtbot.waitSignal(auth.signin.signedIn, timeout=20000):
+        qtbot.mouseClick(auth.signin.sign_in_btn, Qt.MouseButton.LeftButton)
+    assert wiz.flow.secrets["oauth_refresh_token"].reveal()  # kept in the draft, for validation and Save
+    shoot(wiz, "oauth-wizard-signed-in")
+    wiz.reject()

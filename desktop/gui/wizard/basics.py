@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QRadioButton,
@@ -70,6 +71,41 @@ class BasicsPage(Page):
             tbox.addWidget(wrap(QLabel(self.tr("The type of a saved connector cannot change; duplicate it "
                                                 "to make a connector of another type."))))
         form.addRow(self.tr("Type:"), tbox)
+        self._build_discovery(form)
+
+    def _build_discovery(self, form: QFormLayout) -> None:
+        """For the types discovery knows: settings found from an e-mail address fill the next pages."""
+        from desktop.core.discover import DISCOVERED_TYPES
+        from desktop.gui.discover_panel import DiscoverPanel
+        self.discovery = QGroupBox(self.tr("Don't know the servers? Find them from the e-mail address"))
+        self.discovery.setObjectName("discovery")
+        box = QVBoxLayout(self.discovery)
+        self.discover_panel = DiscoverPanel(self.wiz.runner)
+        self.discover_panel.found.connect(self._found)
+        box.addWidget(self.discover_panel)
+        form.addRow(self.discovery)
+        self._discoverable = DISCOVERED_TYPES
+        self.types.buttonToggled.connect(lambda *_: self._show_discovery())
+        self._show_discovery()
+
+    def _show_discovery(self) -> None:
+        btn = self.types.checkedButton()
+        self.discovery.setVisible(not self.flow.editing and btn is not None
+                                  and btn.property("type_name") in self._discoverable)
+
+    def _found(self, found: dict[str, Any]) -> None:
+        """The chosen settings go into the draft (still editable on the following pages); the name
+        is suggested from the address when none was typed."""
+        btn = self.types.checkedButton()
+        type_name = btn.property("type_name") if btn else self.flow.draft.type
+        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(), type_name)
+        candidate = found.get(type_name)
+        if candidate is None:
+            return
+        self.flow.apply_found(candidate.settings())
+        if not self.name_edit.text().strip():
+            self.name_edit.setText(f"{str(found.get('address', '')).split('@')[-1].split('.')[0]}-{type_name}")
+        self.wiz.next()
 
     def _name_edited(self, text: str) -> None:
         if self.name_error.isVisible():  # once a problem is shown, it follows what is typed

@@ -133,11 +133,47 @@ class AuthPage(FormPage):
                                 "file."))
 
     pick_task: Any = None
+    signin: Any = None  # the OAuth sign-in panel, for types whose sign-in keeps a refresh token
 
     def build_form(self) -> FieldForm:
         form = FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
         form.pick_requested.connect(self.pick)
         return form
+
+    def _decorate(self, form: FieldForm) -> QWidget:
+        """The form, and below it the OAuth sign-in (redirect URI, setup steps, Sign in…) when the
+        connector's sign-in is OAuth: it fills the refresh token, which validation then uses."""
+        from desktop.core.service import REFRESH_TOKEN
+        if not any(s.name == REFRESH_TOKEN for s in self.flow.ctype.secrets):
+            self.signin = None
+            return form
+        from desktop.gui.signin import SignInPanel
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.addWidget(form)
+        flow = self.flow
+        self.signin = SignInPanel(self.wiz.runner, lambda: (flow.draft.settings, flow.secrets, flow.draft.type))
+        self.signin.signedIn.connect(self._signed_in)
+        v.addWidget(self.signin)
+        v.addStretch(1)
+        return box
+
+    def _signed_in(self, got: Any) -> None:
+        from desktop.core.service import REFRESH_TOKEN
+        if got.refresh_token is not None:
+            self.flow.set_secret(REFRESH_TOKEN, got.refresh_token.reveal())
+            self.refresh()
+
+    def refresh(self) -> None:
+        super().refresh()
+        if self.signin is not None:
+            from desktop.core.service import REFRESH_TOKEN
+            settings = self.flow.draft.settings
+            oauth = any(s.name == REFRESH_TOKEN and s.applies(settings) for s in self.flow.ctype.secrets)
+            self.signin.setVisible(oauth)
+            if oauth:
+                self.signin.set_provider(str(settings.get("oauth_provider") or "oidc"))
 
     def cleanupPage(self) -> None:
         self.cancel_pick()
