@@ -37,7 +37,7 @@ def main() -> int:
         failures += failed
         if crashed or failed:
             (logs / f"run-{i}.log").write_text(out)
-        tail = out.strip().splitlines()[-1] if out.strip() else ""
+        tail = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
         print(f"run {i}/{runs}: {took:.1f} s, rc={r.returncode}{' CRASH' if crashed else ''}"
               f"{' FAILED' if failed else ''} — {tail}", flush=True)
     section = (f"\n## GUI soak of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
