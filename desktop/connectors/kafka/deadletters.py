@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from desktop.connectors.kafka.session import KafkaChecks, _Capture, capture_kafka_logs
+from desktop.connectors.kafka.session import KafkaChecks, _Capture, capture_kafka_logs, read_newest
 from desktop.core import errors
 from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
@@ -58,7 +58,6 @@ class DeadLetters(KafkaChecks):
 
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int) -> None:
         """The newest ``limit`` dead letters → ``run.info["failures"]`` (nothing is committed)."""
-        from kafka import TopicPartition
 
         topic, limit = _dlt(conn), max(1, min(limit, MAX_LIMIT))
         with capture_kafka_logs() as logs:
@@ -67,29 +66,9 @@ class DeadLetters(KafkaChecks):
                 consumer = self._consumer(cfg, run, logs)
                 found: list[Failure] = []
                 try:
-                    parts = bounded(run, "reading partitions",
-                                    logs.bind(lambda: consumer.partitions_for_topic(topic))) or set()
-                    tps = [TopicPartition(topic, p) for p in sorted(parts)]
-                    consumer.assign(tps)
-                    ends = bounded(run, "reading offsets", logs.bind(lambda: consumer.end_offsets(tps)))
-                    starts = bounded(run, "reading offsets", logs.bind(lambda: consumer.beginning_offsets(tps)))
-                    wanted = 0
-                    for tp in tps:
-                        first = max(starts[tp], ends[tp] - limit)
-                        consumer.seek(tp, first)
-                        wanted += ends[tp] - first
-                    # Until every partition's position reaches its end (offsets of transaction markers
-                    # or compacted records are never returned, so counting records could wait forever).
-                    left = [tp for tp in tps if ends[tp] > consumer.position(tp)] if wanted else []
-                    while left:
-                        run.deadline.check("reading dead letters")
-                        batch = bounded(run, "reading dead letters", logs.bind(lambda: consumer.poll(
-                            timeout_ms=300, max_records=2000)))
-                        for records in batch.values():
-                            for r in records:  # decoded at once: a large value is not kept
-                                found.append(dead_letter(r.topic, r.partition, r.offset, r.timestamp, r.key,
-                                                         r.value, list(r.headers or [])))
-                        left = [tp for tp in left if ends[tp] > consumer.position(tp)]
+                    read_newest(run, logs, consumer, topic, limit, lambda r: found.append(dead_letter(
+                        r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, list(r.headers or []))),
+                        "reading dead letters")  # each decoded at once: a large value is not kept
                 finally:
                     consumer.close()
                 found.sort(key=lambda f: f.time or "", reverse=True)

@@ -435,7 +435,7 @@ class KafkaChecks:
 
     def peek(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, count: int) -> None:
         """The newest ``count`` records of the dead-letter topic (key, headers, timestamp, value preview)."""
-        from kafka import KafkaConsumer, TopicPartition
+        from kafka import KafkaConsumer
 
         topic = str(conn.settings.get("dead_letter_topic") or "")
         if not topic:
@@ -451,29 +451,40 @@ class KafkaChecks:
             with run.step("peek", f"Read the newest {count} record{'' if count == 1 else 's'} of “{topic}”") as st:
                 consumer = bounded(run, "connecting the consumer", logs.bind(lambda: KafkaConsumer(
                     **{**cfg, "client_id": f"{logs.client_id}-consumer"}, enable_auto_commit=False)))
+                records: list[Any] = []
                 try:
-                    parts = bounded(run, "reading partitions",
-                                    logs.bind(lambda: consumer.partitions_for_topic(topic))) or set()
-                    tps = [TopicPartition(topic, p) for p in sorted(parts)]
-                    consumer.assign(tps)
-                    ends = bounded(run, "reading offsets", logs.bind(lambda: consumer.end_offsets(tps)))
-                    starts = bounded(run, "reading offsets", logs.bind(lambda: consumer.beginning_offsets(tps)))
-                    wanted = 0
-                    for tp in tps:
-                        first = max(starts[tp], ends[tp] - count)
-                        consumer.seek(tp, first)
-                        wanted += ends[tp] - first
-                    records: list[Any] = []
-                    while len(records) < wanted and not run.deadline.expired:
-                        batch = bounded(run, "reading records", logs.bind(lambda: consumer.poll(timeout_ms=300)))
-                        for rs in batch.values():
-                            records.extend(rs)
+                    read_newest(run, logs, consumer, topic, count, records.append, "reading records")
                 finally:
                     consumer.close()
                 records.sort(key=lambda r: r.timestamp, reverse=True)
                 run.info["records"] = [_record(r) for r in records[:count]]
                 n = len(run.info["records"])
                 st.detail = f"{n} record{'' if n == 1 else 's'}; nothing was committed"
+
+
+def read_newest(run: Run, logs: Any, consumer: Any, topic: str, count: int, take: Callable[[Any], None],
+                doing: str) -> None:
+    """The newest ``count`` records of each partition of ``topic`` (nothing committed), each handed to
+    ``take`` as it is read. Reads until every partition's position reaches the end it had at the start:
+    offsets of transaction markers or compacted records are never returned, so counting records could
+    wait for ever (a transactional topic held the check until its deadline)."""
+    from kafka import TopicPartition
+
+    parts = bounded(run, "reading partitions", logs.bind(lambda: consumer.partitions_for_topic(topic))) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    ends = bounded(run, "reading offsets", logs.bind(lambda: consumer.end_offsets(tps)))
+    starts = bounded(run, "reading offsets", logs.bind(lambda: consumer.beginning_offsets(tps)))
+    for tp in tps:
+        consumer.seek(tp, max(starts[tp], ends[tp] - count))
+    left = [tp for tp in tps if ends[tp] > consumer.position(tp)]
+    while left:
+        run.deadline.check(doing)
+        batch = bounded(run, doing, logs.bind(lambda: consumer.poll(timeout_ms=300, max_records=2000)))
+        for records in batch.values():
+            for r in records:
+                take(r)
+        left = [tp for tp in left if ends[tp] > consumer.position(tp)]
 
 
 def _token_provider(token: Secret) -> Any:
