@@ -122,24 +122,21 @@ class Desk:
     def check(self, conn: Connector, secrets: Mapping[str, Secret], *, old_name: str | None = None,
               new: bool = False) -> Connector:
         """Normalise a connector from a form; raise InputErrors naming every bad field."""
-        ctype = self.ctype(conn)
         problems: list[FieldError] = []
         taken = self.catalogue.names() - ({old_name} if old_name else set())
         try:
-            conn.name = check_name(conn.name, taken if (new or old_name) else None)
+            name = check_name(conn.name, taken if (new or old_name) else None)
         except FieldError as exc:
             problems.append(exc)
-        settings, more = check_settings(ctype.fields, conn.settings)
-        problems += more
-        admin, more = check_admin(conn.admin)
-        problems += more
-        for sf in ctype.secrets_needed(settings):
-            if not secrets.get(sf.name):
-                problems.append(FieldError(f"secrets.{sf.name}", "is required"))
+            name = conn.name
+        try:
+            out = self._checked(conn, secrets)
+        except InputErrors as exc:
+            raise InputErrors(problems + list(exc.errors)) from None
         if problems:
             raise InputErrors(problems)
-        out = conn.copy()
-        out.settings, out.admin = settings, admin
+        out.name = name
+        out.secret_names = conn.secret_names
         return out
 
     # -- actions ---------------------------------------------------------------------------
