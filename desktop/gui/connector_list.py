@@ -76,6 +76,32 @@ def _state_icon(state: str) -> QIcon:
     return _ICONS[state]
 
 
+_PALETTE = ("#1e6fd9", "#7a3fc4", "#0f8a6a", "#c4621a", "#b0306a", "#4a6b8a", "#8a7a1e")
+
+
+def _type_icon(type_name: str, label: str) -> QIcon:
+    """A badge with the type's first letter, in a colour of its own (any type, shipped or plug-in)."""
+    key = f"type:{type_name}"
+    if key not in _ICONS:
+        color = QColor(_PALETTE[sum(map(ord, type_name)) % len(_PALETTE)])
+        pix = QPixmap(16, 16)
+        pix.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pix)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(color)
+        painter.setPen(color)
+        painter.drawRoundedRect(0, 0, 16, 16, 4, 4)
+        painter.setPen(QColor("white"))
+        font = painter.font()
+        font.setBold(True)
+        font.setPixelSize(11)
+        painter.setFont(font)
+        painter.drawText(pix.rect(), int(Qt.AlignmentFlag.AlignCenter), (label or type_name or "?")[:1].upper())
+        painter.end()
+        _ICONS[key] = QIcon(pix)
+    return _ICONS[key]
+
+
 class ConnectorModel(QAbstractTableModel):
     """The connectors shown in the list: searched and sorted here, in Python, over texts computed once
     per change, so that painting touches only the rows on screen and a search keystroke over 10,000
@@ -219,6 +245,8 @@ class ConnectorModel(QAbstractTableModel):
             return r.tooltips[col]
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return _state_icon("busy" if r.connector.name in self.busy else r.connector.status.state)
+        if role == Qt.ItemDataRole.DecorationRole and col == 1:
+            return _type_icon(r.connector.type, r.cells[1])
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 3 and r.status_color:
                 return QBrush(QColor(r.status_color))
