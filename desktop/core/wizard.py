@@ -42,6 +42,7 @@ class WizardFlow:
             self.preset_id = None
             self.touched = set()
         self.secrets: dict[str, Secret] = dict(secrets or {})
+        self._by_type: dict[str, tuple[dict[str, Any], dict[str, Secret], str | None, set[str]]] = {}
         self.result: RunResult | None = None
         self._validated_fingerprint: str | None = None
         self.test_result: RunResult | None = None
@@ -91,11 +92,11 @@ class WizardFlow:
         if type_name != self.draft.type:
             if type_name not in self.types:
                 raise FieldError("type", f"unknown connector type {type_name!r}")
+            # What was entered for the type left is kept: switching back brings it all back.
+            self._by_type[self.draft.type] = (self.draft.settings, self.secrets, self.preset_id, self.touched)
             self.draft.type = type_name
-            self.draft.settings = self.types[type_name].default_settings()
-            self.secrets = {}
-            self.preset_id = None
-            self.touched = set()
+            self.draft.settings, self.secrets, self.preset_id, self.touched = self._by_type.pop(
+                type_name, (self.types[type_name].default_settings(), {}, None, set()))
 
     def apply_preset(self, preset_id: str) -> None:
         preset = self.ctype.preset(preset_id)

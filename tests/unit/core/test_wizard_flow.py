@@ -104,3 +104,17 @@ def test_duplicate_needs_a_new_name():
     existing = Connector("taken", "smtp", settings=registry()["smtp"].default_settings())
     f = flow(existing=existing, duplicate=True)
     assert not f.editing and "already exists" in f.problems(w.BASICS)["name"]
+
+
+def test_switching_the_type_away_and_back_keeps_what_was_entered():
+    from desktop.connectors import registry
+    from desktop.core.secret import Secret
+    from desktop.core.wizard import WizardFlow
+    flow = WizardFlow(registry(), set())
+    flow.set_basics("m", "", "smtp")
+    flow.set_setting("host", "mail.example.com")
+    flow.set_secret("password", "pw")
+    flow.set_basics("m", "", "kafka")
+    assert "host" not in flow.draft.settings and flow.secrets == {}
+    flow.set_basics("m", "", "smtp")
+    assert flow.draft.settings["host"] == "mail.example.com" and flow.secrets["password"] == Secret("pw")
