@@ -47,7 +47,8 @@ class ConnectorWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
-        self.resize(760, 620)
+        self.resize(820, 640)
+        self.setMinimumSize(680, 520)
         self.pages_: dict[str, Page] = {}
         for cls in (BasicsPage, ProviderPage, ServerPage, AuthPage, ValidatePage, AdminPage, SummaryPage):
             page = cls(self)
