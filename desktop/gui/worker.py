@@ -6,9 +6,9 @@ the GUI thread. Workers never touch widgets.
 
 Object lifetimes across threads (the rules this module keeps; breaking them crashed the app):
 
-- A worker thread never holds a Qt object. The pool runs a plain function that knows only a task
-  number; every result and event is posted through one process-wide ``_Bridge`` that lives on the
-  GUI thread and is never deleted. The bridge hands it to the ``Task`` if that still exists
+- A worker thread never holds a Qt object nor calls Qt. The pool runs a plain function that knows
+  only a task number; every result and event goes on a Python queue of one process-wide ``_Bridge``
+  that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. The bridge hands it to the ``Task`` if that still exists
   (``shiboken6.isValid``), otherwise drops it: a window closed while its check was running is fine.
 - A worker thread never drops the last reference to the work function (whose closure usually holds
   a widget: letting a pool thread free it would delete that widget on the wrong thread). The GUI
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,7 +30,7 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.deadline import CancelToken
 
@@ -68,27 +69,50 @@ class Task(QObject):
 
 
 class _Bridge(QObject):
-    """Carries worker outcomes into the GUI thread (signals emitted from pool threads are queued
-    into this object's thread). One per process, created on the GUI thread, never deleted.
+    """Carries worker outcomes into the GUI thread. One per process, created on the GUI thread,
+    never deleted.
 
-    Signals:
-        posted(int, str, object): task number, kind ("progress"/"finished"/"failed"), payload.
+    Pool threads only put ``(task number, kind, payload)`` on a Python queue — they call nothing of
+    Qt's. A timer on the GUI thread drains it while tasks run. (Emitting a signal from a pool thread
+    deadlocked: Qt held a connection lock while PySide waited for the GIL to copy the Python
+    argument, and the GUI thread, holding the GIL, waited for that lock while building a widget.)
     """
 
-    posted = Signal(int, str, object)
+    TICK_MS = 10  # how often outcomes are looked for while tasks run (idle: the timer is stopped)
+    BATCH = 500  # outcomes handled per tick at most, so a flood of progress never stalls the window
 
     def __init__(self) -> None:
         super().__init__()
         self.tasks: dict[int, Task] = {}
         self.lock = threading.Lock()
         self.jobs: dict[int, tuple[Work, CancelToken]] = {}
-        self.posted.connect(self._deliver)
+        self.outcomes: queue.SimpleQueue[tuple[int, str, object]] = queue.SimpleQueue()
+        self.timer = QTimer(self)
+        self.timer.setInterval(self.TICK_MS)
+        self.timer.timeout.connect(self._drain)
 
-    def take(self, number: int) -> tuple[Work, CancelToken] | None:
+    def take(self, number: int) -> tuple[Work, CancelToken] | None:  # any thread
         with self.lock:
             return self.jobs.get(number)
 
-    @Slot(int, str, object)
+    def post(self, number: int, kind: str, payload: object) -> None:  # any thread
+        self.outcomes.put((number, kind, payload))
+
+    def watch(self) -> None:  # GUI thread: a task was started
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _drain(self) -> None:
+        for _ in range(self.BATCH):
+            try:
+                number, kind, payload = self.outcomes.get_nowait()
+            except queue.Empty:
+                break
+            self._deliver(number, kind, payload)
+            del payload
+        if not self.tasks and self.outcomes.empty():
+            self.timer.stop()
+
     def _deliver(self, number: int, kind: str, payload: object) -> None:
         task = self.tasks.get(number)
         if task is None:
@@ -149,7 +173,7 @@ def _work(bridge: _Bridge, number: int) -> None:
     del job
 
     def emit(event: object) -> None:
-        bridge.posted.emit(number, "progress", event)
+        bridge.post(number, "progress", event)
 
     kind, payload = "finished", None
     try:
@@ -160,7 +184,7 @@ def _work(bridge: _Bridge, number: int) -> None:
         _strip_tracebacks(exc)
         kind, payload = "failed", exc
     del fn
-    bridge.posted.emit(number, kind, payload)
+    bridge.post(number, kind, payload)
 
 
 class TaskRunner(QObject):
@@ -190,6 +214,7 @@ class TaskRunner(QObject):
         self.bridge.tasks[number] = task
         with self.bridge.lock:
             self.bridge.jobs[number] = (fn, task.token)
+        self.bridge.watch()
         future = self.pool.submit(_work, self.bridge, number)
         with self._futures_lock:
             self._futures.add(future)
