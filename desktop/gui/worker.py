@@ -8,8 +8,9 @@ Object lifetimes across threads (the rules this module keeps; breaking them cras
 
 - A worker thread never holds a Qt object nor calls Qt. The pool runs a plain function that knows
   only a task number; every result and event goes on a Python queue of one process-wide ``_Bridge``
-  that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. The bridge hands it to the ``Task`` if that still exists
-  (``shiboken6.isValid``), otherwise drops it: a window closed while its check was running is fine.
+  that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. The
+  bridge hands each outcome to the ``Task`` if that still exists (``shiboken6.isValid``), otherwise
+  drops it: a window closed while its check was running is fine.
 - A worker thread never drops the last reference to the work function (whose closure usually holds
   a widget: letting a pool thread free it would delete that widget on the wrong thread). The GUI
   thread keeps the function in the ``Task`` until the outcome has been delivered, and the worker lets
