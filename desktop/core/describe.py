@@ -21,14 +21,17 @@ class Line:
     value: str
 
 
-def local_time(iso: str | None) -> str:
-    """An ISO 8601 time as the user's local "YYYY-MM-DD HH:MM" ("?" when unknown)."""
-    if not iso:
-        return "?"
+def local_time(iso: object, *, seconds: bool = False, missing: str = "?") -> str:
+    """``2026-01-01T10:00:00+00:00`` → ``2026-01-01 11:00`` (local time; with ``seconds``, ``…:00``);
+    ``missing`` for nothing; text that is not a timestamp is shown as it is. The one formatter of
+    times shown to people (list, details, failures, CLI)."""
+    if iso is None or iso == "":
+        return missing
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+        return datetime.fromisoformat(str(iso)).astimezone().strftime(
+            "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     except ValueError:
-        return iso
+        return str(iso)
 
 
 def status_words(status: Status) -> str:

@@ -69,6 +69,19 @@ SPRING = "kafka_dlt-"
 CONNECT = "__connect.errors."
 # Spring Kafka writes these as big-endian binary numbers (int32 partition, int64 offset/timestamp).
 _SPRING_BINARY = {"original-partition": ">i", "original-offset": ">q", "original-timestamp": ">q"}
+# Text headers of both styles: header (after its prefix) → (part of the failure, its key, longest shown).
+_TEXT = {
+    SPRING: {"original-topic": ("original", "topic", 249),
+             "original-consumer-group": ("original", "consumer_group", 255),
+             "exception-fqcn": ("exception", "class", 300),
+             "exception-cause-fqcn": ("exception", "cause", 300),
+             "exception-message": ("exception", "message", 1000)},
+    CONNECT: {"topic": ("original", "topic", 249),
+              "connector.name": ("original", "connector", 255),
+              "exception.class.name": ("exception", "class", 300),
+              "exception.message": ("exception", "message", 1000),
+              "stage": ("exception", "stage", 100)},
+}
 
 
 def is_dead_letter_header(name: str) -> bool:
@@ -80,7 +93,7 @@ def decode_dead_letter_headers(headers: Iterable[tuple[str, bytes | None]]) -> d
     (binary numbers) or Kafka Connect's ``__connect.errors.*`` (UTF-8 text). A header that cannot
     be read (truncated, wrong length) is named in ``problems``; the rest are still used."""
     out: dict[str, Any] = {"style": None, "original": {}, "exception": {}, "problems": []}
-    original, exception, problems = out["original"], out["exception"], out["problems"]
+    original, problems = out["original"], out["problems"]
     for name, raw in headers:
         value = raw or b""
         if name.startswith(SPRING):
@@ -94,16 +107,9 @@ def decode_dead_letter_headers(headers: Iterable[tuple[str, bytes | None]]) -> d
                 number = struct.unpack(fmt, value)[0]
                 key = what.removeprefix("original-")
                 original[key] = iso_ms(number) if key == "timestamp" else number
-            elif what == "original-topic":
-                original["topic"] = preview(value, 249)
-            elif what == "original-consumer-group":
-                original["consumer_group"] = preview(value, 255)
-            elif what == "exception-fqcn":
-                exception["class"] = preview(value, 300)
-            elif what == "exception-cause-fqcn":
-                exception["cause"] = preview(value, 300)
-            elif what == "exception-message":
-                exception["message"] = preview(value, 1000)
+            elif what in _TEXT[SPRING]:
+                part, key, limit = _TEXT[SPRING][what]
+                out[part][key] = preview(value, limit)
         elif name.startswith(CONNECT):
             out["style"] = out["style"] or "connect"
             what = name[len(CONNECT):]
@@ -113,16 +119,9 @@ def decode_dead_letter_headers(headers: Iterable[tuple[str, bytes | None]]) -> d
                     original[what] = int(text.strip())
                 else:
                     problems.append(f"{name}: not a number")
-            elif what == "topic":
-                original["topic"] = preview(value, 249)
-            elif what == "connector.name":
-                original["connector"] = preview(value, 255)
-            elif what == "exception.class.name":
-                exception["class"] = preview(value, 300)
-            elif what == "exception.message":
-                exception["message"] = preview(value, 1000)
-            elif what == "stage":
-                exception["stage"] = preview(value, 100)
+            elif what in _TEXT[CONNECT]:
+                part, key, limit = _TEXT[CONNECT][what]
+                out[part][key] = preview(value, limit)
     return out
 
 

@@ -5,7 +5,6 @@ The main window wires these in (a toolbar action for Validate all, a Failures…
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import health
+from desktop.core.describe import local_time
 from desktop.core.failures import SPAM_REPORT_WARNING
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
@@ -43,15 +43,6 @@ def _original(f: dict[str, Any]) -> str:
     if o.get("ours"):
         return f"our test send {o.get('message_id') or ''}".strip()
     return str(o.get("message_id") or o.get("list") or "")
-
-
-def _local(iso: Any) -> str:
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(str(iso)).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return str(iso)
 
 
 def _details(f: dict[str, Any]) -> str:
@@ -154,7 +145,8 @@ class FailuresDialog(QDialog):
         self.table.setRowCount(len(self.failures))
         for row, f in enumerate(self.failures):
             who = f.get("recipient") if "recipient" in f else f.get("key")
-            cells = (_local(f.get("time")), self.tr(SOURCES.get(f["source"], f["source"])), who or "",
+            when = local_time(f.get("time"), seconds=True, missing="")
+            cells = (when, self.tr(SOURCES.get(f["source"], f["source"])), who or "",
                      f.get("status") or "", f.get("reason") or "", _original(f))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(escape(str(text)))

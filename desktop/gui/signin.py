@@ -188,15 +188,8 @@ class SignInPanel(QWidget):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        if isinstance(event, tuple) and event and event[0] == "open_url":
-            self.opener(str(event[1]))
-        elif isinstance(event, tuple) and event and event[0] == "device_code":
-            _kind, code, uri, _complete = event
-            self.code.setText(device_code_text(self, str(code), str(uri)))
-            self.code.show()
+        if show_progress(self, event, self.opener, self.code, self.steps) == "device_code":
             self.banner.busy(self.tr("Waiting for the code to be approved…"))
-        else:
-            self.steps.on_event(event)
 
     def _finish(self) -> None:
         self.task = None
@@ -231,6 +224,21 @@ class SignInPanel(QWidget):
             self.banner.error(exc, self.tr("Sign-in failed"))
         if isinstance(exc, ConnectorError):
             self.failed.emit(exc)
+
+
+def show_progress(widget: QWidget, event: object, opener: Callable[[str], object], code: QLabel,
+                  steps: StepList) -> str:
+    """A sign-in's progress, shown the same way by the panel and the Sign in again dialog: the URL to
+    open in the browser, a device code to enter elsewhere, or a step. Returns which it was."""
+    if isinstance(event, tuple) and event and event[0] == "open_url":
+        opener(str(event[1]))
+        return "open_url"
+    if isinstance(event, tuple) and event and event[0] == "device_code":
+        code.setText(device_code_text(widget, str(event[1]), str(event[2])))
+        code.show()
+        return "device_code"
+    steps.on_event(event)
+    return "step"
 
 
 def device_code_text(widget: QWidget, code: str, uri: str) -> str:
@@ -305,13 +313,7 @@ class SignInAgainDialog(QDialog):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        if isinstance(event, tuple) and event and event[0] == "open_url":
-            self.opener(str(event[1]))
-        elif isinstance(event, tuple) and event and event[0] == "device_code":
-            self.code.setText(device_code_text(self, str(event[1]), str(event[2])))
-            self.code.show()
-        else:
-            self.steps.on_event(event)
+        show_progress(self, event, self.opener, self.code, self.steps)
 
     def _finish(self) -> None:
         self.task = None
