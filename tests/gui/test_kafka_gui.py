@@ -42,6 +42,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     wiz.next()
     auth = wiz.page_named("auth")
     assert not auth.form.rows["username"].isVisibleTo(auth)  # no SASL on PLAINTEXT
+    assert auth.title() == "Topic" and "no sign-in" in auth.subTitle()  # no "Sign-in" page without one
     fill_text(field(wiz, "auth", "topic"), "orders")
     fill_text(field(wiz, "auth", "dead_letter_topic"), "orders.dlq")
     wiz.next()
@@ -50,6 +51,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     vpage = wiz.page_named("validate")
     assert "Cluster" in vpage.facts.text()
     assert "sender" not in vpage.subTitle() and "topic" in vpage.subTitle()
+    assert "TLS" not in vpage.subTitle() and "signs in" not in vpage.subTitle()  # PLAINTEXT has neither
     assert "test message" not in vpage.banner.message.text() and "test record" in vpage.banner.message.text()
     shoot(wiz, "kafka-validate")
     wiz.next()

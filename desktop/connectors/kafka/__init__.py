@@ -4,6 +4,7 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
@@ -38,6 +39,9 @@ class KafkaConnector(ConnectorType):
         server_title="Cluster and security",
         server_text="Where the cluster is and how the connection is protected.",
         checks="Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
+        auth_title="Sign-in and topic",
+        auth_text="How Connector Desk signs in to the cluster, and the topic to check. Secrets go to the system "
+                  "keychain, never to a file.",
         test_title="Admin details and test record",
         test_text="Produce a test record into the live topic and read it back (its consumers see it too; you are "
                   "asked first), or look at the newest dead-letter records. No consumer offsets are committed.",
@@ -90,6 +94,22 @@ class KafkaConnector(ConnectorType):
         SecretField("client_key_password", "Client key password", help="Only if the client key is encrypted.",
                     optional=True, when={"security_protocol": TLS}),
     )
+
+    def test_wording(self, settings: Mapping[str, Any]) -> Wording:
+        """Only what the security protocol does: no “TLS” without encryption, no “sign-in” without SASL."""
+        protocol = str(settings.get("security_protocol") or "")
+        steps = ["reaches each bootstrap server"]
+        if protocol in TLS:
+            steps.append("negotiates TLS")
+        if protocol in SASL:
+            steps.append("signs in" + ("" if protocol in TLS else " (without encryption)"))
+        checks = "Connector Desk " + ", ".join(steps) + " and checks the topic"
+        if protocol in SASL:
+            return replace(self.wording, checks=checks)
+        return replace(self.wording, checks=checks, auth_title="Topic",
+                       auth_text="The topic to check. This security protocol has no sign-in"
+                                 + (": the cluster may identify clients by certificate (Advanced, on the previous "
+                                    "page)." if protocol in TLS else "."))
 
     def server_label(self, settings: Mapping[str, Any]) -> str:
         raw = settings.get("bootstrap_servers")

@@ -128,9 +128,7 @@ class AuthPage(FormPage):
     name = flowmod.AUTH
 
     def __init__(self, wiz: ConnectorWizard) -> None:
-        super().__init__(wiz, wiz.tr("Sign-in"),
-                         wiz.tr("How Connector Desk signs in. Secrets go to the system keychain, never to a "
-                                "file."))
+        super().__init__(wiz, wiz.tr("Sign-in"), "")
 
     pick_task: Any = None
     signin: Any = None  # the OAuth sign-in panel, for types whose sign-in keeps a refresh token
@@ -252,6 +250,9 @@ class AuthPage(FormPage):
                 self.form.show_problems({})
 
     def initializePage(self) -> None:
+        wording = self.flow.ctype.test_wording(self.flow.draft.settings)
+        self.setTitle(wording.auth_title)
+        self.setSubTitle(wording.auth_text)
         super().initializePage()
         self._show_preset_note()
 

@@ -63,7 +63,7 @@ class ValidatePage(CheckPage):
         v.addWidget(self.transcript)
 
     def initializePage(self) -> None:
-        what = self.flow.ctype.wording.checks
+        what = self.flow.ctype.test_wording(self.flow.draft.settings).checks
         self.setSubTitle(what + self.tr(" — with the values in this form, storing nothing."))
         if not self.flow.validation_current:
             self.start()

@@ -48,3 +48,16 @@ def test_facts_and_the_dead_letter_listing():
     assert listing.rows[0].cells == ("2026-01-01T00:00:00+00:00", "", "x=1", "boom")
     assert "partition 0, offset 5" in listing.rows[0].tooltip and listing.title == "1 newest dead-letter record"
     assert record_listing({}).note == "The dead-letter topic is empty."
+
+
+def test_wording_checks_name_only_what_the_protocol_does() -> None:
+    k = KAFKA  # the wizard's words follow the security protocol
+    words = {p: k.test_wording({"security_protocol": p}) for p in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")}
+    assert words["PLAINTEXT"].checks == "Connector Desk reaches each bootstrap server and checks the topic"
+    assert words["SSL"].checks == "Connector Desk reaches each bootstrap server, negotiates TLS and checks the topic"
+    assert "signs in (without encryption)" in words["SASL_PLAINTEXT"].checks
+    assert "TLS" not in words["SASL_PLAINTEXT"].checks
+    assert words["SASL_SSL"].checks == ("Connector Desk reaches each bootstrap server, negotiates TLS, signs in and "
+                                        "checks the topic")
+    assert [words[p].auth_title for p in words] == ["Topic", "Topic", "Sign-in and topic", "Sign-in and topic"]
+    assert "certificate" in words["SSL"].auth_text and "certificate" not in words["PLAINTEXT"].auth_text
