@@ -251,6 +251,11 @@ class ConnectorType(ABC):
         """The saved connector ``failures()`` also needs (SMTP: the IMAP bounce mailbox), if any."""
         return None
 
+    def linked_problems(self, settings: Mapping[str, Any], saved: Mapping[str, str]) -> dict[str, str]:
+        """Field name → problem when the connector ``linked_connector()`` names is not a saved connector
+        of the right type; ``saved`` maps saved names to their types."""
+        return {}
+
     def has_failures(self, settings: Mapping[str, Any]) -> bool:
         """True when ``failures()`` has somewhere to read from with these settings."""
         return False

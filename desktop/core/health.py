@@ -172,8 +172,9 @@ def _linked(desk: Desk, conn: Connector) -> tuple[Connector, dict[str, Any]] | N
     if not name:
         return None
     other = desk.catalogue.get(name)
-    if other is None:
-        raise InputErrors([FieldError("settings.bounce_mailbox_connector", f"no connector named “{name}”")])
+    problems = desk.ctype(conn).linked_problems(conn.settings, {name: other.type} if other is not None else {})
+    if problems or other is None:
+        raise InputErrors([FieldError(f"settings.{key}", problem) for key, problem in problems.items()])
     return other, desk.load_secrets(other)
 
 

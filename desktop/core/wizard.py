@@ -26,9 +26,10 @@ ALL_PAGES = (BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY)
 class WizardFlow:
     def __init__(self, types: Mapping[str, ConnectorType], taken_names: set[str],
                  existing: Connector | None = None, secrets: Mapping[str, Secret] | None = None,
-                 duplicate: bool = False) -> None:
+                 duplicate: bool = False, saved_types: Mapping[str, str] | None = None) -> None:
         self.types = types
         self.taken = set(taken_names)
+        self.saved_types = dict(saved_types or {})  # saved name → type, for settings naming another connector
         self.original_name = existing.name if existing is not None and not duplicate else None
         if self.original_name:
             self.taken.discard(self.original_name)
@@ -170,7 +171,8 @@ class WizardFlow:
                 key = p.field.removeprefix("settings.")
                 if key in names:
                     out[key] = p.problem
-            for key, problem in self.ctype.field_problems(self.draft.settings).items():
+            linked = self.ctype.linked_problems(self.draft.settings, self.saved_types) if self.saved_types else {}
+            for key, problem in {**self.ctype.field_problems(self.draft.settings), **linked}.items():
                 if key in names and key not in out:
                     out[key] = problem
             for s in self.secrets_for(page):

@@ -276,7 +276,10 @@ class MainWindow(QMainWindow):
     def new_connector(self) -> ConnectorWizard:
         from desktop.core.wizard import WizardFlow
         taken = {c.name for c in self.connectors}
-        return self._open_wizard(WizardFlow(self.desk.types, taken))
+        return self._open_wizard(WizardFlow(self.desk.types, taken, saved_types=self._saved_types()))
+
+    def _saved_types(self) -> dict[str, str]:
+        return {c.name: c.type for c in self.connectors}
 
     def _with_secrets(self, name: str, then: Any, doing: str) -> None:
         conn = next((c for c in self.connectors if c.name == name), None)
@@ -293,7 +296,7 @@ class MainWindow(QMainWindow):
             from desktop.core.wizard import WizardFlow
             taken = {c.name for c in self.connectors}
             self._with_secrets(name, lambda c, s: self._open_wizard(
-                WizardFlow(self.desk.types, taken, existing=c, secrets=s)), "edit")
+                WizardFlow(self.desk.types, taken, existing=c, secrets=s, saved_types=self._saved_types())), "edit")
 
     def duplicate_connector(self) -> None:
         name = self.selected_name()
@@ -306,7 +309,8 @@ class MainWindow(QMainWindow):
             copy = conn.copy()
             copy.name = self.desk.duplicate_name(conn.name)
             copy.status = type(conn.status)()
-            self._open_wizard(WizardFlow(self.desk.types, taken, existing=copy, secrets=secrets, duplicate=True))
+            self._open_wizard(WizardFlow(self.desk.types, taken, existing=copy, secrets=secrets, duplicate=True,
+                                         saved_types=self._saved_types()))
         self._with_secrets(name, open_copy, "duplicate")
 
     def _keychain_read(self, conn: Connector, secrets: Any, then: Any) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
 
 from desktop.core.store import Catalogue
 from desktop.core.vault import service_name
+from tests.conftest import imap_document
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer
 
@@ -218,3 +219,23 @@ def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, 
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
     assert window.model.connectors[0].name == "beta-mail"
     assert keyring.get_password(service_name(app_home), "alpha-mail/password") is None
+
+
+def test_a_bounce_mailbox_that_is_not_a_saved_imap_connector_is_named(qtbot, window, mail, certs):
+    window.desk.import_document(imap_document(mail, certs, name="billing-bounces", env="PW"),
+                                {"PW": mail.users[0].password})
+    window.reload()
+    qtbot.waitUntil(lambda: "billing-bounces" in {c.name for c in window.connectors}, timeout=5000)
+    wiz = start_wizard(window, "billing", "smtp")
+    wiz.next()  # any server
+    server = wiz.page_named("server")
+    fill_text(field(wiz, "server", "host"), "mail.example.com")
+    fill_text(field(wiz, "server", "bounce_mailbox_connector"), "billing-bounce")  # a typo
+    wiz.next()
+    assert wiz.currentPage() is server
+    error = server.form.errors["bounce_mailbox_connector"]
+    assert error.isVisible() and "no saved connector is named “billing-bounce”" in error.text()
+    fill_text(field(wiz, "server", "bounce_mailbox_connector"), "billing-bounces")
+    wiz.next()
+    assert wiz.currentPage() is wiz.page_named("auth")
+    wiz.reject()

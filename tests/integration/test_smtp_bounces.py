@@ -12,6 +12,7 @@ import pytest
 
 from desktop.connectors import registry
 from desktop.core import health
+from desktop.core.errors import InputErrors
 from desktop.core.failures import parse_dsn
 from desktop.core.service import Desk
 from tests.conftest import imap_document, smtp_document
@@ -170,3 +171,14 @@ def test_a_hostile_bounce_mailbox_cannot_break_the_reader(app_home):
     # The one cut short keeps what it has (its first recipient), never more.
     assert {i for i in by_id if i.startswith("4/")} <= {"4/0"}
     assert all("BODY.PEEK[]<0.262144>" in f for f in fetched) and len(fetched) == 3
+
+
+def test_a_bounce_mailbox_that_is_not_an_imap_connector_is_named(app_home, mail, certs):
+    desk = Desk(registry(), app_home)
+    desk.import_document(smtp_document(mail, certs, name="other", env="PW"), {"PW": mail.users[0].password})
+    desk.import_document(smtp_document(mail, certs, name="plain", env="PW", bounce_mailbox_connector="other"),
+                         {"PW": mail.users[0].password})
+    with pytest.raises(InputErrors) as caught:
+        health.failures(desk, "plain")
+    assert caught.value.code == "bad_input"
+    assert "settings.bounce_mailbox_connector: “other” is not an IMAP connector" in caught.value.message

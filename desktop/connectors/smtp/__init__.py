@@ -73,6 +73,17 @@ class SmtpConnector(ConnectorType):
     def linked_connector(self, settings: Mapping[str, Any]) -> str | None:
         return str(settings.get("bounce_mailbox_connector") or "") or None
 
+    def linked_problems(self, settings: Mapping[str, Any], saved: Mapping[str, str]) -> dict[str, str]:
+        name = self.linked_connector(settings)
+        kind = saved.get(name) if name else "imap"
+        if kind == "imap":
+            return {}
+        if kind is None:
+            problem = f"no saved connector is named “{name}” (save the IMAP connector first, or leave this empty)"
+        else:
+            problem = f"“{name}” is not an IMAP connector (its type is {kind}); bounces are read from an IMAP mailbox"
+        return {"bounce_mailbox_connector": problem}
+
     def has_failures(self, settings: Mapping[str, Any]) -> bool:
         return bool(settings.get("bounce_mailbox_connector"))
 

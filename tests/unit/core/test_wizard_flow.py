@@ -118,3 +118,17 @@ def test_switching_the_type_away_and_back_keeps_what_was_entered():
     assert "host" not in flow.draft.settings and flow.secrets == {}
     flow.set_basics("m", "", "smtp")
     assert flow.draft.settings["host"] == "mail.example.com" and flow.secrets["password"] == Secret("pw")
+
+
+def test_the_bounce_mailbox_must_name_a_saved_imap_connector():
+    from desktop.connectors import registry
+    from desktop.core.wizard import SERVER, WizardFlow
+    flow = WizardFlow(registry(), set(), saved_types={"bounces": "imap", "orders": "kafka"})
+    flow.set_basics("m", "", "smtp")
+    flow.set_setting("host", "mail.example.com")
+    flow.set_setting("bounce_mailbox_connector", "bouncez")
+    assert flow.problems(SERVER)["bounce_mailbox_connector"].startswith("no saved connector is named “bouncez”")
+    flow.set_setting("bounce_mailbox_connector", "orders")
+    assert "is not an IMAP connector (its type is kafka)" in flow.problems(SERVER)["bounce_mailbox_connector"]
+    flow.set_setting("bounce_mailbox_connector", "bounces")
+    assert "bounce_mailbox_connector" not in flow.problems(SERVER)
