@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import APP_ID
-from desktop.core import crypto, errors
+from desktop.core import errors
 from desktop.core.atomic import file_lock, private_dir, write_atomic
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
@@ -425,6 +425,7 @@ class KeyringVault(Vault):
         self.keychain.call(what, lambda ops: ops.set(self.service, key, value))
 
     def _install_key(self, create: bool) -> bytes | None:
+        from desktop.core import crypto  # AES-GCM: imported by sealed secrets only
         stored = self._get("reading the install key", _INSTALL_KEY)
         if stored:
             try:
@@ -451,6 +452,7 @@ class KeyringVault(Vault):
         return Secret(stored)
 
     def _open_sealed(self, key: str) -> Secret:
+        from desktop.core import crypto
         hint = (f"Store the secret again: import or edit the connector that holds {key}, or restore "
                 f"the folder {self.blob_dir} from a backup made with the same keychain.")
         ikey = self._install_key(create=False)
@@ -467,6 +469,7 @@ class KeyringVault(Vault):
     def set(self, key: str, value: Secret) -> None:
         raw = value.reveal().encode("utf-8")
         if len(raw) > ENVELOPE_OVER:
+            from desktop.core import crypto
             ikey = self._install_key(create=True)
             assert ikey is not None
             private_dir(self.blob_dir)
@@ -503,6 +506,7 @@ class PassphraseVault(Vault):
                             "Restore it from a backup, or move it away and store the secrets again.")
 
     def _load(self) -> dict[str, Any]:
+        from desktop.core import crypto
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -531,6 +535,7 @@ class PassphraseVault(Vault):
 
     def _upgrade(self, data: dict[str, Any]) -> None:
         """Re-seal a vault written with older KDF parameters under this version's (on its next write)."""
+        from desktop.core import crypto
         if all(data["kdf"].get(k) == v for k, v in crypto.SCRYPT.items()):
             return
         assert self._key is not None
@@ -549,6 +554,7 @@ class PassphraseVault(Vault):
         self._key, self._salt = key, salt
 
     def _data(self) -> dict[str, Any]:
+        from desktop.core import crypto
         if self.path.exists():
             return self._load()
         reason = crypto.weak_passphrase(self._passphrase, ["connector-desk", "vault"])
@@ -561,6 +567,7 @@ class PassphraseVault(Vault):
                 "check": crypto.b64(crypto.seal(self._key, b"ok", b"check")), "items": {}}
 
     def get(self, key: str) -> Secret | None:
+        from desktop.core import crypto
         if not self.path.exists():
             return None
         data = self._load()
@@ -583,6 +590,7 @@ class PassphraseVault(Vault):
 
     def set(self, key: str, value: Secret) -> None:
         def change(items: dict[str, str]) -> None:
+            from desktop.core import crypto
             assert self._key is not None
             items[key] = crypto.b64(crypto.seal(self._key, value.reveal().encode("utf-8"), key.encode()))
         self._save(change)
