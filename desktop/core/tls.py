@@ -75,7 +75,6 @@ def new_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLConte
 _HASHED = re.compile(r"[0-9a-f]{8}\.\d+")
 
 
-@functools.lru_cache(maxsize=1)
 def system_cert_folder() -> str | None:
     """The system's hashed certificate folder when it holds the whole system trust store, else None.
 
@@ -86,11 +85,16 @@ def system_cert_folder() -> str | None:
     stores) loads the default store as Python does."""
     if sys.platform in ("win32", "darwin"):
         return None
-    paths = ssl.get_default_verify_paths()
-    if not paths.capath:
+    paths = ssl.get_default_verify_paths()  # read from the environment each time, as Python does
+    return _hashed_folder(paths.cafile, paths.capath)
+
+
+@functools.lru_cache(maxsize=8)
+def _hashed_folder(cafile: str | None, capath: str | None) -> str | None:
+    if not capath:
         return None
-    folder = os.path.realpath(paths.capath)
-    if paths.cafile and os.path.dirname(os.path.realpath(paths.cafile)) != folder:
+    folder = os.path.realpath(capath)
+    if cafile and os.path.dirname(os.path.realpath(cafile)) != folder:
         return None
     try:
         with os.scandir(folder) as entries:

@@ -28,8 +28,7 @@ def _handshake(ctx: ssl.SSLContext, server: ScriptedServer, host: str = "localho
 
 
 def _fresh() -> None:
-    tls.system_cert_folder.cache_clear()
-    tls._context.cache_clear()
+    tls._context.cache_clear()  # contexts are shared per CA file; the system store is read anew
 
 
 class Stores:
