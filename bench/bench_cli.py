@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,8 +42,11 @@ def in_keyring_session() -> int:
            "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache"), INNER: "1"}
     script = 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"'
-    return subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv],
-                           env=env, cwd=ROOT)
+    try:
+        return subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv],
+                               env=env, cwd=ROOT)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def cli(*args: str) -> list[str]:
@@ -69,6 +73,58 @@ def importtime(cmd: list[str], env: dict[str, str], top: int = 12) -> list[str]:
     return out
 
 
+PHASES = """
+import sys, time
+marks = [("start", time.time())]
+import desktop.cli as cli
+import desktop.core.service as service
+marks.append(("imports of cli and service", time.time()))
+
+def wrap(owner, name, label):
+    orig = getattr(owner, name)
+    def timed(*a, **k):
+        marks.append((f"(before {label})", time.time()))
+        out = orig(*a, **k)
+        marks.append((label, time.time()))
+        return out
+    setattr(owner, name, timed)
+
+wrap(cli, "_desk", "catalogue/workspace (Desk)")
+wrap(service.Desk, "load_secrets", "keychain: the password")
+wrap(service.Desk, "validate", "validation (protocol imports, TLS context, session)")
+wrap(service.Desk, "record", "status write")
+code = cli.main(sys.argv[1:])
+marks.append(("printing, return", time.time()))
+sys.stdout.flush()
+print(repr(marks), file=sys.stderr)
+"""
+
+
+def phases(args: list[str], env: dict[str, str], runs: int = 7) -> list[str]:
+    """Where one whole `connector-desk ARGS` process spends its time, medians of ``runs``: start-up
+    of the interpreter, then the phases of the command, then the interpreter's exit."""
+    import ast
+    import statistics
+    import time
+    rows: dict[str, list[float]] = {}
+    for _ in range(runs):
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-c", PHASES, *args], env=env, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        t_end = time.time()
+        marks = ast.literal_eval(r.stderr.strip().splitlines()[-1])
+        steps = [("interpreter start-up (site, .pth files)", marks[0][1] - t0)]
+        last = marks[0][1]
+        for label, t in marks[1:]:
+            steps.append((label, t - last))
+            last = t
+        steps.append(("interpreter exit (module tear-down)", t_end - last))
+        steps.append(("whole process", t_end - t0))
+        for label, dt in steps:
+            rows.setdefault(label, []).append(dt * 1000)
+    return [f"{statistics.median(v):6.1f} ms  {label}" for label, v in rows.items()]
+
+
 def main() -> int:
     import compileall
 
@@ -84,6 +140,7 @@ def main() -> int:
         return run(work, ca, user, mail)
     finally:
         mail.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(work: Path, ca: object, user: object, mail: object) -> int:
@@ -100,8 +157,8 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
             "secrets": {"password": {"env": "BENCH_PW"}}}
     for doc in (smtp, imap):
         (work / f"{doc['name']}.json").write_text(json.dumps(doc))
-    env = {**os.environ, "BENCH_PW": password, "CONNECTOR_DESK_HOME": str(work / "home"),
-           "PYTHONPATH": str(ROOT)}
+    # The private HOME of this session (no CONNECTOR_DESK_HOME): the data folder a user's would be.
+    env = {**os.environ, "BENCH_PW": password, "PYTHONPATH": str(ROOT)}
     timed(cli("import", str(work / "bench-smtp.json"), str(work / "bench-imap.json")), env)
 
     swaks = ["swaks", "--server", "localhost", "--port", str(ports["submission"]), "--tls", "--tls-verify",
@@ -143,7 +200,11 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
               f"+{med['validate --spec IMAP'] - med['python -c pass']:.0f} ms, curl "
               f"{med['curl EXAMINE (IMAP)']:.0f} ms"]
     if "--importtime" in sys.argv:
-        for name in ("validate --spec SMTP", "validate NAME IMAP"):
+        imap_args = {"validate --spec IMAP": ["validate", "--spec", str(work / "bench-imap.json")],
+                     "validate NAME IMAP": ["validate", "bench-imap"]}
+        for name, args in imap_args.items():
+            lines += ["", f"Where `{name}` spends its time (phases, medians of 7):", "", "```",
+                      *phases(args, env), "```"]
             lines += ["", f"`-X importtime` of {name}:", "", "```", *importtime(contenders[name], env), "```"]
     print("\n".join(lines), flush=True)
     if "--record" in sys.argv:
