@@ -66,7 +66,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("validate", help="check a saved connector, or a connector document, live; several "
-                                        "names or --all check them in parallel")
+                             "names or --all check them in parallel")
     s.add_argument("name", nargs="*", help="a saved connector (several: checked in parallel)")
     s.add_argument("--all", action="store_true", help="check every saved connector, in parallel")
     s.add_argument("--spec", type=Path, help="a connector document (JSON) instead of a saved connector")
@@ -83,7 +83,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("peek", help="show the newest messages of a mailbox, or a Kafka dead-letter topic's "
-                                    "newest records (read-only)")
+                         "newest records (read-only)")
     s.add_argument("name", nargs="?")
     s.add_argument("--spec", type=Path)
     s.add_argument("--count", type=int, default=10)
@@ -106,7 +106,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("rotate", help="replace a secret: validated before it becomes current; the previous "
-                                      "one is kept for a grace period")
+                           "one is kept for a grace period")
     s.add_argument("name")
     s.add_argument("--secret", default=None, help="which secret (default: the connector's only/first one)")
     s.add_argument("--from-env", metavar="VAR", help="read the new value from this environment variable")
@@ -115,7 +115,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("sign-in", help="OAuth: sign in with the system browser (or a device code) and keep the "
-                                       "new refresh token only after a validation with it passes")
+                            "new refresh token only after a validation with it passes")
     s.add_argument("name")
     s.add_argument("--device-code", action="store_true",
                    help="no browser here: show a code to enter on another device (RFC 8628)")
@@ -123,7 +123,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("doctor", help="show the version, data folder and keychain in use, and prove the "
-                                      "keychain stores and returns a secret")
+                           "keychain stores and returns a secret")
     s.add_argument("--json", action="store_true")
 
     s = add("import", help="import connector documents; secrets go to the keychain")
@@ -141,7 +141,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
                         "(CONNECTOR_DESK_EXPORT_PASSPHRASE, or asked for)")
 
     s = add("discover", help="find and check mail settings (SMTP, IMAP) from an e-mail address; "
-                                        "no credential is sent")
+                             "no credential is sent")
     s.add_argument("address")
     s.add_argument("--timeout", type=float, default=10.0, help="overall deadline in seconds (default 10)")
     s.add_argument("--ca-file", help="extra trust anchors (PEM) for internal certificate authorities")
