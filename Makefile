@@ -92,6 +92,7 @@ smoke-dist: dist
 
 bench: deps-test
 	$(PY) tests/run_suite.py --bench
+	$(PY) bench/bench_cli.py --record
 
 # The GUI tests 30 times in a row with faulthandler on; crashes (must be 0) and the slowest run go to bench/RESULTS.md.
 soak: deps-test

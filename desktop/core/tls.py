@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import ssl
-from datetime import UTC, datetime
+import sys
 from typing import Any
 
 from desktop.core import errors
@@ -20,10 +21,10 @@ _UNTRUSTED = {2, 18, 19, 20, 21, 27}
 
 
 def make_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
-    """A client context: system trust store plus ``ca_file``; TLS 1.2 or newer.
+    """A client context: the system's trust store plus ``ca_file``; TLS 1.2 or newer.
 
-    Contexts are shared (an SSLContext is safe to use from many threads): loading the system
-    trust store holds the GIL for milliseconds, which 50 parallel checks would feel."""
+    Contexts are shared (an SSLContext is safe to use from many threads): building one holds the
+    GIL for a while, which 50 parallel checks would feel."""
     stamp = None
     if ca_file:
         try:
@@ -40,9 +41,21 @@ def _context(ca_file: str | None, _stamp: tuple[int, int] | None, verify: bool) 
 
 
 def new_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLContext:
-    """A private (uncached) client context, for one that gets a client certificate loaded into it."""
-    ctx = ssl.create_default_context()
+    """A private (uncached) client context, for one that gets a client certificate loaded into it.
+
+    Verification is that of ``ssl.create_default_context()`` (certificate required, host name
+    checked) with TLS 1.2 at least. The system's trust anchors are always trusted; where the system
+    keeps them in a hashed folder as well (Debian, Ubuntu…) OpenSSL reads from it only the
+    certificates a chain needs, instead of parsing the whole bundle (~150 certificates, 20–30 ms)
+    up front. A context that does not verify loads no trust anchors at all."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if verify:
+        folder = system_cert_folder()
+        if folder:
+            ctx.load_verify_locations(capath=folder)
+        else:
+            ctx.load_default_certs()
     if ca_file:
         try:
             ctx.load_verify_locations(cafile=ca_file)
@@ -53,7 +66,43 @@ def new_context(ca_file: str | None = None, verify: bool = True) -> ssl.SSLConte
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    keylog = os.environ.get("SSLKEYLOGFILE")  # as create_default_context() honours it
+    if keylog and not sys.flags.ignore_environment:
+        ctx.keylog_filename = keylog
     return ctx
+
+
+_HASHED = re.compile(r"[0-9a-f]{8}\.\d+")
+
+
+def system_cert_folder() -> str | None:
+    """The system's hashed certificate folder when it holds the whole system trust store, else None.
+
+    That is when OpenSSL's default bundle file lies in that folder (both written by
+    update-ca-certificates, or `trust extract-compat`) and the folder has hashed names: then looking
+    certificates up in the folder trusts exactly what loading the bundle would. Anything else
+    (SSL_CERT_FILE or SSL_CERT_DIR pointing elsewhere, a bundle kept apart, Windows' and macOS'
+    stores) loads the default store as Python does."""
+    if sys.platform in ("win32", "darwin"):
+        return None
+    paths = ssl.get_default_verify_paths()  # read from the environment each time, as Python does
+    return _hashed_folder(paths.cafile, paths.capath)
+
+
+@functools.lru_cache(maxsize=8)
+def _hashed_folder(cafile: str | None, capath: str | None) -> str | None:
+    if not capath:
+        return None
+    folder = os.path.realpath(capath)
+    if cafile and os.path.dirname(os.path.realpath(cafile)) != folder:
+        return None
+    try:
+        with os.scandir(folder) as entries:
+            if not any(_HASHED.fullmatch(e.name) for e in entries):
+                return None
+    except OSError:
+        return None
+    return folder
 
 
 def _name(parts: Any) -> str:
@@ -80,9 +129,21 @@ def describe(sock: ssl.SSLSocket) -> dict[str, str]:
         info["issuer"] = _name(cert.get("issuer"))
         not_after = cert.get("notAfter")
         if isinstance(not_after, str):
-            ts = ssl.cert_time_to_seconds(not_after)
-            info["expires"] = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+            info["expires"] = _day(not_after)
     return info
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day(cert_time: str) -> str:
+    """YYYY-MM-DD of a certificate time as Python gives it ("Dec 22 07:50:40 2026 GMT"), without
+    ssl.cert_time_to_seconds (its time.strptime costs a module import of ~2 ms)."""
+    parts = cert_time.split()
+    if len(parts) == 5 and parts[0] in _MONTHS and parts[1].isdigit() and parts[3].isdigit() and parts[4] == "GMT":
+        return f"{int(parts[3]):04d}-{_MONTHS.index(parts[0]) + 1:02d}-{int(parts[1]):02d}"
+    from datetime import UTC, datetime
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(cert_time), UTC).strftime("%Y-%m-%d")
 
 
 def describe_der(der: bytes) -> dict[str, str]:

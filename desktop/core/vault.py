@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import queue
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import APP_ID
-from desktop.core import crypto, errors
+from desktop.core import errors
 from desktop.core.atomic import file_lock, private_dir, write_atomic
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
@@ -56,6 +57,7 @@ STRONG_BACKENDS = frozenset({
     "keyring.backends.kwallet.DBusKeyringKWallet4",  # KWallet 4
 })
 CHAINER = "keyring.backends.chainer.ChainerBackend"
+KEYRING_APPID = "Python keyring library"  # the "application" attribute keyring's Secret Service items carry
 
 
 def service_name(folder: Path) -> str:
@@ -172,16 +174,23 @@ class _KeyringOps:
             pass
 
 
+def _keyring_query(service: str, key: str, **base: str) -> dict[str, str]:
+    """The attributes keyring's Secret Service backend gives an item (its default scheme)."""
+    return {"username": key, "service": service, **base}
+
+
 class _SecretServiceOps:
     """The Secret Service over one D-Bus connection and one encrypted session, reused for every call
-    (keyring's own backend opens both anew per call). Items are the ones keyring reads and writes."""
+    (keyring's own backend opens both anew per call). Items are the ones keyring reads and writes.
+    ``kr``: keyring's backend (its scheme and preferred collection), or None for keyring's defaults."""
 
-    def __init__(self, kr: Any) -> None:
+    def __init__(self, kr: Any = None, conn: Any = None) -> None:
         import secretstorage
         from secretstorage.util import open_session
 
-        self.kr = kr
-        self.conn = secretstorage.dbus_init()
+        self.query: Callable[..., dict[str, str]] = kr._query if kr is not None else _keyring_query
+        self.appid: str = kr.appid if kr is not None else KEYRING_APPID
+        self.conn = conn if conn is not None else secretstorage.dbus_init()
         session = open_session(self.conn)
         path = getattr(kr, "preferred_collection", None)
         self.collection = (secretstorage.Collection(self.conn, path, session) if path
@@ -206,7 +215,7 @@ class _SecretServiceOps:
 
     def get(self, service: str, key: str) -> str | None:
         def read() -> str | None:
-            for item in self.collection.search_items(self.kr._query(service, key)):
+            for item in self.collection.search_items(self.query(service, key)):
                 item.ensure_not_locked()
                 return item.get_secret().decode("utf-8")
             return None
@@ -216,14 +225,14 @@ class _SecretServiceOps:
     def set(self, service: str, key: str, value: str) -> None:
         def write() -> None:
             self.collection.ensure_not_locked()
-            attributes = self.kr._query(service, key, application=self.kr.appid)
+            attributes = self.query(service, key, application=self.appid)
             self.collection.create_item(f"Password for '{key}' on '{service}'", attributes, value.encode("utf-8"),
                                           replace=True)
         self._unlocked(write)
 
     def delete(self, service: str, key: str) -> None:
         def remove() -> None:
-            for item in self.collection.search_items(self.kr._query(service, key)):
+            for item in self.collection.search_items(self.query(service, key)):
                 item.delete()
                 return
         self._unlocked(remove)
@@ -233,6 +242,53 @@ class _Locked(Exception):
     pass
 
 
+def _keyring_chosen_elsewhere() -> bool:
+    """The user chose a keyring backend or its properties (environment, keyring's config file), or
+    keyring may prefer KWallet (a KDE session): then keyring's own discovery decides."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or any(k.startswith("KEYRING_PROPERTY_") for k in os.environ):
+        return True
+    if "KDE" in os.environ.get("XDG_CURRENT_DESKTOP", "").split(":"):
+        return True
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share")
+    return any((root / "python_keyring" / "keyringrc.cfg").exists() for root in (config, data))
+
+
+def _direct_secret_service() -> _SecretServiceOps | None:
+    """The Secret Service session without the keyring package, where keyring would pick the Secret
+    Service itself (Linux and BSDs, nothing configured, the service running): keyring's import and
+    discovery of every backend cost ~95 ms of each process that reads a secret. Its items are the
+    ones keyring writes (same attributes). None: ask keyring."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) or _keyring_chosen_elsewhere():
+        return None
+    try:
+        import secretstorage
+        from secretstorage.exceptions import SecretStorageException
+    except ImportError:
+        return None
+    if secretstorage.__version_tuple__ < (3, 2):  # as keyring requires
+        return None
+    try:
+        conn = secretstorage.dbus_init()
+    except SecretStorageException:
+        return None
+    try:
+        if not secretstorage.check_service_availability(conn):
+            conn.close()
+            return None
+        return _SecretServiceOps(None, conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _locked() -> tuple[type[BaseException], ...]:
+    """A locked keychain's errors: ours, and keyring's once keyring is loaded (the direct Secret
+    Service never loads it)."""
+    errors_module = sys.modules.get("keyring.errors")
+    return (_Locked, errors_module.KeyringLocked) if errors_module is not None else (_Locked,)
+
+
 class Keychain:
     """The keychain of one process (or of one explicitly given backend, in tests)."""
 
@@ -240,6 +296,7 @@ class Keychain:
         self._given = kr
         self._kr: Any = None
         self._ops: _KeyringOps | _SecretServiceOps | None = None
+        self._name = ""  # the backend in use, once found
         self._worker: _Worker | None = None
         self._broken: str | None = None
         self._lock = threading.Lock()
@@ -251,6 +308,11 @@ class Keychain:
     def _open(self) -> _KeyringOps | _SecretServiceOps:
         """On the worker thread: find the backend (once) and open its session."""
         if self._ops is None:
+            if self._kr is None and self._given is None:
+                direct = _direct_secret_service()
+                if direct is not None:
+                    self._ops, self._name = direct, SECRET_SERVICE
+                    return direct
             if self._kr is None:
                 if self._given is not None:
                     self._kr = self._given
@@ -262,7 +324,8 @@ class Keychain:
                     self._kr = None
                     raise _unavailable(f"No secure keychain is available: {reason}.")
             target = write_target(self._kr)
-            self._ops = _SecretServiceOps(target) if backend_name(target) == SECRET_SERVICE else _KeyringOps(target)
+            self._name = backend_name(target)
+            self._ops = _SecretServiceOps(target) if self._name == SECRET_SERVICE else _KeyringOps(target)
         return self._ops
 
     def _drop(self) -> None:
@@ -276,7 +339,6 @@ class Keychain:
 
     def call(self, what: str, fn: Callable[[Any], Any]) -> Any:
         """``fn(ops)`` on the keychain thread, under the deadline."""
-        import keyring.errors
         with self._lock:
             if self._broken:
                 raise _unavailable(self._broken)
@@ -287,7 +349,9 @@ class Keychain:
         def job() -> Any:
             try:
                 return fn(self._open())
-            except (ConnectorError, _Locked, keyring.errors.KeyringLocked):
+            except ConnectorError:
+                raise
+            except _locked():
                 raise
             except Exception:
                 self._drop()
@@ -305,7 +369,7 @@ class Keychain:
             raise _unavailable(broken) from None
         except ConnectorError:
             raise
-        except (_Locked, keyring.errors.KeyringLocked):
+        except _locked():
             raise _unavailable(f"The keychain is locked ({what}). Unlock it and try again.") from None
         except Exception as exc:  # D-Bus, secretstorage and keyring failures alike
             raise _unavailable(f"The keychain failed while {what} ({exc.__class__.__name__}).") from None
@@ -316,7 +380,7 @@ class Keychain:
             self._broken = None
 
     def backend(self) -> str:
-        return str(self.call("finding the keychain", lambda _ops: backend_name(write_target(self._kr))))
+        return str(self.call("finding the keychain", lambda _ops: self._name))
 
 
 _PROCESS_KEYCHAIN: Keychain | None = None
@@ -361,6 +425,7 @@ class KeyringVault(Vault):
         self.keychain.call(what, lambda ops: ops.set(self.service, key, value))
 
     def _install_key(self, create: bool) -> bytes | None:
+        from desktop.core import crypto  # AES-GCM: imported by sealed secrets only
         stored = self._get("reading the install key", _INSTALL_KEY)
         if stored:
             try:
@@ -387,6 +452,7 @@ class KeyringVault(Vault):
         return Secret(stored)
 
     def _open_sealed(self, key: str) -> Secret:
+        from desktop.core import crypto
         hint = (f"Store the secret again: import or edit the connector that holds {key}, or restore "
                 f"the folder {self.blob_dir} from a backup made with the same keychain.")
         ikey = self._install_key(create=False)
@@ -403,6 +469,7 @@ class KeyringVault(Vault):
     def set(self, key: str, value: Secret) -> None:
         raw = value.reveal().encode("utf-8")
         if len(raw) > ENVELOPE_OVER:
+            from desktop.core import crypto
             ikey = self._install_key(create=True)
             assert ikey is not None
             private_dir(self.blob_dir)
@@ -439,6 +506,7 @@ class PassphraseVault(Vault):
                             "Restore it from a backup, or move it away and store the secrets again.")
 
     def _load(self) -> dict[str, Any]:
+        from desktop.core import crypto
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -467,6 +535,7 @@ class PassphraseVault(Vault):
 
     def _upgrade(self, data: dict[str, Any]) -> None:
         """Re-seal a vault written with older KDF parameters under this version's (on its next write)."""
+        from desktop.core import crypto
         if all(data["kdf"].get(k) == v for k, v in crypto.SCRYPT.items()):
             return
         assert self._key is not None
@@ -485,6 +554,7 @@ class PassphraseVault(Vault):
         self._key, self._salt = key, salt
 
     def _data(self) -> dict[str, Any]:
+        from desktop.core import crypto
         if self.path.exists():
             return self._load()
         reason = crypto.weak_passphrase(self._passphrase, ["connector-desk", "vault"])
@@ -497,6 +567,7 @@ class PassphraseVault(Vault):
                 "check": crypto.b64(crypto.seal(self._key, b"ok", b"check")), "items": {}}
 
     def get(self, key: str) -> Secret | None:
+        from desktop.core import crypto
         if not self.path.exists():
             return None
         data = self._load()
@@ -519,6 +590,7 @@ class PassphraseVault(Vault):
 
     def set(self, key: str, value: Secret) -> None:
         def change(items: dict[str, str]) -> None:
+            from desktop.core import crypto
             assert self._key is not None
             items[key] = crypto.b64(crypto.seal(self._key, value.reveal().encode("utf-8"), key.encode()))
         self._save(change)

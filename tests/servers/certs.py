@@ -39,12 +39,12 @@ def _name(cn: str) -> x509.Name:
 
 
 class TestCA:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, cn: str = "Connector Desk Test CA") -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.key = _key()
         now = dt.datetime.now(dt.UTC)
-        self.name = _name("Connector Desk Test CA")
+        self.name = _name(cn)
         self.cert = (
             x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())

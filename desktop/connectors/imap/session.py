@@ -1,17 +1,15 @@
 """The IMAP conversation: greeting → CAPABILITY → STARTTLS → login → LIST → EXAMINE → LOGOUT,
 plus the read-only peek and the wait for a tagged message (round trip). Literals are read with a
-size limit, so a server announcing ``{9999999999}`` cannot exhaust memory."""
+size limit, so a server announcing ``{9999999999}`` cannot exhaust memory. ``email`` and ``difflib``
+are imported where a peek or a missing mailbox needs them, not by every validation."""
 
 from __future__ import annotations
 
 import base64
-import difflib
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
 from typing import Any
 
 from desktop.connectors import _mail
@@ -511,6 +509,7 @@ class ImapChecks:
                 return f
         names = [f.name for f in folders if f.selectable]
         same_case = [n for n in names if n.lower() == wanted.lower()]
+        import difflib
         close = same_case or difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
         if close:
             hint = ("Mailbox names are case-sensitive. Did you mean " +
@@ -646,6 +645,7 @@ class ImapChecks:
 def _decode(value: str | None) -> str:
     if not value:
         return ""
+    from email.header import decode_header, make_header
     try:
         return str(make_header(decode_header(value)))
     except (ValueError, LookupError):
@@ -657,6 +657,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _headers(resp: Response) -> dict[str, Any]:
+    from email.parser import BytesHeaderParser
     msg = BytesHeaderParser().parsebytes(resp.literals[-1])
     uid = re.search(r"UID (\d+)", resp.text, re.IGNORECASE)
     flags = re.search(r"FLAGS \(([^)]*)\)", resp.text, re.IGNORECASE)

@@ -1,16 +1,14 @@
 """The SMTP session: validation walks the real conversation step by step and stops before DATA;
-the test send completes it with a real message, retrying temporary (4xx) failures with backoff."""
+the test send completes it with a real message, retrying temporary (4xx) failures with backoff.
+``email`` is imported by the test send only."""
 
 from __future__ import annotations
 
 import base64
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from desktop.connectors import _mail
@@ -391,6 +389,7 @@ class SmtpChecks:
 
     def test_send(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, to: str,
                   tag: str | None = None) -> None:
+        import uuid
         tag = tag or uuid.uuid4().hex
         message = build_test_message(conn, to, tag)
         run.info["tag"] = tag
@@ -426,6 +425,8 @@ def _dot_stuff(message: bytes) -> bytes:
 
 
 def build_test_message(conn: Connector, to: str, tag: str) -> bytes:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
     now = datetime.now(UTC)
     try:
         sender = envelope_sender(conn.settings)

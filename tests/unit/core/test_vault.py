@@ -149,7 +149,51 @@ def test_one_backend_look_up_and_one_dbus_connection_per_process(app_home, monke
         vaults[i % 2].set(f"s{i}/password", Secret(f"value-{i}"))
         assert vaults[(i + 1) % 2].get(f"s{i}/password") == Secret(f"value-{i}")
         vaults[i % 2].delete(f"s{i}/password")
-    assert counts == {"get_keyring": 1, "dbus_init": 1}
+    # The Secret Service is spoken to directly (keyring would choose it here): no keyring discovery.
+    assert counts == {"get_keyring": 0, "dbus_init": 1}
+
+
+_IN_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from desktop.core.secret import Secret
+from desktop.core.vault import KeyringVault
+v = KeyringVault(Path(sys.argv[1]))
+print(v.get("legacy/password").reveal())
+v.set("fresh/password", Secret("written-without-keyring"))
+print(v.backend_name, "keyring" in sys.modules)
+"""
+
+
+def _fresh_process(app_home, **env):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[3]
+    return subprocess.run([sys.executable, "-c", _IN_FRESH_PROCESS, str(app_home)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root), **env}, timeout=60)
+
+
+def test_secret_service_without_keyring_reads_and_writes_keyrings_items(app_home):
+    """keyring's import and discovery of every backend took ~95 ms of each process reading a secret."""
+    keyring.set_password(service_name(app_home), "legacy/password", "written-by-keyring")
+    r = _fresh_process(app_home)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["written-by-keyring", "keyring.backends.SecretService.Keyring False"]
+    assert keyring.get_password(service_name(app_home), "fresh/password") == "written-without-keyring"
+
+
+@pytest.mark.parametrize("how", ["environment", "config file"])
+def test_a_keyring_backend_the_user_chose_is_still_keyrings_choice(app_home, tmp_path, how):
+    config = tmp_path / "config"
+    (config / "python_keyring").mkdir(parents=True)
+    (config / "python_keyring" / "keyringrc.cfg").write_text(
+        "[backend]\ndefault-keyring=keyring.backends.null.Keyring\n")
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"} if how == "environment" else \
+        {"XDG_CONFIG_HOME": str(config)}
+    r = _fresh_process(app_home, **env)
+    assert r.returncode != 0
+    assert "keyring.backends.null.Keyring, which is not a known secure keychain" in r.stderr
 
 
 def test_a_keychain_that_never_answers_fails_within_the_deadline(app_home, monkeypatch):

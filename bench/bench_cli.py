@@ -1,0 +1,225 @@
+"""Whole-process speed of the command line (issue #18), side by side in one run, interleaved:
+
+- swaks vs `connector-desk validate --spec` (SMTP: EHLO, STARTTLS, AUTH, MAIL, RCPT, QUIT) against
+  the real local Postfix; target ≤ 2×;
+- curl's EXAMINE vs `validate --spec` (IMAP) against the real Dovecot; target ≤ 3×;
+- `validate NAME` (a saved connector: catalogue + its password in the real gnome-keyring) vs
+  `validate --spec` of the same server, for SMTP and IMAP; target ≤ 1.2×;
+- floors: `python -c pass`, `python -c "import ssl"`, `connector-desk --version`.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_cli.py [--record] [--importtime]
+
+It runs itself inside a private D-Bus session with an unlocked gnome-keyring (as bench_team.py does).
+--record puts the numbers at the top of bench/RESULTS.md; --importtime adds the `-X importtime` table
+of each command (the modules that take longest, cumulative). `make bench` runs it with --record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run_bench import RUNS, fmt, interleaved, timed  # noqa: E402
+
+INNER = "BENCH_CLI_INNER"
+
+
+def in_keyring_session() -> int:
+    home = Path(tempfile.mkdtemp(prefix="bench-cli-home-"))
+    (home / "runtime").mkdir(mode=0o700)
+    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "runtime"),
+           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache"), INNER: "1"}
+    script = 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"'
+    try:
+        return subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv],
+                               env=env, cwd=ROOT)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def cli(*args: str) -> list[str]:
+    """The installed command as a user runs it (the console script), on this tree's code."""
+    script = Path(sys.executable).parent / "connector-desk"
+    return [sys.executable, str(script), *args] if script.exists() else [sys.executable, "-m", "desktop", *args]
+
+
+def importtime(cmd: list[str], env: dict[str, str], top: int = 12) -> list[str]:
+    """The slowest imports of one run of ``cmd`` (cumulative µs, as `-X importtime` reports them)."""
+    r = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    rows: list[tuple[int, int, str]] = []
+    for line in r.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, cum_us, name = line.split(":", 1)[1].split("|", 2)
+        rows.append((int(self_us), int(cum_us), name.rstrip()))
+    total = sum(s for s, _c, _n in rows)
+    outer = sorted(((c, n[1:]) for _s, c, n in rows if len(n) - len(n.lstrip()) <= 3), reverse=True)
+    out = [f"{len(rows)} modules, {total / 1000:.1f} ms importing in all; the slowest imported at the top "
+           "level or by it (cumulative):"]
+    out += [f"{c / 1000:6.1f} ms  {n}" for c, n in outer[:top]]
+    return out
+
+
+PHASES = """
+import sys, time
+marks = [("start", time.time())]
+import desktop.cli as cli
+import desktop.core.service as service
+marks.append(("imports of cli and service", time.time()))
+
+def wrap(owner, name, label):
+    orig = getattr(owner, name)
+    def timed(*a, **k):
+        marks.append((f"(before {label})", time.time()))
+        out = orig(*a, **k)
+        marks.append((label, time.time()))
+        return out
+    setattr(owner, name, timed)
+
+wrap(cli, "_desk", "catalogue/workspace (Desk)")
+wrap(service.Desk, "load_secrets", "keychain: the password")
+wrap(service.Desk, "validate", "validation (protocol imports, TLS context, session)")
+wrap(service.Desk, "record", "status write")
+code = cli.main(sys.argv[1:])
+marks.append(("printing, return", time.time()))
+sys.stdout.flush()
+print(repr(marks), file=sys.stderr)
+"""
+
+
+def phases(args: list[str], env: dict[str, str], runs: int = 7) -> list[str]:
+    """Where one whole `connector-desk ARGS` process spends its time, medians of ``runs``: start-up
+    of the interpreter, then the phases of the command, then the interpreter's exit."""
+    import ast
+    import statistics
+    import time
+    rows: dict[str, list[float]] = {}
+    for _ in range(runs):
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-c", PHASES, *args], env=env, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        t_end = time.time()
+        marks = ast.literal_eval(r.stderr.strip().splitlines()[-1])
+        steps = [("interpreter start-up (site, .pth files)", marks[0][1] - t0)]
+        last = marks[0][1]
+        for label, t in marks[1:]:
+            steps.append((label, t - last))
+            last = t
+        steps.append(("interpreter exit (module tear-down)", t_end - last))
+        steps.append(("whole process", t_end - t0))
+        for label, dt in steps:
+            rows.setdefault(label, []).append(dt * 1000)
+    return [f"{statistics.median(v):6.1f} ms  {label}" for label, v in rows.items()]
+
+
+def main() -> int:
+    import compileall
+
+    from tests.servers.certs import TestCA
+    from tests.servers.mailserver import MailServers, MailUser
+    compileall.compile_dir(str(ROOT / "desktop"), quiet=1)  # as a wheel install would have it
+    work = Path(tempfile.mkdtemp(prefix="cd-bench-cli-"))
+    ca = TestCA(work / "ca")
+    user = MailUser("bench@example.test", "bench-password-1")
+    mail = MailServers(work / "mail", ca, [user, MailUser("rcpt@example.test", "x-password-2")])
+    mail.start()
+    try:
+        return run(work, ca, user, mail)
+    finally:
+        mail.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, ca: object, user: object, mail: object) -> int:
+    ca_file = str(ca.ca_file)  # type: ignore[attr-defined]
+    address, password = user.address, user.password  # type: ignore[attr-defined]
+    ports = mail.ports  # type: ignore[attr-defined]
+    smtp = {"name": "bench-smtp", "type": "smtp",
+            "settings": {"host": "localhost", "port": ports["submission"], "security": "starttls",
+                         "username": address, "from_address": address, "ca_file": ca_file},
+            "admin": {"test_recipient": "rcpt@example.test"}, "secrets": {"password": {"env": "BENCH_PW"}}}
+    imap = {"name": "bench-imap", "type": "imap",
+            "settings": {"host": "localhost", "port": ports["imap"], "security": "starttls",
+                         "username": address, "ca_file": ca_file, "mailbox": "INBOX"},
+            "secrets": {"password": {"env": "BENCH_PW"}}}
+    for doc in (smtp, imap):
+        (work / f"{doc['name']}.json").write_text(json.dumps(doc))
+    # The private HOME of this session (no CONNECTOR_DESK_HOME): the data folder a user's would be.
+    env = {**os.environ, "BENCH_PW": password, "PYTHONPATH": str(ROOT)}
+    timed(cli("import", str(work / "bench-smtp.json"), str(work / "bench-imap.json")), env)
+
+    swaks = ["swaks", "--server", "localhost", "--port", str(ports["submission"]), "--tls", "--tls-verify",
+             "--tls-ca-path", ca_file, "--auth", "PLAIN", "--auth-user", address, "--auth-password", password,
+             "--from", address, "--to", "rcpt@example.test", "--quit-after", "RCPT", "--hide-all"]
+    curl = ["curl", "-s", "--ssl-reqd", "--cacert", ca_file, "-u", f"{address}:{password}",
+            f"imap://localhost:{ports['imap']}/INBOX", "-X", "EXAMINE INBOX"]
+    contenders: dict[str, list[str]] = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        'python -c "import ssl"': [sys.executable, "-c", "import ssl"],
+        "connector-desk --version": cli("--version"),
+        "swaks (SMTP session)": swaks,
+        "validate --spec SMTP": cli("validate", "--spec", str(work / "bench-smtp.json")),
+        "validate NAME SMTP": cli("validate", "bench-smtp"),
+        "curl EXAMINE (IMAP)": curl,
+        "validate --spec IMAP": cli("validate", "--spec", str(work / "bench-imap.json")),
+        "validate NAME IMAP": cli("validate", "bench-imap"),
+    }
+    fns: list[Callable[[], float]] = [lambda c=c: timed(c, env) for c in contenders.values()]
+    got = dict(zip(contenders, interleaved(fns), strict=True))
+    med = {k: v["median"] for k, v in got.items()}
+
+    def ratio(a: str, b: str, target: float) -> str:
+        r = med[a] / med[b]
+        return f"{a} / {b}: **{r:.2f}×** (target ≤ {target:g}×{'' if r <= target else ', NOT met'})"
+
+    lines = [f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
+             f"`bench/bench_cli.py`: whole processes, interleaved run by run, {RUNS} runs each after one "
+             "warm-up, medians; real Postfix + Dovecot on loopback (test CA given as the CA file), the saved "
+             "connectors' passwords in a real gnome-keyring; the package byte-compiled first.", ""]
+    lines += [f"- {name}: {fmt(s)}" for name, s in got.items()]
+    lines += ["", "- " + ratio("validate --spec SMTP", "swaks (SMTP session)", 2),
+              "- " + ratio("validate --spec IMAP", "curl EXAMINE (IMAP)", 3),
+              "- " + ratio("validate NAME SMTP", "validate --spec SMTP", 1.2),
+              "- " + ratio("validate NAME IMAP", "validate --spec IMAP", 1.2),
+              f"- above the interpreter's floor (`python -c pass`): --spec SMTP "
+              f"+{med['validate --spec SMTP'] - med['python -c pass']:.0f} ms, swaks "
+              f"{med['swaks (SMTP session)']:.0f} ms; --spec IMAP "
+              f"+{med['validate --spec IMAP'] - med['python -c pass']:.0f} ms, curl "
+              f"{med['curl EXAMINE (IMAP)']:.0f} ms"]
+    if "--importtime" in sys.argv:
+        imap_args = {"validate --spec IMAP": ["validate", "--spec", str(work / "bench-imap.json")],
+                     "validate NAME IMAP": ["validate", "bench-imap"]}
+        for name, args in imap_args.items():
+            lines += ["", f"Where `{name}` spends its time (phases, medians of 7):", "", "```",
+                      *phases(args, env), "```"]
+            lines += ["", f"`-X importtime` of {name}:", "", "```", *importtime(contenders[name], env), "```"]
+    print("\n".join(lines), flush=True)
+    if "--record" in sys.argv:
+        record(lines)
+    return 0
+
+
+def record(lines: list[str]) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text()
+    head, _, rest = text.partition("\n## ")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = f"\n## Command-line speed (issue #18), run of {when}\n\n" + "\n".join(lines) + "\n"
+    path.write_text(head.rstrip("\n") + "\n" + block + ("\n## " + rest if rest else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get(INNER) else in_keyring_session())
