@@ -1,8 +1,10 @@
 """The OAuth sign-in panel of a mail connector (SMTP/IMAP with ``auth: oauth2``): the redirect URI to
 register (with Copy), short provider-specific setup steps with links to the consoles, **Sign in…** (the
-system browser + the loopback listener of :mod:`desktop.core.oauth_signin`, on a worker), **Cancel**,
-an optional device code, and the result: account, granted scopes, and a warning when no refresh token
-came back. The panel keeps nothing: the caller decides what to store (``signedIn``).
+system browser + the loopback listener of :mod:`desktop.core.oauth_signin`, on a worker), **Sign in in
+a window…** (Microsoft and OpenID providers, when QtWebEngine is installed: the embedded window of
+:mod:`desktop.gui.signin_window`, feeding the same listener), **Cancel**, an optional device code, and
+the result: account, granted scopes, and a warning when no refresh token came back. The panel keeps
+nothing: the caller decides what to store (``signedIn``).
 
 It is a plain widget so the wizard's sign-in page and a "Sign in again…" dialog can both hold it.
 """
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run, RunResult, execute
@@ -120,7 +123,11 @@ class SignInPanel(QWidget):
         buttons = QHBoxLayout()
         self.sign_in_btn = QPushButton(self.tr("&Sign in…"))
         self.sign_in_btn.setObjectName("signIn")
+        self.sign_in_btn.setToolTip(self.tr("Opens your browser at the provider's sign-in page"))
         self.sign_in_btn.clicked.connect(self.sign_in)
+        self.window_btn = QPushButton(self.tr("Sign in in a &window…"))
+        self.window_btn.setObjectName("signInWindow")
+        self.window_btn.clicked.connect(self.sign_in_in_window)
         self.cancel_btn = QPushButton(self.tr("Cancel"))
         self.cancel_btn.setObjectName("cancelSignIn")
         self.cancel_btn.setEnabled(False)
@@ -128,10 +135,18 @@ class SignInPanel(QWidget):
         self.device = QCheckBox(self.tr("No browser here: use a device code"))
         self.device.setObjectName("deviceCode")
         buttons.addWidget(self.sign_in_btn)
+        buttons.addWidget(self.window_btn)
         buttons.addWidget(self.cancel_btn)
         buttons.addWidget(self.device)
         buttons.addStretch(1)
         v.addLayout(buttons)
+        self.window_note = QLabel()
+        self.window_note.setObjectName("signInWindowNote")
+        self.window_note.setWordWrap(True)
+        v.addWidget(self.window_note)
+        self.window: Any = None  # the open SignInWindow of this sign-in, if any
+        self.window_closed = False
+        self.opener_now: Callable[[str], object] = opener
         self.code = QLabel()
         self.code.setObjectName("deviceCodeText")
         self.code.setWordWrap(True)
@@ -148,24 +163,88 @@ class SignInPanel(QWidget):
         """Show the redirect URI and the setup steps of ``provider`` (google, microsoft, oidc)."""
         self.redirect.setText(REDIRECT_URIS.get(provider, REDIRECT_URIS["oidc"]))
         self.steps_text.setText(SETUP.get(provider, SETUP["oidc"]))
+        self._offer_window(provider)
+
+    def _offer_window(self, provider: str) -> None:
+        """Sign in in a window: Microsoft and OpenID providers only (Google blocks embedded browsers), when
+        QtWebEngine is installed; without it the button says how to get it (hidden in the frozen build,
+        which never carries it)."""
+        from desktop.gui import signin_window
+
+        note = ""
+        if provider not in signin_window.PROVIDERS:
+            self.window_btn.hide()
+            note = self.tr("Google blocks sign-in from windows embedded in applications, so Sign in… opens "
+                           "your browser.")
+        elif signin_window.available():
+            self.window_btn.show()
+            self.window_btn.setEnabled(True)
+            self.window_btn.setToolTip(self.tr("Sign in inside Connector Desk, in a private window that keeps "
+                                               "nothing on disk"))
+        elif signin_window.frozen():
+            self.window_btn.hide()
+        else:
+            self.window_btn.show()
+            self.window_btn.setEnabled(False)
+            self.window_btn.setToolTip(self.tr(signin_window.EXTRA_HINT))
+            note = self.tr(signin_window.EXTRA_HINT)
+        self.window_note.setText(note)
+        self.window_note.setVisible(bool(note))
 
     def copy_redirect(self) -> None:
         QGuiApplication.clipboard().setText(self.redirect.text())
         self.banner.info(self.tr("Copied"), self.tr("Paste it as the app registration's redirect URI."))
 
     # -- the sign-in -----------------------------------------------------------------------------------
-    def sign_in(self) -> None:
+    def sign_in_in_window(self) -> None:
+        """The same sign-in, with the embedded window as its browser."""
+        from desktop.gui import signin_window
+
+        try:
+            signin_window.load()  # imports QtWebEngine now: a broken install is said here, not in a thread
+        except ImportError as exc:
+            self.banner.error(ConnectorError(errors.BAD_INPUT, self.tr("QtWebEngine could not be loaded ({0}).")
+                                             .format(exc), self.tr(signin_window.EXTRA_HINT)),
+                              self.tr("Cannot sign in in a window"))
+            return
+        self.sign_in(embedded=True)
+
+    def _open_window(self, url: str) -> None:
+        from desktop.gui.signin_window import SignInWindow
+
+        if self.task is None:
+            return
+        self.window = SignInWindow(url, self)
+        self.window.cancelled.connect(self._window_cancelled)
+        self.window.handedOver.connect(lambda _where: self.banner.busy(self.tr("Finishing the sign-in…")))
+        self.window.show()
+
+    def _window_cancelled(self) -> None:
+        self.window = None
+        if self.task is not None:
+            self.window_closed = True
+            self.cancel()
+
+    def _close_window(self) -> None:
+        if self.window is not None:
+            window, self.window = self.window, None
+            window.finish()
+
+    def sign_in(self, embedded: bool = False) -> None:
         from desktop.core import oauth_signin
 
         settings, secrets, protocol = self.source()
         settings, secrets = dict(settings), dict(secrets)
-        device = self.device.isChecked()
+        device = self.device.isChecked() and not embedded
+        self.opener_now = self._open_window if embedded else self.opener
+        self.window_closed = False
         timeout = self.timeout_s
         self.result = None
         self.steps.restart()
         self.code.hide()
-        self.banner.busy(self.tr("Waiting for the sign-in in the browser…") if not device
-                         else self.tr("Asking for a device code…"))
+        self.banner.busy(self.tr("Asking for a device code…") if device
+                         else self.tr("Waiting for the sign-in in the window…") if embedded
+                         else self.tr("Waiting for the sign-in in the browser…"))
 
         def work(token: Any, emit: Callable[[object], None]) -> Any:
             box: list[Any] = []
@@ -179,6 +258,7 @@ class SignInPanel(QWidget):
             return outcome, (box[0] if box else None)
 
         self.sign_in_btn.setEnabled(False)
+        self.window_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.task = self.runner.run(work, "sign-in", on_progress=self._progress, on_finished=self._done,
                                     on_failed=self._crashed)
@@ -188,13 +268,15 @@ class SignInPanel(QWidget):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        if show_progress(self, event, self.opener, self.code, self.steps) == "device_code":
+        if show_progress(self, event, self.opener_now, self.code, self.steps) == "device_code":
             self.banner.busy(self.tr("Waiting for the code to be approved…"))
 
     def _finish(self) -> None:
         self.task = None
         self.sign_in_btn.setEnabled(True)
+        self.window_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
+        self._close_window()
 
     def _done(self, outcome: Any) -> None:
         self._finish()
@@ -202,9 +284,17 @@ class SignInPanel(QWidget):
         self.steps.show_result(run_result)
         self.code.hide()
         if got is None:
-            self.result = run_result.error
-            self.banner.error(run_result.error, self.tr("Sign-in failed"))
-            self.failed.emit(run_result.error)
+            error = run_result.error
+            if self.window_closed and error is not None and error.code == errors.CANCELLED:
+                closed = ConnectorError(errors.CANCELLED, self.tr("The sign-in window was closed before the "
+                                                                  "sign-in finished; nothing was signed in."),
+                                        self.tr("Sign in again and finish it in the window."), step=error.step)
+                closed.step_label = error.step_label
+                error = closed
+            self.result = error
+            self.banner.error(error, self.tr("Sign-in cancelled") if self.window_closed
+                              else self.tr("Sign-in failed"))
+            self.failed.emit(error)
             return
         self.result = got
         text = self.tr("Granted: {0}.").format(", ".join(got.scopes) or self.tr("nothing"))

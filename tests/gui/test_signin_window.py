@@ -1,0 +1,285 @@
+"""The embedded sign-in window (QtWebEngine, offscreen) against the real oidc-provider: the panel's "Sign in
+in a window…" opens it, the provider's login and consent forms are filled in inside the view with
+``page().runJavaScript(...)`` as a person would, and the redirect goes to the core's loopback listener —
+stopped in the view (the listener's page is never shown) for a query redirect, let through for a form
+post. Then the refresh token is kept in the keychain only and IMAP validates with XOAUTH2 at the real
+Dovecot, which introspects the access token at the same provider. Hostile: the window closed mid-sign-in
+(Cancel, listener freed), a declined sign-in, Google (no button)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop.connectors import registry
+from desktop.core import oauth_signin
+from desktop.core.deadline import CancelToken
+from desktop.core.model import parse_document
+from desktop.core.pipeline import Run
+from desktop.core.service import Desk
+from desktop.gui import signin_window
+from desktop.gui.signin import SignInPanel
+from desktop.gui.worker import TaskRunner
+from tests import leaks
+from tests.conftest import Certs
+from tests.servers.mailserver import MailServers, MailUser, OAuthIntrospection
+
+# What Chromium says once per process when it finds no GPU (offscreen, Xvfb) and falls back to software.
+pytestmark = pytest.mark.qt_log_ignore("QRhiGles2", "Failed to create RHI", "createPlatformVulkanInstance",
+                                       "QVulkanInstance", "GBM is not supported", "GPUInfo not initialized")
+
+ERIN = "erin@example.test"
+SCOPES = ["openid", "email", "offline_access", "mail"]
+
+# Fills in and sends the page's first form (oidc-provider's devInteractions: login, then consent), or
+# follows its Cancel link ("deny"). A form that posts to another origin (the form_post page posting to
+# the listener) is left to the page's own script.
+DRIVE = """
+(function(mode, login) {
+  var abort = Array.prototype.find.call(document.links, function (a) { return a.href.indexOf('abort') >= 0; });
+  if (mode === 'deny' && abort) { abort.click(); return 'abort ' + location.pathname; }
+  var f = document.forms[0];
+  if (!f) { return 'no form at ' + location.pathname; }
+  if (new URL(f.action, location.href).origin !== location.origin) { return 'foreign form'; }
+  var user = f.querySelector('[name=login]');
+  if (user) { user.value = login; f.querySelector('[name=password]').value = 'any-password'; }
+  var button = f.querySelector('button[type=submit]');
+  if (button) { button.click(); } else { f.submit(); }
+  return 'sent ' + location.pathname;
+})(%s, %s)
+"""
+
+
+class Person:
+    """Clicks through the provider's pages in a SignInWindow: on every page that finished loading, the
+    DRIVE script. Records each address the view showed and what the script did."""
+
+    def __init__(self, mode: str = "approve", login: str = "alice@example.test") -> None:
+        self.mode, self.login = mode, login
+        self.seen: list[str] = []
+        self.did: list[str] = []
+        self.window: Any = None
+
+    def attach(self, window: Any) -> None:
+        self.window = window
+        window.view.urlChanged.connect(lambda url: self.seen.append(url.toString()))
+        window.view.loadFinished.connect(self._loaded)
+
+    def _loaded(self, ok: bool) -> None:
+        if self.mode == "ignore" or self.window is None:
+            return
+        script = DRIVE % (json.dumps(self.mode), json.dumps(self.login))
+        self.window.view.page().runJavaScript(script, 0, lambda said: self.did.append(str(said)))
+
+
+@pytest.fixture
+def panel(qtbot: Any, oauth_server: Any) -> Iterator[SignInPanel]:
+    runner = TaskRunner()
+    settings = {"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer,
+                "oauth_client_id": oauth_server.public_client, "oauth_scopes": SCOPES}
+    p = SignInPanel(runner, lambda: (settings, {}, "imap"), timeout_s=30)
+    p.set_provider("oidc")
+    qtbot.addWidget(p)
+    p.resize(760, 600)
+    p.show()
+    yield p
+    runner.cancel_all()
+    runner.wait(5000)
+
+
+def open_window(qtbot: Any, panel: SignInPanel, person: Person) -> Any:
+    qtbot.mouseClick(panel.window_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.window is not None, timeout=10000)
+    window = panel.window
+    person.attach(window)
+    return window
+
+
+def test_the_window_is_offered_for_openid_and_microsoft_but_not_google(panel, shoot):
+    assert signin_window.available()  # make test installs the webview extra: the window is tested
+    assert panel.window_btn.isVisibleTo(panel) and panel.window_btn.isEnabled()
+    assert "private window" in panel.window_btn.toolTip() and not panel.window_note.isVisibleTo(panel)
+    shoot(panel, "oauth-sign-in-window-button")
+    panel.set_provider("microsoft")
+    assert panel.window_btn.isVisibleTo(panel)
+    panel.set_provider("google")
+    assert not panel.window_btn.isVisibleTo(panel)
+    assert panel.window_note.isVisibleTo(panel) and "Google blocks sign-in" in panel.window_note.text()
+    panel.set_provider("oidc")
+    assert panel.window_btn.isVisibleTo(panel) and not panel.window_note.isVisibleTo(panel)
+
+
+def test_without_qtwebengine_the_button_says_how_to_get_it(qtbot, monkeypatch):
+    monkeypatch.setattr(signin_window, "available", lambda: False)
+    p = SignInPanel(TaskRunner(), lambda: ({}, {}, None))
+    qtbot.addWidget(p)
+    p.set_provider("oidc")
+    assert not p.window_btn.isEnabled() and "webview extra" in p.window_btn.toolTip()
+    assert "pip install 'connector-desk[webview]'" in p.window_note.text()
+    monkeypatch.setattr(signin_window, "frozen", lambda: True)  # the installers never carry it: no button
+    p.set_provider("microsoft")
+    assert not p.window_btn.isVisibleTo(p)
+
+
+def test_qtwebengine_is_not_imported_by_the_sign_in_panel(qtbot):
+    """Building the panel only looks QtWebEngine up (it is imported when a window opens), so neither
+    start-up nor the wizard's sign-in page pays for it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+            "from desktop.gui.signin import SignInPanel; from desktop.gui.worker import TaskRunner;"
+            "p = SignInPanel(TaskRunner(), lambda: ({}, {}, None)); p.set_provider('oidc');"
+            "print(p.window_btn.isEnabled(), sorted(m for m in sys.modules if 'WebEngine' in m))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "[]"]
+
+
+def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, panel, oauth_server, shoot):
+    person = Person()
+    with qtbot.waitSignal(panel.signedIn, timeout=30000) as signal:
+        window = open_window(qtbot, panel, person)
+        assert window.isVisible() and window.profile.isOffTheRecord()
+        assert window.address.isReadOnly() and window.address.text().startswith(oauth_server.issuer + "/auth")
+        qtbot.waitUntil(lambda: any(d.startswith("sent") for d in person.did), timeout=15000)
+        shoot(window, "oauth-sign-in-window")
+    got = signal.args[0]
+    assert got.account == "alice@example.test" and "mail" in got.scopes and got.refresh_token is not None
+    assert "Signed in as alice@example.test" in panel.banner.title.text()
+    assert panel.window is None and not window.isVisible()  # closed when the sign-in ended
+    # The redirect was stopped in the view: it never showed (or loaded) the listener's address.
+    listener = window.redirect
+    assert listener is not None and listener.hostname == "127.0.0.1" and listener.port
+    assert not [u for u in person.seen[1:] if urllib.parse.urlsplit(u).port == listener.port]
+    assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and not panel.cancel_btn.isEnabled()
+
+
+def test_closing_the_window_cancels_and_frees_the_listener(qtbot, panel, shoot):
+    person = Person(mode="ignore")
+    with qtbot.waitSignal(panel.failed, timeout=10000) as signal:
+        window = open_window(qtbot, panel, person)
+        listener = signin_window.redirect_of(window.address.text())
+        assert listener is not None and listener.port
+        assert socket.create_connection(("127.0.0.1", listener.port), timeout=2).close() is None  # listening
+        qtbot.wait(300)
+        window.close()  # the window's own close button: the same as its Cancel
+    error = signal.args[0]
+    assert error.code == "cancelled" and "sign-in window was closed" in error.message
+    assert "Sign-in cancelled" in panel.banner.title.text()
+    assert "nothing was signed in" in panel.banner.message.text()
+    assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and panel.window is None
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", listener.port), timeout=2)  # nobody listens any more
+    shoot(panel, "oauth-sign-in-window-closed")
+
+
+def test_the_windows_cancel_button_cancels_too(qtbot, panel):
+    with qtbot.waitSignal(panel.failed, timeout=10000) as signal:
+        window = open_window(qtbot, panel, Person(mode="ignore"))
+        qtbot.mouseClick(window.cancel_btn, Qt.MouseButton.LeftButton)
+    assert signal.args[0].code == "cancelled" and not window.isVisible()
+
+
+def test_a_declined_sign_in_is_shown_in_words(qtbot, panel):
+    person = Person(mode="deny")
+    with qtbot.waitSignal(panel.failed, timeout=30000) as signal:
+        open_window(qtbot, panel, person)
+    assert signal.args[0].code == "oauth_access_denied"
+    assert "Access was denied" in panel.banner.message.text() and "Sign-in failed" in panel.banner.title.text()
+    assert any(d.startswith("abort") for d in person.did) and panel.window is None
+
+
+# -- the window alone, with a form post (Microsoft's response_mode=form_post) to the core's listener -----
+def test_a_form_post_reaches_the_listener_through_the_window(qtbot, oauth_server):
+    """oidc-provider answers with an auto-posting form (response_mode=form_post, as Entra does for msal):
+    the window lets that post through to the core's Listener and hides the page at once."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(16)
+    got: dict[str, Any] = {}
+    with oauth_signin.Listener() as listener:
+        url = f"{oauth_server.issuer}/auth?" + urllib.parse.urlencode({
+            "client_id": oauth_server.public_client, "response_type": "code", "scope": "openid email",
+            "redirect_uri": listener.redirect_uri("localhost"), "response_mode": "form_post", "state": state,
+            "code_challenge": challenge, "code_challenge_method": "S256"})
+        run = Run(30, CancelToken())
+
+        def wait() -> None:
+            try:
+                got["params"] = listener.wait(run, lambda p: oauth_signin.redirect_problem(
+                    p, state, oauth_server.issuer, "oidc"))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                got["error"] = exc
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        window = signin_window.SignInWindow(url)
+        qtbot.addWidget(window)
+        handed = []
+        window.handedOver.connect(handed.append)
+        person = Person()
+        person.attach(window)
+        window.show()
+        qtbot.waitUntil(lambda: "params" in got or "error" in got, timeout=30000)
+        waiter.join(5)
+    assert "error" not in got, got.get("error")
+    assert got["params"]["code"] and got["params"]["state"] == state
+    assert handed == [listener.redirect_uri("localhost")]
+    assert window.stack.currentWidget() is window.finishing  # the listener's page is not shown
+    window.finish()
+
+
+# -- end to end: the refresh token in the keychain only, then XOAUTH2 at the real Dovecot ---------------
+@pytest.fixture(scope="module")
+def oauth_mail(tmp_path_factory: pytest.TempPathFactory, oauth_server: Any, certs: Certs) -> Iterator[MailServers]:
+    introspection = OAuthIntrospection(f"{oauth_server.issuer}/token/introspection",
+                                       oauth_server.introspect_client, oauth_server.introspect_secret)
+    servers = MailServers(tmp_path_factory.mktemp("window-mail") / "mail", certs.ca,
+                          [MailUser(ERIN, "erin-" + secrets.token_hex(8))], oauth=introspection)
+    servers.start()
+    yield servers
+    servers.stop()
+
+
+def test_window_sign_in_then_imap_validates_with_xoauth2(qtbot, oauth_server, oauth_mail, certs, app_home):
+    doc = {"name": "erin-imap", "type": "imap",
+           "settings": {"host": oauth_mail.REMOTE, "port": oauth_mail.ports["imap"], "security": "starttls",
+                        "auth": "oauth2", "username": ERIN, "ca_file": str(certs.ca.ca_file), "timeout_s": 10,
+                        "oauth_mechanism": "XOAUTH2", "mailbox": "INBOX", "oauth_provider": "oidc",
+                        "oauth_issuer": oauth_server.issuer, "oauth_client_id": oauth_server.public_client,
+                        "oauth_scopes": SCOPES}}
+    conn, _refs = parse_document(doc, registry())
+    runner = TaskRunner()
+    panel = SignInPanel(runner, lambda: (conn.settings, {}, "imap"), timeout_s=30)
+    panel.set_provider("oidc")
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.signedIn, timeout=30000) as signal:
+        open_window(qtbot, panel, Person(login=ERIN))
+    got = signal.args[0]
+    assert got.account == ERIN
+    desk = Desk(registry(), app_home)
+    desk.save(conn, {"oauth_refresh_token": got.refresh_token})
+    result = desk.validate_saved("erin-imap")
+    assert result.ok, result.error
+    assert "C: A2 AUTHENTICATE XOAUTH2 ********" in result.transcript or any(
+        line.endswith("AUTHENTICATE XOAUTH2 ********") for line in result.transcript)
+    token = got.refresh_token.reveal()
+    assert desk.vault.get("erin-imap/oauth_refresh_token").reveal() == token  # in the keychain
+    for path in [p for p in Path(app_home).rglob("*") if p.is_file()]:  # and in no file of the app's
+        assert not leaks.leaked(path.read_bytes(), token), path
+    assert not leaks.leaked(json.dumps(result.to_dict()).encode(), token)
+    runner.wait(5000)
