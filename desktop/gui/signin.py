@@ -147,6 +147,7 @@ class SignInPanel(QWidget):
         self.window: Any = None  # the open SignInWindow of this sign-in, if any
         self.window_closed = False
         self.opener_now: Callable[[str], object] = opener
+        self.ca_file: str | None = None  # the connector's CA file: the window trusts it too
         self.code = QLabel()
         self.code.setObjectName("deviceCodeText")
         self.code.setWordWrap(True)
@@ -214,7 +215,7 @@ class SignInPanel(QWidget):
 
         if self.task is None:
             return
-        self.window = SignInWindow(url, self)
+        self.window = SignInWindow(url, self, ca_file=self.ca_file)
         self.window.cancelled.connect(self._window_cancelled)
         self.window.handedOver.connect(lambda _where: self.banner.busy(self.tr("Finishing the sign-in…")))
         self.window.show()
@@ -237,6 +238,7 @@ class SignInPanel(QWidget):
         settings, secrets = dict(settings), dict(secrets)
         device = self.device.isChecked() and not embedded
         self.opener_now = self._open_window if embedded else self.opener
+        self.ca_file = str(settings.get("ca_file") or "") or None
         self.window_closed = False
         timeout = self.timeout_s
         self.result = None

@@ -11,6 +11,10 @@ are the core's. When the view is about to go to the redirect URI (the ``redirect
   listener — its body cannot be read from a navigation request — and the view is hidden behind
   "Finishing the sign-in…" at once.
 
+Certificates: the system's trust store, as any browser; a page whose certificate the system does not
+trust is shown only if it verifies against the connector's own ``ca_file`` (the CA the core trusts for
+the token endpoint too: a company's private CA) — never "accept anyway".
+
 The profile is off the record: no cookies, passwords or cache on disk, nothing kept after the window
 closes. Closing the window is Cancel (``cancelled``). QtWebEngine is imported only when a window is built
 (never at start-up: +270 MB of memory per window); :func:`available` only looks for the module.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import ipaddress
 import logging
 import os
 import sys
@@ -29,7 +34,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
+import shiboken6
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -96,6 +102,26 @@ def load() -> None:
     _page_class()
 
 
+def trusted_by(ca_file: str, host: str, chain_der: list[bytes]) -> bool:
+    """Whether the certificate chain a page presented (leaf first, DER) verifies for ``host`` against the
+    CAs in ``ca_file`` (PEM): path, validity, name and key usage, as a TLS client checks them."""
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+    try:
+        with open(ca_file, "rb") as f:
+            cas = x509.load_pem_x509_certificates(f.read())
+        leaf, *rest = [x509.load_der_x509_certificate(der) for der in chain_der]
+        try:
+            subject: x509.DNSName | x509.IPAddress = x509.IPAddress(ipaddress.ip_address(host.strip("[]")))
+        except ValueError:
+            subject = x509.DNSName(host)
+        PolicyBuilder().store(Store(cas)).build_server_verifier(subject).verify(leaf, rest)
+    except (OSError, ValueError, VerificationError):
+        return False
+    return True
+
+
 def redirect_of(auth_url: str) -> urllib.parse.SplitResult | None:
     """The ``redirect_uri`` an authorization URL carries (where the listener waits)."""
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(auth_url).query))
@@ -137,7 +163,7 @@ class SignInWindow(QDialog):
     handedOver = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, auth_url: str, parent: QWidget | None = None) -> None:
+    def __init__(self, auth_url: str, parent: QWidget | None = None, ca_file: str | None = None) -> None:
         super().__init__(parent)
         page_class = _page_class()
         from PySide6.QtWebEngineCore import QWebEngineProfile
@@ -147,6 +173,7 @@ class SignInWindow(QDialog):
         self.setWindowTitle(self.tr("Sign in — Connector Desk"))
         self.resize(760, 720)
         self.redirect = redirect_of(auth_url)
+        self.ca_file = ca_file or None
         self.handed_over = False
         self.finished_by_us = False
         v = QVBoxLayout(self)
@@ -158,10 +185,11 @@ class SignInWindow(QDialog):
         # The view (and its page) before the profile: children are deleted in the order they became
         # children, and a page must go before its profile.
         self.stack = QStackedWidget(self)
-        self.view = QWebEngineView(self.stack)
+        self.view: Any = QWebEngineView(self.stack)
         self.view.setObjectName("signInView")
-        self.profile = QWebEngineProfile(self)  # no storage name: off the record, nothing on disk
-        self.page = page_class(self.profile, self.view, self._is_redirect, self._redirected)
+        self.profile: Any = QWebEngineProfile(self)  # no storage name: off the record, nothing on disk
+        self.page: Any = page_class(self.profile, self.view, self._is_redirect, self._redirected)
+        self.page.certificateError.connect(self._certificate_error)
         self.view.setPage(self.page)
         self.view.urlChanged.connect(self._show_address)
         self.stack.addWidget(self.view)
@@ -186,6 +214,16 @@ class SignInWindow(QDialog):
         if not self.handed_over:
             self.address.setText(url.toString())
 
+    def _certificate_error(self, error: Any) -> None:
+        """A certificate the system does not trust: shown only if it verifies against ``ca_file``."""
+        host = error.url().host()
+        chain = [bytes(cert.toDer().data()) for cert in error.certificateChain()]
+        if self.ca_file and chain and trusted_by(self.ca_file, host, chain):
+            error.acceptCertificate()
+            return
+        log.warning("sign-in window: refused the certificate of %s (%s)", host, error.description())
+        error.rejectCertificate()
+
     def _is_redirect(self, url: str) -> bool:
         return self.redirect is not None and same_place(url, self.redirect)
 
@@ -204,14 +242,29 @@ class SignInWindow(QDialog):
         return False
 
     def finish(self) -> None:
-        """Close after the sign-in ended (not a Cancel), and free the web engine's memory."""
+        """Close after the sign-in ended (not a Cancel), and free the web engine's memory now."""
         self.finished_by_us = True
         self.close()
-        self.view.stop()
-        self.deleteLater()
+        self._release()
 
     def done(self, result: int) -> None:
         if not self.finished_by_us:
             self.finished_by_us = True
             self.cancelled.emit()
         super().done(result)
+        # Not from inside the close event itself: once control is back in the event loop.
+        QTimer.singleShot(0, self._release)
+
+    def _release(self) -> None:
+        """Delete the view (with its page) and then the profile, at once and in that order: a page left
+        for later (deleteLater) may outlive its profile when the application quits, which crashes
+        QtWebEngine. The dialog itself then belongs to whoever still holds it (Python)."""
+        if self.profile is None:
+            return
+        self.page.certificateError.disconnect(self._certificate_error)
+        self.view.stop()
+        view, profile = self.view, self.profile
+        self.view = self.page = self.profile = None
+        shiboken6.delete(view)
+        shiboken6.delete(profile)
+        self.setParent(None)

@@ -163,7 +163,7 @@ def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, pane
     # The redirect was stopped in the view: it never showed (or loaded) the listener's address.
     listener = window.redirect
     assert listener is not None and listener.hostname == "127.0.0.1" and listener.port
-    assert not [u for u in person.seen[1:] if urllib.parse.urlsplit(u).port == listener.port]
+    assert not any(urllib.parse.urlsplit(u).port == listener.port for u in person.seen)
     assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and not panel.cancel_btn.isEnabled()
 
 
@@ -227,7 +227,6 @@ def test_a_form_post_reaches_the_listener_through_the_window(qtbot, oauth_server
         waiter = threading.Thread(target=wait)
         waiter.start()
         window = signin_window.SignInWindow(url)
-        qtbot.addWidget(window)
         handed = []
         window.handedOver.connect(handed.append)
         person = Person()
@@ -283,3 +282,68 @@ def test_window_sign_in_then_imap_validates_with_xoauth2(qtbot, oauth_server, oa
         assert not leaks.leaked(path.read_bytes(), token), path
     assert not leaks.leaked(json.dumps(result.to_dict()).encode(), token)
     runner.wait(5000)
+
+
+# -- Microsoft through msal (response_mode=form_post) with the window, at an https "tenant" ------------------
+@pytest.fixture(scope="module")
+def ms_server(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[Any]:
+    """oidc-provider over https at https://localhost:PORT/organizations/v2.0, dressed as Microsoft's sign-in
+    host (msal's oidc_authority wants https with a path), its certificate from the tests' own CA."""
+    from tests.servers.oauth import OAuthServer
+    server = OAuthServer(tmp_path_factory.mktemp("window-ms") / "oidc-provider.log",
+                         tls=(str(certs.good.cert), str(certs.good.key)), prefix="/organizations/v2.0").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ms_panel(qtbot: Any, ms_server: Any, certs: Certs, monkeypatch: pytest.MonkeyPatch) -> Iterator[SignInPanel]:
+    from desktop.core import oauth_flow
+    monkeypatch.setenv(oauth_flow.MICROSOFT_LOGIN_ENV, ms_server.base)
+    settings = {"oauth_provider": "microsoft", "oauth_client_id": ms_server.public_client,
+                "ca_file": str(certs.ca.ca_file)}
+    runner = TaskRunner()
+    p = SignInPanel(runner, lambda: (settings, {}, "smtp"), timeout_s=30)
+    p.set_provider("microsoft")
+    qtbot.addWidget(p)
+    p.show()
+    yield p
+    runner.cancel_all()
+    runner.wait(5000)
+
+
+def test_microsoft_signs_in_in_the_window_with_form_post(qtbot, ms_panel, ms_server):
+    """msal's auth-code flow (form_post, redirect http://localhost:PORT): the window trusts the page's
+    certificate only through the connector's ca_file, lets the post reach the listener, and msal's token
+    cache comes back (to be sealed in the keychain)."""
+    from desktop.core import oauth_flow
+    person = Person()
+    with qtbot.waitSignal(ms_panel.signedIn, timeout=30000) as signal:
+        window = open_window(qtbot, ms_panel, person)
+        assert "response_mode=form_post" in window.address.text()
+        assert window.redirect is not None and window.redirect.hostname == "localhost"
+    got = signal.args[0]
+    assert got.provider == "microsoft" and got.account == "alice@example.test"
+    assert oauth_flow.MS_SMTP_SCOPE in got.scopes and got.refresh_token is not None
+    assert got.token_cache is not None and got.refresh_token.reveal() in got.token_cache.reveal()
+    assert "Signed in as alice@example.test" in ms_panel.banner.title.text() and ms_panel.window is None
+    assert any(d.startswith("foreign form") for d in person.did)  # the form_post page posted itself
+
+
+def test_a_certificate_nobody_vouches_for_is_not_shown(qtbot, ms_server, certs):
+    """Without the connector's ca_file the test CA is unknown: the window refuses the page (no "accept
+    anyway"), nothing is typed anywhere; with another CA file it is refused too."""
+    url = f"{ms_server.issuer}/.well-known/openid-configuration"
+    from tests.servers.certs import TestCA
+    other = TestCA(Path(str(certs.ca.ca_file)).parent / "other-ca").ca_file
+    for ca_file in (None, str(other)):
+        window = signin_window.SignInWindow(url, ca_file=ca_file)
+        with qtbot.waitSignal(window.view.loadFinished, timeout=15000) as loaded:
+            window.show()
+        assert loaded.args == [False]
+        window.finish()
+    window = signin_window.SignInWindow(url, ca_file=str(certs.ca.ca_file))
+    with qtbot.waitSignal(window.view.loadFinished, timeout=15000) as loaded:
+        window.show()
+    assert loaded.args == [True]
+    window.finish()
