@@ -570,24 +570,9 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
                show_code: CodeShower | None, login_hint: str) -> SignInResult:
     import msal
 
-    session = http_session(settings.get("ca_file"))
     cache = msal.SerializableTokenCache()
-    login = os.environ.get(oauth_flow.MICROSOFT_LOGIN_ENV, "").rstrip("/")
-    tenant = oauth_flow._tenant(settings)
-    kw: dict[str, Any] = {"token_cache": cache, "http_client": session,
-                          "timeout": max(1.0, min(30.0, run.deadline.remaining()))}
-    if login and login != oauth_flow.MICROSOFT_LOGIN:
-        kw["oidc_authority"] = f"{login}/{tenant}/v2.0"
-    else:
-        kw["authority"] = f"{oauth_flow.MICROSOFT_LOGIN}/{tenant}"
     wanted = [s for s in scopes if s not in MSAL_RESERVED]
-
-    def make_app() -> Any:
-        if client_secret:
-            return msal.ConfidentialClientApplication(client_id, client_credential=client_secret.reveal(), **kw)
-        return msal.PublicClientApplication(client_id, **kw)
-
-    app = _msal_call(run, ep, make_app)
+    app = _msal_app(run, settings, ep, client_id, client_secret, cache)
     if device:
         return _microsoft_device(run, settings, ep, app, wanted, cache, show_code, protocol)
     with Listener() as listener:
@@ -609,6 +594,102 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
             result = _msal_result(run, settings, protocol, token, cache)
             st.detail = f"signed in as {result.account or '?'}"
     return result
+
+
+def _msal_app(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: str, client_secret: Secret | None,
+              cache: Any) -> Any:
+    """msal's client application for the tenant (or the test/national-cloud sign-in host of
+    CONNECTOR_DESK_MICROSOFT_LOGIN, through ``oidc_authority``), over our requests session."""
+    import msal
+
+    session = http_session(settings.get("ca_file"))
+    login = os.environ.get(oauth_flow.MICROSOFT_LOGIN_ENV, "").rstrip("/")
+    tenant = oauth_flow._tenant(settings)
+    kw: dict[str, Any] = {"token_cache": cache, "http_client": session,
+                          "timeout": max(1.0, min(30.0, run.deadline.remaining()))}
+    if login and login != oauth_flow.MICROSOFT_LOGIN:
+        kw["oidc_authority"] = f"{login}/{tenant}/v2.0"
+    else:
+        kw["authority"] = f"{oauth_flow.MICROSOFT_LOGIN}/{tenant}"
+
+    def make_app() -> Any:
+        if client_secret:
+            return msal.ConfidentialClientApplication(client_id, client_credential=client_secret.reveal(), **kw)
+        return msal.PublicClientApplication(client_id, **kw)
+
+    return _msal_call(run, ep, make_app)
+
+
+@dataclass
+class Silent:
+    """What msal's silent refresh gave: the token answer (access_token, scope, …), the refresh token now
+    in the cache, and the cache to seal again when it changed (None: unchanged)."""
+
+    answer: dict[str, Any]
+    refresh_token: Secret | None
+    cache: Secret | None
+    how: str = "msal"  # for the step's detail
+
+
+def microsoft_silent(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret], ep: Endpoints,
+                     scopes: list[str]) -> Silent | None:
+    """msal for the token step of a connector whose sign-in kept msal's token cache (``oauth_token_cache``).
+
+    When the cache holds the stored refresh token: ``acquire_token_silent`` for the cached account, with
+    ``force_refresh`` (a validation proves the stored sign-in still refreshes, rather than reusing a cached
+    access token). Otherwise — no account in the cache, or another refresh token (rotated by hand, or the
+    provider's new one kept after a validation that failed later) — msal's ``acquire_token_by_refresh_token``
+    with the stored one, which brings the cache up to date. None when the cache cannot be read or msal
+    gives nothing: the caller then refreshes directly. An msal error comes back as the answer."""
+    import msal
+
+    sealed, stored = secrets.get(oauth_flow.TOKEN_CACHE), secrets.get("oauth_refresh_token")
+    client_id = str(settings.get("oauth_client_id") or "")
+    if not sealed or not stored or not client_id:
+        return None
+    cache = msal.SerializableTokenCache()
+    try:
+        cache.deserialize(sealed.reveal())
+    except ValueError:
+        run.transcript.note("msal: the sealed token cache could not be read; using the refresh token directly")
+        return None
+    app = _msal_app(run, settings, ep, client_id, secrets.get("oauth_client_secret"), cache)
+    wanted = [s for s in scopes if s not in MSAL_RESERVED]
+    accounts = app.get_accounts()
+    if accounts and _cached_refresh_token(cache, accounts[0]) == stored.reveal():
+        how = "msal, from the sealed token cache"
+        run.transcript.client(f"msal acquire_token_silent account={web.shown(str(accounts[0].get('username')))} "
+                              f"scopes={' '.join(wanted)} force_refresh (refresh token from the cache: ********)")
+        answer = _msal_call(run, ep, lambda: app.acquire_token_silent_with_error(wanted, accounts[0],
+                                                                                  force_refresh=True))
+    else:
+        how = "msal, with the stored refresh token"
+        run.transcript.note("msal: " + ("the token cache holds another refresh token than the stored one"
+                                        if accounts else "no account in the token cache")
+                            + "; msal refreshes with the stored refresh token")
+        run.transcript.client(f"msal acquire_token_by_refresh_token scopes={' '.join(wanted)} refresh_token=********")
+        answer = _msal_call(run, ep, lambda: app.acquire_token_by_refresh_token(stored.reveal(), wanted))
+    if not isinstance(answer, dict):
+        run.transcript.note("msal: no answer; using the refresh token directly")
+        return None
+    for key in ("access_token", "refresh_token", "id_token"):
+        if isinstance(answer.get(key), str):
+            run.transcript.register(answer[key])
+    if "error" in answer:
+        return Silent(answer, None, None, how)
+    accounts = app.get_accounts()
+    refresh = answer.get("refresh_token") or (_cached_refresh_token(cache, accounts[0]) if accounts else None)
+    if refresh:
+        run.transcript.register(str(refresh))
+    changed = Secret(cache.serialize()) if cache.has_state_changed else None
+    return Silent(answer, Secret(str(refresh)) if refresh else None, changed, how)
+
+
+def _cached_refresh_token(cache: Any, account: Mapping[str, Any]) -> str | None:
+    import msal
+
+    return next((str(rt["secret"]) for rt in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)
+                 if rt.get("home_account_id") == account.get("home_account_id") and rt.get("secret")), None)
 
 
 def _msal_call(run: Run, ep: Endpoints, fn: Callable[[], Any]) -> Any:
