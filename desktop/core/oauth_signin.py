@@ -403,9 +403,10 @@ def _result(provider: str, settings: Mapping[str, Any], protocol: str | None, to
 # -- the flows -------------------------------------------------------------------------------------
 def sign_in(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret], open_browser: BrowserOpener, *,
             protocol: str | None = None, device: bool = False, show_code: CodeShower | None = None,
-            login_hint: str = "") -> SignInResult:
+            login_hint: str = "", browser_label: str = "Sign in with the browser") -> SignInResult:
     """Sign in interactively (system browser + loopback listener, or device code with ``device``).
-    Steps: "endpoints", then "browser" + "code" (or "device" + "approve")."""
+    Steps: "endpoints", then "browser" + "code" (or "device" + "approve"). ``browser_label`` names the
+    "browser" step (the GUI's embedded window is a browser too)."""
     provider = oauth_flow._provider(settings)
     client_id = str(settings.get("oauth_client_id") or "")
     if not client_id:
@@ -419,11 +420,11 @@ def sign_in(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret]
     scopes = list(oauth_flow.requested_scopes(settings, protocol))
     if provider == "microsoft":
         return _microsoft(run, settings, endpoints, client_id, client_secret, scopes, open_browser, protocol,
-                          device, show_code, login_hint)
+                          device, show_code, login_hint, browser_label)
     if device:
         return _device(run, settings, endpoints, provider, client_id, client_secret, scopes, show_code, protocol)
     return _browser(run, settings, endpoints, provider, client_id, client_secret, scopes, open_browser, protocol,
-                    login_hint)
+                    login_hint, browser_label)
 
 
 def _launch(open_browser: BrowserOpener, url: str) -> None:
@@ -446,7 +447,7 @@ def _allow_loopback_http(*urls: str) -> None:
 
 def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str, client_id: str,
              client_secret: Secret | None, scopes: list[str], open_browser: BrowserOpener, protocol: str | None,
-             login_hint: str) -> SignInResult:
+             login_hint: str, browser_label: str) -> SignInResult:
     from google_auth_oauthlib.flow import Flow
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
@@ -466,7 +467,7 @@ def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str
         if login_hint:
             extra["login_hint"] = login_hint
         url, state = flow.authorization_url(**extra)
-        with run.step("browser", "Sign in with the browser") as st:
+        with run.step("browser", browser_label) as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256), waiting on "
                                 f"{listener.redirect_uri()}")
             _launch(open_browser, url)
@@ -567,7 +568,7 @@ MSAL_RESERVED = frozenset({"openid", "profile", "offline_access"})
 
 def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: str, client_secret: Secret | None,
                scopes: list[str], open_browser: BrowserOpener, protocol: str | None, device: bool,
-               show_code: CodeShower | None, login_hint: str) -> SignInResult:
+               show_code: CodeShower | None, login_hint: str, browser_label: str) -> SignInResult:
     import msal
 
     cache = msal.SerializableTokenCache()
@@ -579,7 +580,7 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
         flow = app.initiate_auth_code_flow(wanted, redirect_uri=listener.redirect_uri("localhost"),
                                            response_mode="form_post", login_hint=login_hint or None)
         state = str(flow["state"])
-        with run.step("browser", "Sign in with the browser") as st:
+        with run.step("browser", browser_label) as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256, form_post), waiting on "
                                 f"{listener.redirect_uri('localhost')}")
             _launch(open_browser, str(flow["auth_uri"]))

@@ -239,6 +239,7 @@ class SignInPanel(QWidget):
         device = self.device.isChecked() and not embedded
         self.opener_now = self._open_window if embedded else self.opener
         self.ca_file = str(settings.get("ca_file") or "") or None
+        label = self.tr("Sign in in the window") if embedded else self.tr("Sign in with the browser")
         self.window_closed = False
         timeout = self.timeout_s
         self.result = None
@@ -255,7 +256,8 @@ class SignInPanel(QWidget):
             def body(r: Run) -> None:
                 box.append(oauth_signin.sign_in(
                     r, settings, secrets, lambda url: emit(("open_url", url)), protocol=protocol, device=device,
-                    show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete))))
+                    show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete)),
+                    browser_label=label))
             outcome = execute("sign-in", "oauth", "sign-in", run, body)
             return outcome, (box[0] if box else None)
 

@@ -15,7 +15,7 @@ import secrets
 import socket
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,9 @@ class Person:
     """Clicks through the provider's pages in a SignInWindow: on every page that finished loading, the
     DRIVE script. Records each address the view showed and what the script did."""
 
-    def __init__(self, mode: str = "approve", login: str = "alice@example.test") -> None:
-        self.mode, self.login = mode, login
+    def __init__(self, mode: str = "approve", login: str = "alice@example.test",
+                 first_page: Callable[[Any], None] | None = None) -> None:
+        self.mode, self.login, self.first_page = mode, login, first_page
         self.seen: list[str] = []
         self.did: list[str] = []
         self.window: Any = None
@@ -79,6 +80,9 @@ class Person:
     def _loaded(self, ok: bool) -> None:
         if self.mode == "ignore" or self.window is None:
             return
+        if self.first_page is not None:  # e.g. a screenshot of the login page as it was shown
+            look, self.first_page = self.first_page, None
+            look(self.window)
         script = DRIVE % (json.dumps(self.mode), json.dumps(self.login))
         self.window.view.page().runJavaScript(script, 0, lambda said: self.did.append(str(said)))
 
@@ -116,6 +120,7 @@ def test_the_window_is_offered_for_openid_and_microsoft_but_not_google(panel, sh
     panel.set_provider("google")
     assert not panel.window_btn.isVisibleTo(panel)
     assert panel.window_note.isVisibleTo(panel) and "Google blocks sign-in" in panel.window_note.text()
+    shoot(panel, "oauth-google-no-window")
     panel.set_provider("oidc")
     assert panel.window_btn.isVisibleTo(panel) and not panel.window_note.isVisibleTo(panel)
 
@@ -149,13 +154,15 @@ def test_qtwebengine_is_not_imported_by_the_sign_in_panel(qtbot):
 
 
 def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, panel, oauth_server, shoot):
-    person = Person()
+    def look(window: Any) -> None:
+        qtbot.wait(200)  # let the page paint
+        shoot(window, "oauth-sign-in-window")
+
+    person = Person(first_page=look)
     with qtbot.waitSignal(panel.signedIn, timeout=30000) as signal:
         window = open_window(qtbot, panel, person)
         assert window.isVisible() and window.profile.isOffTheRecord()
         assert window.address.isReadOnly() and window.address.text().startswith(oauth_server.issuer + "/auth")
-        qtbot.waitUntil(lambda: any(d.startswith("sent") for d in person.did), timeout=15000)
-        shoot(window, "oauth-sign-in-window")
     got = signal.args[0]
     assert got.account == "alice@example.test" and "mail" in got.scopes and got.refresh_token is not None
     assert "Signed in as alice@example.test" in panel.banner.title.text()
@@ -179,6 +186,8 @@ def test_closing_the_window_cancels_and_frees_the_listener(qtbot, panel, shoot):
     error = signal.args[0]
     assert error.code == "cancelled" and "sign-in window was closed" in error.message
     assert "Sign-in cancelled" in panel.banner.title.text()
+    steps = [panel.steps.topLevelItem(i).text(1) for i in range(panel.steps.topLevelItemCount())]
+    assert steps == ["Find the provider's endpoints", "Sign in in the window"]
     assert "nothing was signed in" in panel.banner.message.text()
     assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and panel.window is None
     with pytest.raises(OSError):
