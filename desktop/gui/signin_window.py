@@ -67,10 +67,29 @@ def frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
-def _allow_without_sandbox() -> None:
-    """Chromium's sandbox refuses to run as root: turn it off there only, before QtWebEngine is imported
-    (it reads the variable once). A value the user set is left alone."""
+# Linux settings under which Chromium's sandbox cannot start (it needs unprivileged user namespaces).
+NO_SANDBOX_WHEN = (("/proc/sys/kernel/unprivileged_userns_clone", "0"), ("/proc/sys/user/max_user_namespaces", "0"),
+                   ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"))
+
+
+def sandbox_cannot_work() -> bool:
+    """Chromium's sandbox refuses to run as root, and cannot start where user namespaces are closed."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return True
+    for path, value in NO_SANDBOX_WHEN:
+        try:
+            with open(path) as f:
+                if f.read().strip() == value:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _allow_without_sandbox() -> None:
+    """Turn Chromium's sandbox off only where it cannot work, before QtWebEngine is imported (it reads the
+    variable once). A value the user set is left alone."""
+    if sys.platform.startswith("linux") and sandbox_cannot_work():
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 

@@ -137,20 +137,24 @@ def test_without_qtwebengine_the_button_says_how_to_get_it(qtbot, monkeypatch):
     assert not p.window_btn.isVisibleTo(p)
 
 
-def test_qtwebengine_is_not_imported_by_the_sign_in_panel(qtbot):
-    """Building the panel only looks QtWebEngine up (it is imported when a window opens), so neither
-    start-up nor the wizard's sign-in page pays for it."""
+def test_qtwebengine_is_imported_neither_at_start_up_nor_by_the_sign_in_panel(app_home):
+    """Start-up (run_gui, as `connector-desk --smoke` does) and the sign-in panel only look QtWebEngine up
+    (it is imported when a window opens): neither the first paint nor the wizard's sign-in page pays for it."""
+    import os
     import subprocess
     import sys
 
     from tests.conftest import ROOT
-    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+    code = ("import sys, json; from desktop.gui.app import run_gui; rc = run_gui(smoke=True);"
+            "at_start = sorted(m for m in sys.modules if 'WebEngine' in m);"
             "from desktop.gui.signin import SignInPanel; from desktop.gui.worker import TaskRunner;"
             "p = SignInPanel(TaskRunner(), lambda: ({}, {}, None)); p.set_provider('oidc');"
-            "print(p.window_btn.isEnabled(), sorted(m for m in sys.modules if 'WebEngine' in m))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+            "print(json.dumps([rc, at_start, p.window_btn.isEnabled(),"
+            " sorted(m for m in sys.modules if 'WebEngine' in m)]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CONNECTOR_DESK_HOME": str(app_home)})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "[]"]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [0, [], True, []]
 
 
 def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, panel, oauth_server, shoot):
@@ -200,6 +204,14 @@ def test_the_windows_cancel_button_cancels_too(qtbot, panel):
         window = open_window(qtbot, panel, Person(mode="ignore"))
         qtbot.mouseClick(window.cancel_btn, Qt.MouseButton.LeftButton)
     assert signal.args[0].code == "cancelled" and not window.isVisible()
+
+
+def test_the_panels_cancel_closes_the_window(qtbot, panel):
+    with qtbot.waitSignal(panel.failed, timeout=10000) as signal:
+        window = open_window(qtbot, panel, Person(mode="ignore"))
+        qtbot.mouseClick(panel.cancel_btn, Qt.MouseButton.LeftButton)
+    assert signal.args[0].code == "cancelled" and "Sign-in failed" in panel.banner.title.text()
+    assert not window.isVisible() and panel.window is None and window.profile is None  # the engine freed
 
 
 def test_a_declined_sign_in_is_shown_in_words(qtbot, panel):
