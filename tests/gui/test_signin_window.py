@@ -368,3 +368,23 @@ def test_a_certificate_nobody_vouches_for_is_not_shown(qtbot, ms_server, certs):
         window.show()
     assert loaded.args == [True]
     window.finish()
+
+
+def test_the_wizards_sign_in_page_offers_the_window_by_provider(qtbot, window):
+    """In the real wizard (SMTP, OAuth): the window's button follows the provider chosen on the page."""
+    from tests.gui.test_wizard import field, fill_text, start_wizard
+
+    wiz = start_wizard(window, "window-mail", "smtp")
+    wiz.next()
+    fill_text(field(wiz, "server", "host"), "localhost")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("oauth2"))
+    provider = field(wiz, "auth", "oauth_provider")
+    shown = {}
+    for name in ("google", "microsoft", "oidc"):
+        provider.setCurrentIndex(provider.findData(name))
+        shown[name] = auth.signin.window_btn.isVisibleTo(auth)
+    assert shown == {"google": False, "microsoft": True, "oidc": True}
+    wiz.reject()
