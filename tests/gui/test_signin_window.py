@@ -176,6 +176,8 @@ def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, pane
     assert listener is not None and listener.hostname == "127.0.0.1" and listener.port
     assert not any(urllib.parse.urlsplit(u).port == listener.port for u in person.seen)
     assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and not panel.cancel_btn.isEnabled()
+    # Off the record: no cookies, cache or local storage of the web engine anywhere under the (test's own) HOME.
+    assert not [p for p in Path.home().rglob("*") if "qtwebengine" in str(p).lower()]
 
 
 def test_closing_the_window_cancels_and_frees_the_listener(qtbot, panel, shoot):
