@@ -148,6 +148,7 @@ class SignInPanel(QWidget):
         self.window_closed = False
         self.opener_now: Callable[[str], object] = opener
         self.ca_file: str | None = None  # the connector's CA file: the window trusts it too
+        self.window_usable = False
         self.code = QLabel()
         self.code.setObjectName("deviceCodeText")
         self.code.setWordWrap(True)
@@ -173,6 +174,7 @@ class SignInPanel(QWidget):
         from desktop.gui import signin_window
 
         note = ""
+        self.window_usable = provider in signin_window.PROVIDERS and signin_window.available()
         if provider not in signin_window.PROVIDERS:
             self.window_btn.hide()
             note = self.tr("Google blocks sign-in from windows embedded in applications, so Sign in… opens "
@@ -278,7 +280,7 @@ class SignInPanel(QWidget):
     def _finish(self) -> None:
         self.task = None
         self.sign_in_btn.setEnabled(True)
-        self.window_btn.setEnabled(True)
+        self.window_btn.setEnabled(self.window_usable)
         self.cancel_btn.setEnabled(False)
         self._close_window()
 
