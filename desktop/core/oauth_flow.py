@@ -1,7 +1,8 @@
 """OAuth 2.0 for mail (SMTP/IMAP ``auth: "oauth2"``): a provider's endpoints, the access token from a
 stored refresh token (RFC 6749 §6) as its own pipeline step, and the token endpoint's answers mapped to
 our codes. No Qt. The interactive sign-in (loopback listener, PKCE, device code) is in
-:mod:`desktop.core.oauth_signin`, imported only when a sign-in runs.
+:mod:`desktop.core.oauth_signin`, imported only when a sign-in runs — or when a Microsoft connector has
+msal's sealed token cache (``oauth_token_cache`` in the secrets): its token step then goes through msal.
 
 Interface used by the mail sessions::
 

@@ -393,3 +393,19 @@ def test_the_wizards_sign_in_page_offers_the_window_by_provider(qtbot, window):
         shown[name] = auth.signin.window_btn.isVisibleTo(auth)
     assert shown == {"google": False, "microsoft": True, "oidc": True}
     wiz.reject()
+
+
+def test_only_a_valid_chain_to_the_ca_file_is_trusted(certs):
+    """What the window accepts beyond the system's store: the connector's CA, for the right name, in date."""
+    import ssl
+
+    def der(pair: Any) -> list[bytes]:
+        return [ssl.PEM_cert_to_DER_cert(Path(pair.cert).read_text())]
+
+    ca = str(certs.ca.ca_file)
+    assert signin_window.trusted_by(ca, "localhost", der(certs.good))
+    assert signin_window.trusted_by(ca, "127.0.0.1", der(certs.good))
+    assert not signin_window.trusted_by(ca, "other.example", der(certs.good))  # not its name
+    assert not signin_window.trusted_by(ca, "localhost", der(certs.expired))
+    assert not signin_window.trusted_by(ca, "localhost", der(certs.self_signed))
+    assert not signin_window.trusted_by(str(Path(ca).with_name("missing.pem")), "localhost", der(certs.good))
