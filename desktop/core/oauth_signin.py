@@ -90,14 +90,16 @@ class Listener:
         self.port: int = self.sock.getsockname()[1]
         self.socks = [self.sock]
         # "localhost" (Microsoft's redirect) may resolve to ::1 first: listen there too, same port.
+        six: socket.socket | None = None
         try:
             six = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
             six.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             six.bind(("::1", self.port))
             six.listen(8)
             self.socks.append(six)
-        except OSError:
-            pass
+        except OSError:  # no IPv6, or that port is taken on ::1: 127.0.0.1 only
+            if six is not None:
+                six.close()
         self.closed = False
 
     def redirect_uri(self, host: str = "127.0.0.1") -> str:

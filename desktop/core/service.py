@@ -349,11 +349,13 @@ class Desk:
 
     def sign_in(self, name: str, open_browser: Callable[[str], object], *, device: bool = False,
                 show_code: Callable[[str, str, str], object] | None = None, timeout_s: float = 300.0,
-                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None,
+                browser_label: str = "Sign in with the browser") -> RunResult:
         """OAuth sign-in for a saved connector (``auth: oauth2``), then the rotation machinery: the new
         refresh token is kept as pending, the connector type's own ``validate()`` runs with it, and only
         then does it become current (the old one stays as previous). msal's token cache (Microsoft) is
-        kept, sealed, only after that. Steps of both runs, one result (action "sign-in")."""
+        kept, sealed, only after that. Steps of both runs, one result (action "sign-in").
+        ``browser_label`` names the browser step (the GUI's embedded window)."""
         from desktop.core import oauth_signin
 
         conn = self.get(name)
@@ -366,7 +368,8 @@ class Desk:
         run = Run(timeout_s, cancel, on_event, secrets)
         protocol = conn.type if conn.type in ("smtp", "imap") else None
         first = execute(name, conn.type, "sign-in", run, lambda r: box.append(oauth_signin.sign_in(
-            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code)))
+            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code,
+            browser_label=browser_label)))
         if not first.ok or not box:
             return first
         got = box[0]

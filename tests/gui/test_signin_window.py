@@ -104,8 +104,8 @@ def panel(qtbot: Any, oauth_server: Any) -> Iterator[SignInPanel]:
 
 def open_window(qtbot: Any, panel: SignInPanel, person: Person) -> Any:
     qtbot.mouseClick(panel.window_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.window is not None, timeout=10000)
-    window = panel.window
+    qtbot.waitUntil(lambda: panel.sign_in_window is not None, timeout=10000)
+    window = panel.sign_in_window
     person.attach(window)
     return window
 
@@ -173,7 +173,7 @@ def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, pane
     got = signal.args[0]
     assert got.account == "alice@example.test" and "mail" in got.scopes and got.refresh_token is not None
     assert "Signed in as alice@example.test" in panel.banner.title.text()
-    assert panel.window is None and not window.isVisible()  # closed when the sign-in ended
+    assert panel.sign_in_window is None and not window.isVisible()  # closed when the sign-in ended
     # The redirect was stopped in the view: it never showed (or loaded) the listener's address.
     listener = window.redirect
     assert listener is not None and listener.hostname == "127.0.0.1" and listener.port
@@ -198,7 +198,7 @@ def test_closing_the_window_cancels_and_frees_the_listener(qtbot, panel, shoot):
     steps = [panel.steps.topLevelItem(i).text(1) for i in range(panel.steps.topLevelItemCount())]
     assert steps == ["Find the provider's endpoints", "Sign in in the window"]
     assert "nothing was signed in" in panel.banner.message.text()
-    assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and panel.window is None
+    assert panel.sign_in_btn.isEnabled() and panel.window_btn.isEnabled() and panel.sign_in_window is None
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", listener.port), timeout=2)  # nobody listens any more
     shoot(panel, "oauth-sign-in-window-closed")
@@ -216,7 +216,7 @@ def test_the_panels_cancel_closes_the_window(qtbot, panel):
         window = open_window(qtbot, panel, Person(mode="ignore"))
         qtbot.mouseClick(panel.cancel_btn, Qt.MouseButton.LeftButton)
     assert signal.args[0].code == "cancelled" and "Sign-in failed" in panel.banner.title.text()
-    assert not window.isVisible() and panel.window is None and window.profile is None  # the engine freed
+    assert not window.isVisible() and panel.sign_in_window is None and window.profile is None  # the engine freed
 
 
 def test_a_declined_sign_in_is_shown_in_words(qtbot, panel):
@@ -225,7 +225,7 @@ def test_a_declined_sign_in_is_shown_in_words(qtbot, panel):
         open_window(qtbot, panel, person)
     assert signal.args[0].code == "oauth_access_denied"
     assert "Access was denied" in panel.banner.message.text() and "Sign-in failed" in panel.banner.title.text()
-    assert any(d.startswith("abort") for d in person.did) and panel.window is None
+    assert any(d.startswith("abort") for d in person.did) and panel.sign_in_window is None
 
 
 # -- the window alone, with a form post (Microsoft's response_mode=form_post) to the core's listener -----
@@ -352,7 +352,7 @@ def test_microsoft_signs_in_in_the_window_with_form_post(qtbot, ms_panel, ms_ser
     assert got.provider == "microsoft" and got.account == "alice@example.test"
     assert oauth_flow.MS_SMTP_SCOPE in got.scopes and got.refresh_token is not None
     assert got.token_cache is not None and got.refresh_token.reveal() in got.token_cache.reveal()
-    assert "Signed in as alice@example.test" in ms_panel.banner.title.text() and ms_panel.window is None
+    assert "Signed in as alice@example.test" in ms_panel.banner.title.text() and ms_panel.sign_in_window is None
     assert any(d.startswith("foreign form") for d in person.did)  # the form_post page posted itself
 
 
@@ -409,3 +409,48 @@ def test_only_a_valid_chain_to_the_ca_file_is_trusted(certs):
     assert not signin_window.trusted_by(ca, "localhost", der(certs.expired))
     assert not signin_window.trusted_by(ca, "localhost", der(certs.self_signed))
     assert not signin_window.trusted_by(str(Path(ca).with_name("missing.pem")), "localhost", der(certs.good))
+
+
+# -- Sign in again… for a saved connector, in the window -------------------------------------------------
+def test_sign_in_again_in_the_window(qtbot, app_home, oauth_server):
+    """The window is offered in "Sign in again…" too: the new refresh token is kept after its validation
+    passes; closing the window cancels and leaves the stored sign-in as it was."""
+    from desktop.core.model import Connector
+    from desktop.gui.signin import SignInAgainDialog
+    from tests.gui.test_signin_gui import OAuthMail
+
+    desk = Desk({"oauthmail": OAuthMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer,
+                "oauth_client_id": oauth_server.public_client, "oauth_scopes": SCOPES}
+    conn = desk.save(Connector(name="team-mail", type="oauthmail", settings=settings), {})
+    dialog = SignInAgainDialog(desk, conn, timeout_s=30)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.window_btn.isVisibleTo(dialog) and dialog.window_btn.isEnabled()
+    qtbot.mouseClick(dialog.window_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.host.window is not None, timeout=10000)
+    Person().attach(dialog.host.window)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.outcome.ok, dialog.outcome.error
+    assert "Sign in in the window" in [s.label for s in dialog.outcome.steps]
+    assert "Signed in as alice@example.test" in dialog.banner.title.text() and dialog.host.window is None
+    first = desk.vault.get("team-mail/oauth_refresh_token")
+    assert first is not None
+
+    dialog.outcome = None
+    qtbot.mouseClick(dialog.window_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.host.window is not None, timeout=10000)
+    qtbot.wait(300)
+    dialog.host.window.close()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10000)
+    assert dialog.outcome.error.code == "cancelled" and "window was closed" in dialog.outcome.error.message
+    assert "left as it was" in dialog.banner.title.text() and dialog.window_btn.isEnabled()
+    assert desk.vault.get("team-mail/oauth_refresh_token") == first
+    dialog.reject()
+    dialog.runner.wait(3000)
+
+    google = desk.save(Connector(name="gmail", type="oauthmail", settings={**settings, "oauth_provider": "google"}),
+                       {})
+    other = SignInAgainDialog(desk, google)
+    qtbot.addWidget(other)
+    assert not other.window_btn.isVisibleTo(other) and "Google blocks sign-in" in other.window_note.text()

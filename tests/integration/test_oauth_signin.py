@@ -203,6 +203,30 @@ def test_localhost_may_be_ipv6():
     assert params == {"state": "s1", "code": "c"} and seen[0].startswith(b"HTTP/1.1 200")
 
 
+def test_no_ipv6_listener_leaves_no_socket_behind(monkeypatch):
+    """Where ::1 cannot be had (no IPv6, or that port is taken there) the listener is on 127.0.0.1 only,
+    and the IPv6 socket it tried is closed (an unclosed one was a ResourceWarning, now and then)."""
+    import gc
+    import socket
+    import warnings
+    real_bind = socket.socket.bind
+
+    def bind(sock: socket.socket, address: Any) -> None:
+        if sock.family == socket.AF_INET6:
+            raise OSError(98, "Address already in use")
+        real_bind(sock, address)
+
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        listener = oauth_signin.Listener()
+        assert [s.family for s in listener.socks] == [socket.AF_INET]
+        listener.close()
+        del listener
+        gc.collect()
+    assert not [w for w in seen if issubclass(w.category, ResourceWarning)]
+
+
 def test_nobody_comes_back_times_out(oauth_server, browser):
     t0 = time.monotonic()
     r, got = signed_in(oidc(oauth_server), {}, browser.mode("ignore").open, timeout=2)
