@@ -303,10 +303,12 @@ def test_window_sign_in_then_imap_validates_with_xoauth2(qtbot, oauth_server, oa
     assert "C: A2 AUTHENTICATE XOAUTH2 ********" in result.transcript or any(
         line.endswith("AUTHENTICATE XOAUTH2 ********") for line in result.transcript)
     token = got.refresh_token.reveal()
-    assert desk.vault.get("erin-imap/oauth_refresh_token").reveal() == token  # in the keychain
+    assert desk.vault.get("erin-imap/oauth_refresh_token") == got.refresh_token  # in the keychain
     for path in [p for p in Path(app_home).rglob("*") if p.is_file()]:  # and in no file of the app's
-        assert not leaks.leaked(path.read_bytes(), token), path
-    assert not leaks.leaked(json.dumps(result.to_dict()).encode(), token)
+        clean = not leaks.leaked(path.read_bytes(), token)
+        assert clean, path  # (a bool: a failed assertion prints no token)
+    clean = not leaks.leaked(json.dumps(result.to_dict()).encode(), token)
+    assert clean
     runner.wait(5000)
 
 
@@ -351,7 +353,8 @@ def test_microsoft_signs_in_in_the_window_with_form_post(qtbot, ms_panel, ms_ser
     got = signal.args[0]
     assert got.provider == "microsoft" and got.account == "alice@example.test"
     assert oauth_flow.MS_SMTP_SCOPE in got.scopes and got.refresh_token is not None
-    assert got.token_cache is not None and got.refresh_token.reveal() in got.token_cache.reveal()
+    holds = got.token_cache is not None and got.refresh_token.reveal() in got.token_cache.reveal()
+    assert holds  # msal's cache (to be sealed in the keychain) holds the refresh token
     assert "Signed in as alice@example.test" in ms_panel.banner.title.text() and ms_panel.sign_in_window is None
     assert any(d.startswith("foreign form") for d in person.did)  # the form_post page posted itself
 

@@ -79,8 +79,10 @@ def cache_of(desk: Desk) -> Secret | None:
     return vault(desk, "oauth_token_cache")
 
 
-def refresh_tokens_in(cache: Secret) -> list[str]:
-    return [rt["secret"] for rt in json.loads(cache.reveal()).get("RefreshToken", {}).values()]
+def refresh_tokens_in(cache: Secret | None) -> list[Secret]:
+    """The refresh tokens in msal's cache (as Secret: a failed assertion prints no token)."""
+    assert cache is not None
+    return [Secret(rt["secret"]) for rt in json.loads(cache.reveal()).get("RefreshToken", {}).values()]
 
 
 def token_step(result: Any) -> Any:
@@ -101,10 +103,11 @@ def test_validation_refreshes_through_msal_and_seals_the_new_cache(desk):
         after = cache_of(desk)
         assert after is not None and after != before  # sealed again, holding the new refresh token
         stored = vault(desk, "oauth_refresh_token")
-        assert stored is not None and refresh_tokens_in(after) == [stored.reveal()]  # both in step
+        assert stored is not None and refresh_tokens_in(after) == [stored]  # both in step
         data = json.dumps(r.to_dict()).encode()
         for secret in (after, stored, before):
-            assert not leaks.leaked(data, secret.reveal())
+            clean = secret is not None and not leaks.leaked(data, secret.reveal())
+            assert clean  # (a bool: a failed assertion prints no token)
 
 
 def test_the_cache_is_not_sealed_again_when_the_validation_fails(desk):
@@ -118,7 +121,7 @@ def test_the_cache_is_not_sealed_again_when_the_validation_fails(desk):
     # The provider's new refresh token was kept (it already refuses the old one), so the cache is now
     # behind it: the next validation has msal refresh with the stored one, passes, and the cache catches up.
     stored = vault(desk, "oauth_refresh_token")
-    assert stored is not None and refresh_tokens_in(before) != [stored.reveal()]
+    assert stored is not None and refresh_tokens_in(before) != [stored]
     ok = desk.get(NAME)
     ok.settings["refuse"] = False
     desk.catalogue.put([(ok, None, False)])
@@ -127,7 +130,7 @@ def test_the_cache_is_not_sealed_again_when_the_validation_fails(desk):
     assert "msal, with the stored refresh token" in token_step(again).detail
     assert any("another refresh token than the stored one" in line for line in again.transcript)
     now = vault(desk, "oauth_refresh_token")
-    assert now is not None and now.reveal() in refresh_tokens_in(cache_of(desk))
+    assert now is not None and now in refresh_tokens_in(cache_of(desk))
     then = desk.validate_saved(NAME)  # and from then on, silently from the cache again
     assert then.ok, then.error
     assert "msal, from the sealed token cache" in token_step(then).detail
@@ -140,7 +143,7 @@ def test_a_cache_without_an_account_refreshes_with_the_stored_token(desk):
     assert any("no account in the token cache" in line for line in r.transcript)
     assert "msal, with the stored refresh token" in token_step(r).detail
     stored = vault(desk, "oauth_refresh_token")
-    assert stored is not None and refresh_tokens_in(cache_of(desk)) == [stored.reveal()]
+    assert stored is not None and refresh_tokens_in(cache_of(desk)) == [stored]
 
 
 def test_an_unreadable_cache_falls_back_to_the_refresh_token(desk):
@@ -161,8 +164,7 @@ def test_a_revoked_sign_in_through_msal_is_sign_in_required(desk):
     r2 = desk.validate_saved(NAME)
     assert r2.ok, r2.error
     desk.vault.set(f"{NAME}/oauth_token_cache", used)  # an old cache …
-    stale = refresh_tokens_in(used)[0]
-    desk.vault.set(f"{NAME}/oauth_refresh_token", Secret(stale))  # … and its (used) refresh token
+    desk.vault.set(f"{NAME}/oauth_refresh_token", refresh_tokens_in(used)[0])  # … and its (used) refresh token
     r3 = desk.validate_saved(NAME)
     assert r3.error.code == "oauth_sign_in_required" and r3.error.step == "token"
     assert "msal" in " ".join(r3.transcript)
