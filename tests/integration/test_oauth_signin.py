@@ -616,6 +616,23 @@ def test_a_rotated_refresh_token_is_kept(app_home, rotating_server, browser):
         kept = now
 
 
+def test_validate_all_keeps_a_rotated_refresh_token(app_home, rotating_server, browser):
+    """Validate all, like one validation, keeps the provider's new refresh token: this server refuses the
+    used one, so a dropped one left the connector needing a new sign-in."""
+    from desktop.core import health
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": rotating_server.issuer,
+                "oauth_client_id": rotating_server.public_client, "oauth_scopes": MAIL_SCOPES}
+    desk.save(Connector(name="team-mail", type="fakemail", settings=settings), {})
+    assert desk.sign_in("team-mail", browser.open, timeout_s=20).ok
+    for _ in range(2):
+        kept = stored(desk)
+        results, summary = health.validate_all(desk)
+        assert [r.ok for r in results] == [True], results[0].error
+        assert stored(desk) != kept
+    assert desk.validate_saved("team-mail").ok
+
+
 # -- hostile token endpoints during the sign-in's code exchange (requests, through oauthlib) ----------
 def authorizing_provider(token_handler: Callable[[Peer], None]) -> Callable[[Peer], None]:
     """Discovery, an authorization endpoint that approves at once (302 back with a code and the state),
