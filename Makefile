@@ -40,7 +40,7 @@ $(VENV)/.stamp-debs-test: $(VENV)/.stamp-debs-run
 $(VENV)/.stamp-py: pyproject.toml | $(VENV)/.stamp-debs-run
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,webview]'
 	@touch $@
 
 # Byte-compile the package as a wheel install would (an editable install does not, and some

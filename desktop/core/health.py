@@ -110,14 +110,18 @@ def validate_all(desk: Desk, names: Sequence[str] | None = None, *, workers: int
             return _given_up(conn, "validate", "Cancelled.", errors.CANCELLED, "Nothing was changed.")
         try:
             with _vault_lock:
-                secrets = desk.load_secrets(conn)
+                secrets = desk.with_token_cache(conn, desk.load_secrets(conn))
         except ConnectorError as exc:
             return RunResult(False, conn.name, conn.type, "validate", [], exc, [])
         except Exception:  # noqa: BLE001 - one connector's trouble must not stop the others
             log.exception("reading the secrets of %s failed", conn.name)
             return _given_up(conn, "validate", "Its secrets could not be read.", errors.INTERNAL_ERROR,
                              "See the log file; check the keychain with `connector-desk doctor`.")
-        return desk.validate(conn, secrets, token)
+        result = desk.validate(conn, secrets, token)
+        if result.renewed:  # a rotated OAuth refresh token (the provider may refuse the used one), msal's cache
+            with _vault_lock:
+                desk.keep_renewed(conn, result)
+        return result
 
     def deliver(conn: Connector, result: RunResult) -> None:
         results[conn.name] = result

@@ -1,7 +1,8 @@
 """OAuth 2.0 for mail (SMTP/IMAP ``auth: "oauth2"``): a provider's endpoints, the access token from a
 stored refresh token (RFC 6749 §6) as its own pipeline step, and the token endpoint's answers mapped to
 our codes. No Qt. The interactive sign-in (loopback listener, PKCE, device code) is in
-:mod:`desktop.core.oauth_signin`, imported only when a sign-in runs.
+:mod:`desktop.core.oauth_signin`, imported only when a sign-in runs — or when a Microsoft connector has
+msal's sealed token cache (``oauth_token_cache`` in the secrets): its token step then goes through msal.
 
 Interface used by the mail sessions::
 
@@ -44,6 +45,9 @@ MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 # test server): its endpoints are then read from the tenant's discovery document.
 MICROSOFT_LOGIN_ENV = "CONNECTOR_DESK_MICROSOFT_LOGIN"
 PROVIDERS = ("google", "microsoft", "oidc")
+# msal's serialized token cache (Microsoft), sealed in the keychain beside the refresh token: when a
+# connector has it, the token step refreshes through msal's acquire_token_silent first.
+TOKEN_CACHE = "oauth_token_cache"
 MAX_ANSWER = 256 * 1024
 
 
@@ -312,6 +316,25 @@ def scope_error(missing: Sequence[str], granted: Sequence[str] | None) -> Connec
                           "client-credentials flow, not for a signed-in mailbox: use SMTP.Send.")
 
 
+def _refresh(run: Run, url: str, settings: Mapping[str, Any], secrets: Mapping[str, Secret], refresh: Secret,
+             client_id: str, client_secret: Secret | None, provider: str,
+             protocol: str | None) -> tuple[int, dict[str, Any]]:
+    """The refresh-token grant itself (RFC 6749 §6), every token registered with the redactor."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh.reveal(), "client_id": client_id}
+    if client_secret:
+        form["client_secret"] = client_secret.reveal()
+    if provider == "microsoft":  # v2.0 wants the scopes on refresh too
+        form["scope"] = " ".join(requested_scopes(settings, protocol))
+    run.transcript.client(f"POST {url} grant_type=refresh_token client_id={client_id} refresh_token=********"
+                          + (" client_secret=********" if client_secret else "")
+                          + (f" scope={form['scope']}" if "scope" in form else ""))
+    status, data = request_json(run, url, form, settings.get("ca_file"), "token endpoint")
+    for key in ("access_token", "refresh_token", "id_token"):
+        if isinstance(data.get(key), str) and data[key]:
+            run.transcript.register(data[key])
+    return status, data
+
+
 def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret], *,
                  protocol: str | None = None,
                  on_refresh_token: Callable[[Secret], None] | None = None) -> Secret:
@@ -333,18 +356,22 @@ def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Se
             run.transcript.register(client_secret)
         endpoints = provider_endpoints(settings, run, protocol=protocol)
         url = web.check_url(endpoints.token, "token endpoint")
-        form = {"grant_type": "refresh_token", "refresh_token": refresh.reveal(), "client_id": client_id}
-        if client_secret:
-            form["client_secret"] = client_secret.reveal()
-        if provider == "microsoft":  # v2.0 wants the scopes on refresh too
-            form["scope"] = " ".join(requested_scopes(settings, protocol))
-        run.transcript.client(f"POST {url} grant_type=refresh_token client_id={client_id} refresh_token=********"
-                              + (" client_secret=********" if client_secret else "")
-                              + (f" scope={form['scope']}" if "scope" in form else ""))
-        status, data = request_json(run, url, form, settings.get("ca_file"), "token endpoint")
-        for key in ("access_token", "refresh_token", "id_token"):
-            if isinstance(data.get(key), str) and data[key]:
-                run.transcript.register(data[key])
+        silent = None
+        if provider == "microsoft" and secrets.get(TOKEN_CACHE):
+            from desktop.core import oauth_signin  # msal: imported only for a connector that has its cache
+            silent = oauth_signin.microsoft_silent(run, settings, secrets, endpoints,
+                                                   list(requested_scopes(settings, protocol)))
+        if silent is not None:
+            data = dict(silent.answer)
+            status = 400 if "error" in data else 200
+            if silent.refresh_token is not None:
+                data["refresh_token"] = silent.refresh_token.reveal()
+            if silent.cache is not None:
+                # Sealed again by whoever keeps the connector, and only after its validation passed.
+                run.renewed[TOKEN_CACHE] = silent.cache
+        else:
+            status, data = _refresh(run, url, settings, secrets, refresh, client_id, client_secret, provider,
+                                    protocol)
         run.transcript.server(f"HTTP {status} " + ", ".join(
             f"{k}={web.shown(str(v), 200)}" for k, v in data.items()
             if k in ("error", "error_description", "token_type", "expires_in", "scope")))
@@ -367,5 +394,6 @@ def access_token(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Se
                 on_refresh_token(Secret(new_refresh))
         expires = data.get("expires_in")
         st.detail = f"{web.shown(url)}: access token" + (f" for {expires} s" if expires else "") \
-            + (f", scopes {' '.join(granted)}" if granted else "")
+            + (f", scopes {' '.join(granted)}" if granted else "") \
+            + (f" ({silent.how})" if silent is not None else "")
         return Secret(token)

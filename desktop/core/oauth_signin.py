@@ -90,14 +90,16 @@ class Listener:
         self.port: int = self.sock.getsockname()[1]
         self.socks = [self.sock]
         # "localhost" (Microsoft's redirect) may resolve to ::1 first: listen there too, same port.
+        six: socket.socket | None = None
         try:
             six = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
             six.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             six.bind(("::1", self.port))
             six.listen(8)
             self.socks.append(six)
-        except OSError:
-            pass
+        except OSError:  # no IPv6, or that port is taken on ::1: 127.0.0.1 only
+            if six is not None:
+                six.close()
         self.closed = False
 
     def redirect_uri(self, host: str = "127.0.0.1") -> str:
@@ -403,9 +405,10 @@ def _result(provider: str, settings: Mapping[str, Any], protocol: str | None, to
 # -- the flows -------------------------------------------------------------------------------------
 def sign_in(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret], open_browser: BrowserOpener, *,
             protocol: str | None = None, device: bool = False, show_code: CodeShower | None = None,
-            login_hint: str = "") -> SignInResult:
+            login_hint: str = "", browser_label: str = "Sign in with the browser") -> SignInResult:
     """Sign in interactively (system browser + loopback listener, or device code with ``device``).
-    Steps: "endpoints", then "browser" + "code" (or "device" + "approve")."""
+    Steps: "endpoints", then "browser" + "code" (or "device" + "approve"). ``browser_label`` names the
+    "browser" step (the GUI's embedded window is a browser too)."""
     provider = oauth_flow._provider(settings)
     client_id = str(settings.get("oauth_client_id") or "")
     if not client_id:
@@ -419,11 +422,11 @@ def sign_in(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret]
     scopes = list(oauth_flow.requested_scopes(settings, protocol))
     if provider == "microsoft":
         return _microsoft(run, settings, endpoints, client_id, client_secret, scopes, open_browser, protocol,
-                          device, show_code, login_hint)
+                          device, show_code, login_hint, browser_label)
     if device:
         return _device(run, settings, endpoints, provider, client_id, client_secret, scopes, show_code, protocol)
     return _browser(run, settings, endpoints, provider, client_id, client_secret, scopes, open_browser, protocol,
-                    login_hint)
+                    login_hint, browser_label)
 
 
 def _launch(open_browser: BrowserOpener, url: str) -> None:
@@ -446,7 +449,7 @@ def _allow_loopback_http(*urls: str) -> None:
 
 def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str, client_id: str,
              client_secret: Secret | None, scopes: list[str], open_browser: BrowserOpener, protocol: str | None,
-             login_hint: str) -> SignInResult:
+             login_hint: str, browser_label: str) -> SignInResult:
     from google_auth_oauthlib.flow import Flow
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
@@ -466,7 +469,7 @@ def _browser(run: Run, settings: Mapping[str, Any], ep: Endpoints, provider: str
         if login_hint:
             extra["login_hint"] = login_hint
         url, state = flow.authorization_url(**extra)
-        with run.step("browser", "Sign in with the browser") as st:
+        with run.step("browser", browser_label) as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256), waiting on "
                                 f"{listener.redirect_uri()}")
             _launch(open_browser, url)
@@ -567,34 +570,19 @@ MSAL_RESERVED = frozenset({"openid", "profile", "offline_access"})
 
 def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: str, client_secret: Secret | None,
                scopes: list[str], open_browser: BrowserOpener, protocol: str | None, device: bool,
-               show_code: CodeShower | None, login_hint: str) -> SignInResult:
+               show_code: CodeShower | None, login_hint: str, browser_label: str) -> SignInResult:
     import msal
 
-    session = http_session(settings.get("ca_file"))
     cache = msal.SerializableTokenCache()
-    login = os.environ.get(oauth_flow.MICROSOFT_LOGIN_ENV, "").rstrip("/")
-    tenant = oauth_flow._tenant(settings)
-    kw: dict[str, Any] = {"token_cache": cache, "http_client": session,
-                          "timeout": max(1.0, min(30.0, run.deadline.remaining()))}
-    if login and login != oauth_flow.MICROSOFT_LOGIN:
-        kw["oidc_authority"] = f"{login}/{tenant}/v2.0"
-    else:
-        kw["authority"] = f"{oauth_flow.MICROSOFT_LOGIN}/{tenant}"
     wanted = [s for s in scopes if s not in MSAL_RESERVED]
-
-    def make_app() -> Any:
-        if client_secret:
-            return msal.ConfidentialClientApplication(client_id, client_credential=client_secret.reveal(), **kw)
-        return msal.PublicClientApplication(client_id, **kw)
-
-    app = _msal_call(run, ep, make_app)
+    app = _msal_app(run, settings, ep, client_id, client_secret, cache)
     if device:
         return _microsoft_device(run, settings, ep, app, wanted, cache, show_code, protocol)
     with Listener() as listener:
         flow = app.initiate_auth_code_flow(wanted, redirect_uri=listener.redirect_uri("localhost"),
                                            response_mode="form_post", login_hint=login_hint or None)
         state = str(flow["state"])
-        with run.step("browser", "Sign in with the browser") as st:
+        with run.step("browser", browser_label) as st:
             run.transcript.note(f"browser: {web.shown(ep.authorize)} (PKCE S256, form_post), waiting on "
                                 f"{listener.redirect_uri('localhost')}")
             _launch(open_browser, str(flow["auth_uri"]))
@@ -609,6 +597,102 @@ def _microsoft(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: 
             result = _msal_result(run, settings, protocol, token, cache)
             st.detail = f"signed in as {result.account or '?'}"
     return result
+
+
+def _msal_app(run: Run, settings: Mapping[str, Any], ep: Endpoints, client_id: str, client_secret: Secret | None,
+              cache: Any) -> Any:
+    """msal's client application for the tenant (or the test/national-cloud sign-in host of
+    CONNECTOR_DESK_MICROSOFT_LOGIN, through ``oidc_authority``), over our requests session."""
+    import msal
+
+    session = http_session(settings.get("ca_file"))
+    login = os.environ.get(oauth_flow.MICROSOFT_LOGIN_ENV, "").rstrip("/")
+    tenant = oauth_flow._tenant(settings)
+    kw: dict[str, Any] = {"token_cache": cache, "http_client": session,
+                          "timeout": max(1.0, min(30.0, run.deadline.remaining()))}
+    if login and login != oauth_flow.MICROSOFT_LOGIN:
+        kw["oidc_authority"] = f"{login}/{tenant}/v2.0"
+    else:
+        kw["authority"] = f"{oauth_flow.MICROSOFT_LOGIN}/{tenant}"
+
+    def make_app() -> Any:
+        if client_secret:
+            return msal.ConfidentialClientApplication(client_id, client_credential=client_secret.reveal(), **kw)
+        return msal.PublicClientApplication(client_id, **kw)
+
+    return _msal_call(run, ep, make_app)
+
+
+@dataclass
+class Silent:
+    """What msal's silent refresh gave: the token answer (access_token, scope, …), the refresh token now
+    in the cache, and the cache to seal again when it changed (None: unchanged)."""
+
+    answer: dict[str, Any]
+    refresh_token: Secret | None
+    cache: Secret | None
+    how: str = "msal"  # for the step's detail
+
+
+def microsoft_silent(run: Run, settings: Mapping[str, Any], secrets: Mapping[str, Secret], ep: Endpoints,
+                     scopes: list[str]) -> Silent | None:
+    """msal for the token step of a connector whose sign-in kept msal's token cache (``oauth_token_cache``).
+
+    When the cache holds the stored refresh token: ``acquire_token_silent`` for the cached account, with
+    ``force_refresh`` (a validation proves the stored sign-in still refreshes, rather than reusing a cached
+    access token). Otherwise — no account in the cache, or another refresh token (rotated by hand, or the
+    provider's new one kept after a validation that failed later) — msal's ``acquire_token_by_refresh_token``
+    with the stored one, which brings the cache up to date. None when the cache cannot be read or msal
+    gives nothing: the caller then refreshes directly. An msal error comes back as the answer."""
+    import msal
+
+    sealed, stored = secrets.get(oauth_flow.TOKEN_CACHE), secrets.get("oauth_refresh_token")
+    client_id = str(settings.get("oauth_client_id") or "")
+    if not sealed or not stored or not client_id:
+        return None
+    cache = msal.SerializableTokenCache()
+    try:
+        cache.deserialize(sealed.reveal())
+    except ValueError:
+        run.transcript.note("msal: the sealed token cache could not be read; using the refresh token directly")
+        return None
+    app = _msal_app(run, settings, ep, client_id, secrets.get("oauth_client_secret"), cache)
+    wanted = [s for s in scopes if s not in MSAL_RESERVED]
+    accounts = app.get_accounts()
+    if accounts and _cached_refresh_token(cache, accounts[0]) == stored.reveal():
+        how = "msal, from the sealed token cache"
+        run.transcript.client(f"msal acquire_token_silent account={web.shown(str(accounts[0].get('username')))} "
+                              f"scopes={' '.join(wanted)} force_refresh (refresh token from the cache: ********)")
+        answer = _msal_call(run, ep, lambda: app.acquire_token_silent_with_error(wanted, accounts[0],
+                                                                                  force_refresh=True))
+    else:
+        how = "msal, with the stored refresh token"
+        run.transcript.note("msal: " + ("the token cache holds another refresh token than the stored one"
+                                        if accounts else "no account in the token cache")
+                            + "; msal refreshes with the stored refresh token")
+        run.transcript.client(f"msal acquire_token_by_refresh_token scopes={' '.join(wanted)} refresh_token=********")
+        answer = _msal_call(run, ep, lambda: app.acquire_token_by_refresh_token(stored.reveal(), wanted))
+    if not isinstance(answer, dict):
+        run.transcript.note("msal: no answer; using the refresh token directly")
+        return None
+    for key in ("access_token", "refresh_token", "id_token"):
+        if isinstance(answer.get(key), str):
+            run.transcript.register(answer[key])
+    if "error" in answer:
+        return Silent(answer, None, None, how)
+    accounts = app.get_accounts()
+    refresh = answer.get("refresh_token") or (_cached_refresh_token(cache, accounts[0]) if accounts else None)
+    if refresh:
+        run.transcript.register(str(refresh))
+    changed = Secret(cache.serialize()) if cache.has_state_changed else None
+    return Silent(answer, Secret(str(refresh)) if refresh else None, changed, how)
+
+
+def _cached_refresh_token(cache: Any, account: Mapping[str, Any]) -> str | None:
+    import msal
+
+    return next((str(rt["secret"]) for rt in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)
+                 if rt.get("home_account_id") == account.get("home_account_id") and rt.get("secret")), None)
 
 
 def _msal_call(run: Run, ep: Endpoints, fn: Callable[[], Any]) -> Any:

@@ -213,7 +213,7 @@ class Desk:
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
-        result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
+        result = self.validate(conn, self.with_token_cache(conn, self.load_secrets(conn)), cancel, on_event)
         self.keep_renewed(conn, result)
         try:
             self.record(name, result)
@@ -221,12 +221,24 @@ class Desk:
             log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
 
+    def with_token_cache(self, conn: Connector, secrets: dict[str, Secret]) -> dict[str, Secret]:
+        """``secrets`` plus msal's sealed token cache where a sign-in kept one (Microsoft): the token step
+        then refreshes through msal (acquire_token_silent) before the refresh token itself."""
+        if self.team is None and REFRESH_TOKEN in conn.secret_names:
+            cache = self.vault.get(secret_key(conn.name, TOKEN_CACHE))
+            if cache is not None:
+                secrets[TOKEN_CACHE] = cache
+        return secrets
+
     def keep_renewed(self, conn: Connector, result: RunResult) -> None:
         """Store the secrets a provider replaced during a run of a saved connector (a rotated OAuth
-        refresh token), whatever the outcome: the provider may already refuse the old one."""
+        refresh token), whatever the outcome: the provider may already refuse the old one. msal's token
+        cache, changed by a silent refresh, is sealed again only when the run passed."""
         for sname, value in result.renewed.items():
             if sname in conn.secret_names and value:
                 self.vault.set(secret_key(conn.name, sname), value)
+            elif sname == TOKEN_CACHE and value and result.ok and self.team is None:
+                self.vault.set(secret_key(conn.name, TOKEN_CACHE), value)
 
     def record(self, name: str, result: RunResult) -> None:
         """Remember the outcome of a validation of a saved connector (shown in the list)."""
@@ -337,11 +349,13 @@ class Desk:
 
     def sign_in(self, name: str, open_browser: Callable[[str], object], *, device: bool = False,
                 show_code: Callable[[str, str, str], object] | None = None, timeout_s: float = 300.0,
-                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None) -> RunResult:
+                cancel: CancelToken | None = None, on_event: Callable[[Event], None] | None = None,
+                browser_label: str = "Sign in with the browser") -> RunResult:
         """OAuth sign-in for a saved connector (``auth: oauth2``), then the rotation machinery: the new
         refresh token is kept as pending, the connector type's own ``validate()`` runs with it, and only
         then does it become current (the old one stays as previous). msal's token cache (Microsoft) is
-        kept, sealed, only after that. Steps of both runs, one result (action "sign-in")."""
+        kept, sealed, only after that. Steps of both runs, one result (action "sign-in").
+        ``browser_label`` names the browser step (the GUI's embedded window)."""
         from desktop.core import oauth_signin
 
         conn = self.get(name)
@@ -354,7 +368,8 @@ class Desk:
         run = Run(timeout_s, cancel, on_event, secrets)
         protocol = conn.type if conn.type in ("smtp", "imap") else None
         first = execute(name, conn.type, "sign-in", run, lambda r: box.append(oauth_signin.sign_in(
-            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code)))
+            r, conn.settings, secrets, open_browser, protocol=protocol, device=device, show_code=show_code,
+            browser_label=browser_label)))
         if not first.ok or not box:
             return first
         got = box[0]

@@ -1,8 +1,10 @@
 """The OAuth sign-in panel of a mail connector (SMTP/IMAP with ``auth: oauth2``): the redirect URI to
 register (with Copy), short provider-specific setup steps with links to the consoles, **Sign in…** (the
-system browser + the loopback listener of :mod:`desktop.core.oauth_signin`, on a worker), **Cancel**,
-an optional device code, and the result: account, granted scopes, and a warning when no refresh token
-came back. The panel keeps nothing: the caller decides what to store (``signedIn``).
+system browser + the loopback listener of :mod:`desktop.core.oauth_signin`, on a worker), **Sign in in
+a window…** (Microsoft and OpenID providers, when QtWebEngine is installed: the embedded window of
+:mod:`desktop.gui.signin_window`, feeding the same listener), **Cancel**, an optional device code, and
+the result: account, granted scopes, and a warning when no refresh token came back. The panel keeps
+nothing: the caller decides what to store (``signedIn``).
 
 It is a plain widget so the wizard's sign-in page and a "Sign in again…" dialog can both hold it.
 """
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import errors
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run, RunResult, execute
@@ -77,6 +80,93 @@ def system_browser(url: str) -> None:
     threading.Thread(target=webbrowser.open, args=(url,), name="browser", daemon=True).start()
 
 
+class WindowHost:
+    """The embedded sign-in window of one running sign-in, for the panel and the Sign in again dialog:
+    ``open`` is that sign-in's browser, ``close`` ends the window when the sign-in ends, and a person
+    closing it (or its Cancel) calls ``on_closed`` — the caller cancels the sign-in."""
+
+    def __init__(self, parent: QWidget, on_closed: Callable[[], None]) -> None:
+        self.parent, self.on_closed = parent, on_closed
+        self.window: Any = None  # the open SignInWindow, if any
+        self.closed_by_user = False
+        self.ca_file: str | None = None  # the connector's CA file: the window trusts it too
+
+    def start(self, settings: Mapping[str, Any]) -> None:
+        self.closed_by_user = False
+        self.ca_file = str(settings.get("ca_file") or "") or None
+
+    def open(self, url: str) -> None:
+        from desktop.gui.signin_window import SignInWindow
+
+        self.close()
+        self.window = SignInWindow(url, self.parent, ca_file=self.ca_file)
+        self.window.cancelled.connect(self._cancelled)
+        self.window.show()
+
+    def _cancelled(self) -> None:
+        self.window = None
+        self.closed_by_user = True
+        self.on_closed()
+
+    def close(self) -> None:
+        if self.window is not None:
+            window, self.window = self.window, None
+            window.finish()
+
+
+def offer_window(button: QPushButton, note: QLabel | None, provider: str) -> bool:
+    """Show ``button`` (Sign in in a window…) as ``provider`` and the install allow: Microsoft and OpenID
+    providers only (Google blocks embedded browsers), when QtWebEngine is installed; without it the button
+    says how to get it (hidden in the frozen build, which never carries it). Whether it can be used."""
+    from desktop.gui import signin_window
+
+    text = ""
+    usable = provider in signin_window.PROVIDERS and signin_window.available()
+    if provider not in signin_window.PROVIDERS:
+        button.hide()
+        text = button.tr("Google blocks sign-in from windows embedded in applications, so Sign in… opens "
+                         "your browser.")
+    elif usable:
+        button.show()
+        button.setToolTip(button.tr("Sign in inside Connector Desk, in a private window that keeps nothing on "
+                                    "disk"))
+    elif signin_window.frozen():
+        button.hide()
+    else:
+        button.show()
+        button.setToolTip(button.tr(signin_window.EXTRA_HINT))
+        text = button.tr(signin_window.EXTRA_HINT)
+    button.setEnabled(usable)
+    if note is not None:
+        note.setText(text)
+        note.setVisible(bool(text))
+    return usable
+
+
+def load_window(banner: ResultBanner) -> bool:
+    """Import QtWebEngine now (a broken install is said here, not in a thread); False, with the reason on
+    ``banner``, when it cannot be loaded."""
+    from desktop.gui import signin_window
+
+    try:
+        signin_window.load()
+    except ImportError as exc:
+        banner.error(ConnectorError(errors.BAD_INPUT, banner.tr("QtWebEngine could not be loaded ({0}).")
+                                    .format(exc), banner.tr(signin_window.EXTRA_HINT)),
+                     banner.tr("Cannot sign in in a window"))
+        return False
+    return True
+
+
+def window_closed_error(widget: QWidget, error: ConnectorError) -> ConnectorError:
+    """The words for a sign-in cancelled by closing its window."""
+    closed = ConnectorError(errors.CANCELLED, widget.tr("The sign-in window was closed before the sign-in "
+                                                        "finished; nothing was signed in."),
+                            widget.tr("Sign in again and finish it in the window."), step=error.step)
+    closed.step_label = error.step_label
+    return closed
+
+
 class SignInPanel(QWidget):
     """OAuth sign-in for the settings ``source()`` returns (settings, secrets, protocol).
 
@@ -120,7 +210,11 @@ class SignInPanel(QWidget):
         buttons = QHBoxLayout()
         self.sign_in_btn = QPushButton(self.tr("&Sign in…"))
         self.sign_in_btn.setObjectName("signIn")
+        self.sign_in_btn.setToolTip(self.tr("Opens your browser at the provider's sign-in page"))
         self.sign_in_btn.clicked.connect(self.sign_in)
+        self.window_btn = QPushButton(self.tr("Sign in in a &window…"))
+        self.window_btn.setObjectName("signInWindow")
+        self.window_btn.clicked.connect(self.sign_in_in_window)
         self.cancel_btn = QPushButton(self.tr("Cancel"))
         self.cancel_btn.setObjectName("cancelSignIn")
         self.cancel_btn.setEnabled(False)
@@ -128,10 +222,18 @@ class SignInPanel(QWidget):
         self.device = QCheckBox(self.tr("No browser here: use a device code"))
         self.device.setObjectName("deviceCode")
         buttons.addWidget(self.sign_in_btn)
+        buttons.addWidget(self.window_btn)
         buttons.addWidget(self.cancel_btn)
         buttons.addWidget(self.device)
         buttons.addStretch(1)
         v.addLayout(buttons)
+        self.window_note = QLabel()
+        self.window_note.setObjectName("signInWindowNote")
+        self.window_note.setWordWrap(True)
+        v.addWidget(self.window_note)
+        self.host = WindowHost(self, self._window_closed)
+        self.opener_now: Callable[[str], object] = opener
+        self.window_usable = False
         self.code = QLabel()
         self.code.setObjectName("deviceCodeText")
         self.code.setWordWrap(True)
@@ -148,24 +250,50 @@ class SignInPanel(QWidget):
         """Show the redirect URI and the setup steps of ``provider`` (google, microsoft, oidc)."""
         self.redirect.setText(REDIRECT_URIS.get(provider, REDIRECT_URIS["oidc"]))
         self.steps_text.setText(SETUP.get(provider, SETUP["oidc"]))
+        self._offer_window(provider)
+
+    def _offer_window(self, provider: str) -> None:
+        self.window_usable = offer_window(self.window_btn, self.window_note, provider)
+
+    @property
+    def sign_in_window(self) -> Any:
+        """The open sign-in window, if any."""
+        return self.host.window
 
     def copy_redirect(self) -> None:
         QGuiApplication.clipboard().setText(self.redirect.text())
         self.banner.info(self.tr("Copied"), self.tr("Paste it as the app registration's redirect URI."))
 
     # -- the sign-in -----------------------------------------------------------------------------------
-    def sign_in(self) -> None:
+    def sign_in_in_window(self) -> None:
+        """The same sign-in, with the embedded window as its browser."""
+        if load_window(self.banner):
+            self.sign_in(embedded=True)
+
+    def _open_window(self, url: str) -> None:
+        if self.task is not None:
+            self.host.open(url)
+            self.host.window.handedOver.connect(lambda _where: self.banner.busy(self.tr("Finishing the sign-in…")))
+
+    def _window_closed(self) -> None:
+        self.cancel()
+
+    def sign_in(self, embedded: bool = False) -> None:
         from desktop.core import oauth_signin
 
         settings, secrets, protocol = self.source()
         settings, secrets = dict(settings), dict(secrets)
-        device = self.device.isChecked()
+        device = self.device.isChecked() and not embedded
+        self.opener_now = self._open_window if embedded else self.opener
+        self.host.start(settings)
+        label = self.tr("Sign in in the window") if embedded else self.tr("Sign in with the browser")
         timeout = self.timeout_s
         self.result = None
         self.steps.restart()
         self.code.hide()
-        self.banner.busy(self.tr("Waiting for the sign-in in the browser…") if not device
-                         else self.tr("Asking for a device code…"))
+        self.banner.busy(self.tr("Asking for a device code…") if device
+                         else self.tr("Waiting for the sign-in in the window…") if embedded
+                         else self.tr("Waiting for the sign-in in the browser…"))
 
         def work(token: Any, emit: Callable[[object], None]) -> Any:
             box: list[Any] = []
@@ -174,11 +302,13 @@ class SignInPanel(QWidget):
             def body(r: Run) -> None:
                 box.append(oauth_signin.sign_in(
                     r, settings, secrets, lambda url: emit(("open_url", url)), protocol=protocol, device=device,
-                    show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete))))
+                    show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete)),
+                    browser_label=label))
             outcome = execute("sign-in", "oauth", "sign-in", run, body)
             return outcome, (box[0] if box else None)
 
         self.sign_in_btn.setEnabled(False)
+        self.window_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.task = self.runner.run(work, "sign-in", on_progress=self._progress, on_finished=self._done,
                                     on_failed=self._crashed)
@@ -188,13 +318,15 @@ class SignInPanel(QWidget):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        if show_progress(self, event, self.opener, self.code, self.steps) == "device_code":
+        if show_progress(self, event, self.opener_now, self.code, self.steps) == "device_code":
             self.banner.busy(self.tr("Waiting for the code to be approved…"))
 
     def _finish(self) -> None:
         self.task = None
         self.sign_in_btn.setEnabled(True)
+        self.window_btn.setEnabled(self.window_usable)
         self.cancel_btn.setEnabled(False)
+        self.host.close()
 
     def _done(self, outcome: Any) -> None:
         self._finish()
@@ -202,9 +334,13 @@ class SignInPanel(QWidget):
         self.steps.show_result(run_result)
         self.code.hide()
         if got is None:
-            self.result = run_result.error
-            self.banner.error(run_result.error, self.tr("Sign-in failed"))
-            self.failed.emit(run_result.error)
+            error = run_result.error
+            closed = self.host.closed_by_user and error is not None and error.code == errors.CANCELLED
+            if closed:
+                error = window_closed_error(self, error)
+            self.result = error
+            self.banner.error(error, self.tr("Sign-in cancelled") if closed else self.tr("Sign-in failed"))
+            self.failed.emit(error)
             return
         self.result = got
         text = self.tr("Granted: {0}.").format(", ".join(got.scopes) or self.tr("nothing"))
@@ -262,7 +398,8 @@ class SignInAgainDialog(QDialog):
         self.task: Task | None = None
         self.outcome: RunResult | None = None
         v = QVBoxLayout(self)
-        intro = QLabel(self.tr("Your browser opens at the provider's sign-in page. The new sign-in is checked "
+        intro = QLabel(self.tr("Your browser (or, with Sign in in a window…, a window of Connector Desk) opens at "
+                               "the provider's sign-in page. The new sign-in is checked "
                                "with a live validation first; only if that passes does it replace the current "
                                "one (which is kept for 24 hours). If anything fails, nothing changes."))
         intro.setWordWrap(True)
@@ -270,6 +407,12 @@ class SignInAgainDialog(QDialog):
         self.device = QCheckBox(self.tr("No browser here: use a device code"))
         self.device.setObjectName("deviceCode")
         v.addWidget(self.device)
+        self.window_note = QLabel()
+        self.window_note.setObjectName("signInWindowNote")
+        self.window_note.setWordWrap(True)
+        v.addWidget(self.window_note)
+        self.host = WindowHost(self, self.cancel)
+        self.opener_now: Callable[[str], object] = opener
         self.code = QLabel()
         self.code.setObjectName("deviceCodeText")
         self.code.setOpenExternalLinks(True)
@@ -283,7 +426,13 @@ class SignInAgainDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.run_btn = self.buttons.addButton(self.tr("&Sign in…"), QDialogButtonBox.ButtonRole.ActionRole)
         self.run_btn.setObjectName("signIn")
-        self.run_btn.clicked.connect(self.start)
+        self.run_btn.clicked.connect(lambda: self.start())
+        self.window_btn = self.buttons.addButton(self.tr("Sign in in a &window…"),
+                                                 QDialogButtonBox.ButtonRole.ActionRole)
+        self.window_btn.setObjectName("signInWindow")
+        self.window_btn.clicked.connect(self.sign_in_in_window)
+        self.window_usable = offer_window(self.window_btn, self.window_note,
+                                          str(conn.settings.get("oauth_provider") or "oidc"))
         self.cancel_btn = self.buttons.addButton(self.tr("Cancel sign-in"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancel_btn.setObjectName("cancelSignIn")
         self.cancel_btn.setEnabled(False)
@@ -291,19 +440,29 @@ class SignInAgainDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         v.addWidget(self.buttons)
 
-    def start(self) -> None:
-        desk, name, device, timeout = self.desk, self.conn.name, self.device.isChecked(), self.timeout_s
+    def sign_in_in_window(self) -> None:
+        """The same, with the embedded sign-in window as the browser."""
+        if load_window(self.banner):
+            self.start(embedded=True)
+
+    def start(self, embedded: bool = False) -> None:
+        desk, name, timeout = self.desk, self.conn.name, self.timeout_s
+        device = self.device.isChecked() and not embedded
+        label = self.tr("Sign in in the window") if embedded else self.tr("Sign in with the browser")
+        self.opener_now = self.host.open if embedded else self.opener
+        self.host.start(self.conn.settings)
         self.outcome = None
         self.steps.restart()
         self.code.hide()
         self.banner.busy(self.tr("Waiting for the sign-in…"))
         self.run_btn.setEnabled(False)
+        self.window_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
 
         def work(token: Any, emit: Callable[[object], None]) -> RunResult:
             return desk.sign_in(name, lambda url: emit(("open_url", url)), device=device,
                                 show_code=lambda code, uri, complete: emit(("device_code", code, uri, complete)),
-                                timeout_s=timeout, cancel=token, on_event=emit)
+                                timeout_s=timeout, cancel=token, on_event=emit, browser_label=label)
 
         self.task = self.runner.run(work, "sign-in again", on_progress=self._progress, on_finished=self._done,
                                     on_failed=self._failed)
@@ -313,16 +472,21 @@ class SignInAgainDialog(QDialog):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        show_progress(self, event, self.opener, self.code, self.steps)
+        show_progress(self, event, self.opener_now, self.code, self.steps)
 
     def _finish(self) -> None:
         self.task = None
         self.run_btn.setEnabled(True)
+        self.window_btn.setEnabled(self.window_usable)
         self.cancel_btn.setEnabled(False)
         self.code.hide()
+        self.host.close()
 
     def _done(self, result: RunResult) -> None:
         self._finish()
+        error = result.error
+        if self.host.closed_by_user and error is not None and error.code == errors.CANCELLED:
+            result.error = window_closed_error(self, error)
         self.outcome = result
         self.steps.show_result(result)
         if result.ok:
@@ -339,4 +503,5 @@ class SignInAgainDialog(QDialog):
 
     def reject(self) -> None:
         self.runner.cancel_all()
+        self.host.close()
         super().reject()

@@ -203,6 +203,30 @@ def test_localhost_may_be_ipv6():
     assert params == {"state": "s1", "code": "c"} and seen[0].startswith(b"HTTP/1.1 200")
 
 
+def test_no_ipv6_listener_leaves_no_socket_behind(monkeypatch):
+    """Where ::1 cannot be had (no IPv6, or that port is taken there) the listener is on 127.0.0.1 only,
+    and the IPv6 socket it tried is closed (an unclosed one was a ResourceWarning, now and then)."""
+    import gc
+    import socket
+    import warnings
+    real_bind = socket.socket.bind
+
+    def bind(sock: socket.socket, address: Any) -> None:
+        if sock.family == socket.AF_INET6:
+            raise OSError(98, "Address already in use")
+        real_bind(sock, address)
+
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        listener = oauth_signin.Listener()
+        assert [s.family for s in listener.socks] == [socket.AF_INET]
+        listener.close()
+        del listener
+        gc.collect()
+    assert not [w for w in seen if issubclass(w.category, ResourceWarning)]
+
+
 def test_nobody_comes_back_times_out(oauth_server, browser):
     t0 = time.monotonic()
     r, got = signed_in(oidc(oauth_server), {}, browser.mode("ignore").open, timeout=2)
@@ -590,6 +614,23 @@ def test_a_rotated_refresh_token_is_kept(app_home, rotating_server, browser):
         assert now is not None and now != kept  # each refresh's new token replaced the used one
         assert "renewed" not in r.to_dict() and now.reveal() not in json.dumps(r.to_dict())
         kept = now
+
+
+def test_validate_all_keeps_a_rotated_refresh_token(app_home, rotating_server, browser):
+    """Validate all, like one validation, keeps the provider's new refresh token: this server refuses the
+    used one, so a dropped one left the connector needing a new sign-in."""
+    from desktop.core import health
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": rotating_server.issuer,
+                "oauth_client_id": rotating_server.public_client, "oauth_scopes": MAIL_SCOPES}
+    desk.save(Connector(name="team-mail", type="fakemail", settings=settings), {})
+    assert desk.sign_in("team-mail", browser.open, timeout_s=20).ok
+    for _ in range(2):
+        kept = stored(desk)
+        results, summary = health.validate_all(desk)
+        assert [r.ok for r in results] == [True], results[0].error
+        assert stored(desk) != kept
+    assert desk.validate_saved("team-mail").ok
 
 
 # -- hostile token endpoints during the sign-in's code exchange (requests, through oauthlib) ----------
