@@ -248,9 +248,10 @@ class Desk:
 
     # -- writing ---------------------------------------------------------------------------
     def save(self, conn: Connector, secrets: Mapping[str, Secret], old_name: str | None = None,
-             status: Status | None = None) -> Connector:
+             status: Status | None = None, token_cache: Secret | None = None) -> Connector:
         """Store a connector: its secrets to the vault, then the catalogue entry, all under the
-        catalogue's writer lock (see :meth:`_store` for the order)."""
+        catalogue's writer lock (see :meth:`_store` for the order). ``token_cache``: msal's cache from
+        the wizard's sign-in, sealed beside the refresh token (a local workspace keeps it)."""
         conn = self.check(conn, secrets, old_name=old_name, new=old_name is None)
         conn.secret_names = self.ctype(conn).secrets_kept(conn.settings, secrets)
         if status is not None:
@@ -264,6 +265,8 @@ class Desk:
             if existing is not None and status is None:
                 conn.status = existing.status
             self._store([(conn, secrets, existing)])
+            if token_cache is not None and self.team is None and REFRESH_TOKEN in conn.secret_names:
+                self.vault.set(secret_key(conn.name, TOKEN_CACHE), token_cache)
         return conn
 
     def _store(self, batch: Sequence[tuple[Connector, Mapping[str, Secret], Connector | None]]) -> None:

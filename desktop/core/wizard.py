@@ -43,6 +43,7 @@ class WizardFlow:
             self.preset_id = None
             self.touched = set()
         self.secrets: dict[str, Secret] = dict(secrets or {})
+        self.token_cache: Secret | None = None  # msal's cache from a sign-in on the wizard's page (Microsoft)
         self._by_type: dict[str, tuple[dict[str, Any], dict[str, Secret], str | None, set[str]]] = {}
         self.result: RunResult | None = None
         self._validated_fingerprint: str | None = None
@@ -213,7 +214,12 @@ class WizardFlow:
         return h.hexdigest()
 
     def record_validation(self, result: RunResult) -> None:
+        """Also keeps what the provider replaced during the run (a rotated OAuth refresh token): the
+        old value may already be refused, and the validation ran on the form's values as they were."""
         self.result = result
+        for name, value in result.renewed.items():
+            if name in self.secrets and value:
+                self.secrets[name] = value
         self._validated_fingerprint = self._fingerprint()
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from desktop.connectors.base import ConnectorType
-from desktop.core import oauth_flow
+from desktop.core import oauth_flow, oauth_signin
 from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
@@ -175,3 +175,35 @@ def test_without_a_cache_nothing_changes(desk):
     r = desk.validate_saved(NAME)
     assert r.ok, r.error
     assert not any("msal" in line for line in r.transcript) and cache_of(desk) is None
+
+
+def test_the_wizards_sign_in_keeps_the_rotated_token_and_msals_cache(app_home, ms_rotating, certs, tmp_path,
+                                                                     monkeypatch):
+    """The wizard's way, in core terms: sign in on the page, validate the draft (the provider rotates the
+    refresh token and refuses the used one), save — the saved connector then validates, through msal."""
+    from desktop.core.pipeline import Run, execute
+    from desktop.core.wizard import WizardFlow
+    monkeypatch.setenv(oauth_flow.MICROSOFT_LOGIN_ENV, ms_rotating.base)
+    monkeypatch.setenv("OAUTH_BROWSER_CA", str(certs.ca.ca_file))
+    types = {"msmail": MsMail()}
+    d = Desk(types, app_home)
+    draft = Connector(name=NAME, type="msmail", settings={"oauth_provider": "microsoft", "ca_file": str(
+        certs.ca.ca_file), "oauth_client_id": ms_rotating.public_client})
+    flow = WizardFlow(types, set(), existing=draft, duplicate=True)
+    browser = Browser(tmp_path, monkeypatch)
+    box: list[Any] = []
+    signed = execute(NAME, "msmail", "sign-in", Run(30.0), lambda r: box.append(
+        oauth_signin.sign_in(r, draft.settings, {}, browser.open)))
+    browser.entries()
+    assert signed.ok, signed.error
+    flow.set_secret("oauth_refresh_token", box[0].refresh_token.reveal())
+    flow.token_cache = box[0].token_cache
+    checked = d.validate(flow.connector(), flow.needed_secrets())
+    assert checked.ok, checked.error
+    flow.record_validation(checked)
+    assert flow.validated_ok  # the rotated token is the form's now, and the check still counts
+    d.save(flow.connector(), flow.needed_secrets(), token_cache=flow.token_cache)
+    assert cache_of(d) is not None
+    again = d.validate_saved(NAME)
+    assert again.ok, again.error  # the used refresh token would be refused here
+    assert "msal" in token_step(again).detail

@@ -161,6 +161,7 @@ class AuthPage(FormPage):
         from desktop.core.service import REFRESH_TOKEN
         if got.refresh_token is not None:
             self.flow.set_secret(REFRESH_TOKEN, got.refresh_token.reveal())
+            self.flow.token_cache = got.token_cache  # Microsoft: msal refreshes from it once saved
             self.refresh()
 
     def refresh(self) -> None:

@@ -123,8 +123,8 @@ class ConnectorWizard(QWizard):
         summary.saving = True
         summary.completeChanged.emit()
         summary.banner.busy(self.tr("Saving — storing secrets in the keychain…"))
-        desk = self.desk
-        self.runner.run(lambda _t, _e: desk.save(conn, secrets, old_name=old, status=status), "save",
+        desk, cache = self.desk, self.flow.token_cache
+        self.runner.run(lambda _t, _e: desk.save(conn, secrets, old_name=old, status=status, token_cache=cache), "save",
                         on_finished=self._saved, on_failed=self._save_failed)
 
     def _status(self) -> Status | None:
