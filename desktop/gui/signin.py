@@ -216,6 +216,7 @@ class SignInPanel(QWidget):
         self.window_btn.setObjectName("signInWindow")
         self.window_btn.clicked.connect(self.sign_in_in_window)
         self.cancel_btn = QPushButton(self.tr("Cancel"))
+        self.cancel_btn.setToolTip(self.tr("Stops a sign-in that is waiting for the browser or the window"))
         self.cancel_btn.setObjectName("cancelSignIn")
         self.cancel_btn.setEnabled(False)
         self.cancel_btn.clicked.connect(self.cancel)
@@ -241,9 +242,11 @@ class SignInPanel(QWidget):
         self.code.hide()
         v.addWidget(self.code)
         self.steps = StepList()
+        self.steps.hide()  # until a sign-in starts: no empty table
         v.addWidget(self.steps)
         self.banner = ResultBanner()
         v.addWidget(self.banner)
+        v.addStretch(1)  # spare height below, not between the steps
         self.set_provider("google")
 
     def set_provider(self, provider: str) -> None:
@@ -290,6 +293,7 @@ class SignInPanel(QWidget):
         timeout = self.timeout_s
         self.result = None
         self.steps.restart()
+        self.steps.show()
         self.code.hide()
         self.banner.busy(self.tr("Asking for a device code…") if device
                          else self.tr("Waiting for the sign-in in the window…") if embedded
@@ -420,6 +424,7 @@ class SignInAgainDialog(QDialog):
         self.code.hide()
         v.addWidget(self.code)
         self.steps = StepList()
+        self.steps.hide()  # until a sign-in starts: no empty table
         v.addWidget(self.steps, 1)
         self.banner = ResultBanner()
         v.addWidget(self.banner)
@@ -434,6 +439,7 @@ class SignInAgainDialog(QDialog):
         self.window_usable = offer_window(self.window_btn, self.window_note,
                                           str(conn.settings.get("oauth_provider") or "oidc"))
         self.cancel_btn = self.buttons.addButton(self.tr("Cancel sign-in"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_btn.setToolTip(self.tr("Stops a sign-in that is waiting for the browser or the window"))
         self.cancel_btn.setObjectName("cancelSignIn")
         self.cancel_btn.setEnabled(False)
         self.cancel_btn.clicked.connect(self.cancel)
@@ -453,6 +459,7 @@ class SignInAgainDialog(QDialog):
         self.host.start(self.conn.settings)
         self.outcome = None
         self.steps.restart()
+        self.steps.show()
         self.code.hide()
         self.banner.busy(self.tr("Waiting for the sign-in…"))
         self.run_btn.setEnabled(False)

@@ -51,9 +51,11 @@ def panel(qtbot: Any, oauth_server: Any) -> Any:
 
 
 def test_sign_in_through_the_system_browser(qtbot, panel, browser_program, shoot):
+    assert panel.steps.isHidden()  # no empty step table before a sign-in
     with qtbot.waitSignal(panel.signedIn, timeout=20000) as signal:
         qtbot.mouseClick(panel.sign_in_btn, Qt.MouseButton.LeftButton)
         assert not panel.sign_in_btn.isEnabled() and panel.cancel_btn.isEnabled()
+        assert not panel.steps.isHidden()
     got = signal.args[0]
     assert isinstance(got, SignInResult) and got.account == "alice@example.test"
     assert "Signed in as alice@example.test" in panel.banner.title.text()
@@ -146,7 +148,9 @@ def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_pro
     dialog = SignInAgainDialog(desk, conn, timeout_s=20)
     qtbot.addWidget(dialog)
     dialog.show()
+    assert not dialog.steps.isVisible()
     qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
+    assert dialog.steps.isVisible()
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert dialog.outcome.ok, dialog.outcome.error
     assert "Signed in as alice@example.test" in dialog.banner.title.text()
