@@ -89,6 +89,7 @@ class FormPage(Page):
         self.warnings.setVisible(bool(warnings))
 
     def _changed(self, name: str, value: Any) -> None:
+        self.form.clear_problem(name)  # type: ignore[union-attr]
         if name in self.form.secret_fields:  # type: ignore[union-attr]
             self.flow.set_secret(name, value or "")
         else:
