@@ -222,10 +222,23 @@ class FieldForm(QWidget):
             else:
                 label.clear()  # a hidden word-wrapped label would keep its height
                 label.hide()
-            row_layout = self.rows[name].layout()
-            if row_layout is not None:
-                row_layout.invalidate()
-            self.rows[name].updateGeometry()
+            self._relayout(name)
         self.layout_.invalidate()
         if first is not None:
             (first.focusProxy() or first).setFocus()
+
+    def clear_problem(self, name: str) -> None:
+        """The field was edited: its complaint no longer stands beside it (Next checks it again)."""
+        label = self.errors.get(name)
+        if label is None or label.isHidden():
+            return
+        label.clear()
+        label.hide()
+        self._relayout(name)
+        self.layout_.invalidate()
+
+    def _relayout(self, name: str) -> None:
+        row_layout = self.rows[name].layout()
+        if row_layout is not None:
+            row_layout.invalidate()
+        self.rows[name].updateGeometry()

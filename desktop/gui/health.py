@@ -174,8 +174,12 @@ class FailuresDialog(QDialog):
     def _update(self) -> None:
         chosen = self.selected()
         self.details.setText(_details(chosen[0]) if len(chosen) == 1 else "")
-        self.replay_btn.setEnabled(bool(chosen))
-        self.replay_btn.setToolTip("" if chosen else self.tr("Select the dead letters to replay"))
+        nowhere = [f for f in chosen if not (f.get("original") or {}).get("topic")]  # replay would refuse them
+        self.replay_btn.setEnabled(bool(chosen) and not nowhere)
+        self.replay_btn.setToolTip(
+            self.tr("Select the dead letters to replay") if not chosen
+            else self.tr("{0} does not name its original topic: it cannot be replayed").format(nowhere[0]["id"])
+            if nowhere else "")
         self.remove_btn.setEnabled(len(chosen) == 1)
         self.remove_btn.setToolTip("" if len(chosen) == 1 else self.tr("Select one address"))
 

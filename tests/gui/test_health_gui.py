@@ -78,6 +78,34 @@ def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_p
     dialog.runner.wait(3000)
 
 
+def test_a_dead_letter_naming_no_original_topic_is_not_offered_for_replay(qtbot, app_home, kafka_plain):
+    # A record put on the dead-letter topic without Spring's or Kafka Connect's headers: Replay used to
+    # ask "Produce 1 dead letter(s) back to “?”?" and only then refuse.
+    from kafka import KafkaProducer
+    base = f"gui-{uuid.uuid4().hex[:6]}"
+    kafka_plain.create_topics(f"{base}.dlq")
+    p = KafkaProducer(**kafka_plain.client_config())
+    p.send(f"{base}.dlq", key=b"order-17", value=b"failed record").get(timeout=20)
+    p.close()
+    desk = Desk(registry(), app_home)
+    desk.import_document(kafka_document(kafka_plain.bootstrap, name="bare", dead_letter_topic=f"{base}.dlq",
+                                        timeout_s=20), {})
+    dialog = FailuresDialog(desk, desk.get("bare"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.refresh()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.table.rowCount() == 1
+    dialog.ask = Answers()  # type: ignore[method-assign]  # any question would fail: none is left to pop
+    dialog.table.selectRow(0)
+    assert not dialog.replay_btn.isEnabled()
+    assert "does not name its original topic" in dialog.replay_btn.toolTip()
+    qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
+    assert dialog.ask.asked == []  # type: ignore[attr-defined]
+    dialog.reject()
+    dialog.runner.wait(3000)
+
+
 def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid, shoot):
     now = int(time.time())
     sendgrid.suppressions = {"spam_reports": [{"created": now, "email": "angry@example.com", "ip": "192.0.2.7"}],

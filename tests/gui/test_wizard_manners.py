@@ -248,3 +248,38 @@ def test_untrusted_certificate_shows_its_issuer_and_fingerprint(qtbot, window, m
     assert mail.users[0].password not in "\n".join(result.transcript)
     shoot(wiz, "manners-validate-untrusted")
     wiz.reject()
+
+
+@pytest.mark.parametrize(("type_name", "first"), [("smtp", "host"), ("imap", "host"), ("kafka", "bootstrap_servers")])
+def test_a_form_page_opens_with_the_focus_in_its_first_field(qtbot, window, type_name, first):
+    # Keyboard only: after Alt+N the administrator types the server straight away; the keys used to go
+    # nowhere because the form is built after QWizard had placed the focus.
+    wiz = start_wizard(window, f"focus-{type_name}", type_name)
+    qtbot.waitExposed(wiz)
+    wiz.next()  # provider → server and security
+    assert wiz.currentPage() is wiz.page_named("server")
+    editor = field(wiz, "server", first)
+    target = editor.property("line_edit") or editor
+    qtbot.waitUntil(lambda: wiz.focusWidget() is target, timeout=2000)
+    wiz.reject()
+
+
+def test_a_complaint_leaves_its_field_once_the_field_is_filled_in(qtbot, window):
+    # Next on an empty sign-in page says "is required" beside the user name and the password; typing
+    # them in used to leave both complaints standing beside the filled-in fields until the next Next.
+    wiz = start_wizard(window, "stale-complaint", "smtp")
+    qtbot.waitExposed(wiz)
+    wiz.next()  # provider → server
+    fill_text(field(wiz, "server", "host"), "mail.example.com")
+    wiz.next()  # → sign-in
+    auth = wiz.page_named("auth")
+    assert wiz.currentPage() is auth
+    wiz.next()  # refused: both are empty
+    assert wiz.currentPage() is auth
+    errors = auth.form.errors
+    assert not errors["username"].isHidden() and not errors["password"].isHidden()
+    qtbot.keyClicks(field(wiz, "auth", "username"), "svc@example.com")
+    assert errors["username"].isHidden() and not errors["password"].isHidden()
+    qtbot.keyClicks(field(wiz, "auth", "password"), "s3cret")
+    assert errors["password"].isHidden()
+    wiz.reject()

@@ -44,6 +44,15 @@ def test_plaintext_topic_and_dead_letter_ok(desk, kafka_plain):
     assert r.info["cluster"]["brokers"] == [kafka_plain.bootstrap]
 
 
+def test_plaintext_steps_promise_no_sign_in_and_no_certificate(desk, kafka_plain):
+    # PLAINTEXT has neither: the steps the administrator watches must not claim them.
+    r = desk.validate(conn(kafka_plain.bootstrap), {})
+    assert r.ok, r.error
+    labels = {s.name: s.label for s in r.steps}
+    assert labels["settings"] == "Check the settings" and labels["metadata"] == "Read the cluster metadata"
+    assert not any("sign in" in label.lower() or "certificate" in label.lower() for label in labels.values())
+
+
 def test_missing_topic_names_the_close_one(desk, kafka_plain):
     r = desk.validate(conn(kafka_plain.bootstrap, topic="invoices"), {})
     assert r.error.code == "topic_not_found" and "“Invoices”" in r.error.hint and "case-sensitive" in r.error.hint

@@ -76,6 +76,7 @@ def test_sign_in_then_metadata_and_topic(desk, fronted, front, mechanism):
     assert r.ok, r.error
     steps = {s.name: s for s in r.steps}
     assert steps["sasl"].detail.startswith(f"signed in as “alice” with {mechanism}")
+    assert steps["metadata"].label == "Sign in and read the cluster metadata"
     if mechanism != "PLAIN":  # our SCRAM client checked scramp's server signature
         assert "the broker proved it knows the password" in steps["sasl"].detail
     assert steps["advertised"].ok and fronted.bootstrap in steps["advertised"].detail  # the front, not tansu

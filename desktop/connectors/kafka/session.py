@@ -158,7 +158,8 @@ class KafkaChecks:
         """Reach (and TLS) every bootstrap server, then sign in on the first one ourselves.
         Returns the reachable servers, the TLS context and the credential kafka-python is to use."""
         s = conn.settings
-        with run.step("settings", "Check the settings and client certificate") as st:
+        label = "Check the settings" + (" and client certificate" if s.get("client_cert_file") else "")
+        with run.step("settings", label) as st:
             servers = parse_servers(s.get("bootstrap_servers"))
             ctx = client_tls(s, secrets)
             mechanism = str(s.get("sasl_mechanism")) if s.get("security_protocol") in SASL else None
@@ -277,12 +278,15 @@ class KafkaChecks:
         from kafka import KafkaAdminClient
 
         cfg = {**self._config(conn, servers, ctx, credential, run), "client_id": logs.client_id}
-        with run.step("metadata", "Sign in and read the cluster metadata") as st:
+        if conn.settings.get("security_protocol") in SASL:
+            label, doing = "Sign in and read the cluster metadata", "signing in and reading the cluster metadata"
+        else:  # no “sign in” where the security protocol has none
+            label, doing = "Read the cluster metadata", "reading the cluster metadata"
+        with run.step("metadata", label) as st:
             try:
-                admin = bounded(run, "signing in and reading the cluster metadata",
-                                logs.bind(lambda: KafkaAdminClient(**cfg)))
+                admin = bounded(run, doing, logs.bind(lambda: KafkaAdminClient(**cfg)))
             except Exception as exc:  # noqa: BLE001 - classified
-                raise self._classify(exc, logs, "signing in and reading the cluster metadata", run) from None
+                raise self._classify(exc, logs, doing, run) from None
             advertised = self._advertised(admin)
             st.detail = f"{len(advertised)} broker(s) advertised" if advertised else "metadata read"
         with run.step("advertised", "Reach the advertised brokers") as st:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
@@ -57,6 +58,18 @@ class FormPage(Page):
             self.scroll_area.setWidget(self._decorate(self.form))
             self._built_for = self.flow.draft.type
         self.refresh()
+        # After QWizard has placed the focus itself (on the scroll area: typed keys went nowhere).
+        QTimer.singleShot(0, self._focus_first_field)
+
+    def _focus_first_field(self) -> None:
+        """Typing on a page that just opened goes into its first field."""
+        if self.form is None or self.wizard() is None or self.wizard().currentPage() is not self:
+            return
+        for editor in self.form.editors.values():
+            target = editor.property("line_edit") or editor
+            if target.isVisibleTo(self) and target.isEnabled() and target.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                target.setFocus()
+                return
 
     def _decorate(self, form: FieldForm) -> QWidget:
         return form
@@ -76,6 +89,7 @@ class FormPage(Page):
         self.warnings.setVisible(bool(warnings))
 
     def _changed(self, name: str, value: Any) -> None:
+        self.form.clear_problem(name)  # type: ignore[union-attr]
         if name in self.form.secret_fields:  # type: ignore[union-attr]
             self.flow.set_secret(name, value or "")
         else:
