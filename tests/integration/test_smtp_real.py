@@ -99,3 +99,21 @@ def test_test_send_delivers_to_dovecot(desk, mail, certs):
     msg = mail.wait_for_mail(mail.users[1].address, lambda m: conn.name in str(m["Subject"]))
     assert str(msg["Subject"]).startswith(f"Connector Desk test: {conn.name} at ")
     assert msg["X-Connector-Desk-Test"]
+
+
+def test_without_a_sender_address_the_user_name_is_checked_as_the_sender(desk, mail, certs):
+    conn = _conn(mail, certs, from_address="")
+    result = desk.validate(conn, {"password": Secret(mail.users[0].password)})
+    assert result.ok, result.error
+    sender = next(s for s in result.steps if s.name == "sender")
+    assert sender.detail == f"{mail.users[0].address} (the user name: no Sender (From) address is set)"
+    assert f"C: MAIL FROM:<{mail.users[0].address}>" in "\n".join(result.transcript)
+
+
+def test_with_no_sender_to_check_the_step_says_not_checked(desk, mail, certs):
+    conn = _conn(mail, certs, security="none", auth="none", username="", from_address="", allow_plaintext=True)
+    result = desk.validate(conn, {})
+    assert result.ok, result.error
+    sender = next(s for s in result.steps if s.name == "sender")
+    assert sender.detail.startswith("not checked: no Sender (From) address is set")
+    assert "MAIL FROM" not in "\n".join(result.transcript)

@@ -199,13 +199,18 @@ class SmtpChecks:
                     st.detail = f"as {s.get('username')}"
             elif s.get("auth") == "oauth2":
                 self._sign_in_oauth(conn, smtp, secrets, run, pre)
-            if s.get("from_address") or recipient:
+            from_user = not s.get("from_address") and fields.is_email(str(s.get("username") or ""))
+            if s.get("from_address") or recipient or from_user:
                 with run.step("sender", pre + "Sender accepted (MAIL FROM)") as st:
                     sender = envelope_sender(s)
                     r = smtp.command(f"MAIL FROM:<{sender}>", "announcing the sender")
                     if r.code != 250:
                         raise self._sender_error(conn, r)
-                    st.detail = sender
+                    st.detail = sender + (" (the user name: no Sender (From) address is set)" if from_user else "")
+            else:
+                with run.step("sender", pre + "Sender accepted (MAIL FROM)") as st:
+                    st.detail = ("not checked: no Sender (From) address is set, and the user name is not an "
+                                 "e-mail address to send from")
             if recipient:
                 with run.step("recipient", pre + "Recipient accepted (RCPT TO)") as st:
                     r = smtp.command(f"RCPT TO:<{recipient}>", "announcing the recipient")
