@@ -251,6 +251,11 @@ class ConnectorType(ABC):
         """The saved connector ``failures()`` also needs (SMTP: the IMAP bounce mailbox), if any."""
         return None
 
+    def relinked(self, settings: Mapping[str, Any], old: str, new: str) -> dict[str, Any] | None:
+        """These settings with a link to the saved connector ``old`` changed to its new name ``new``
+        (a rename), or None when they do not name ``old``."""
+        return None
+
     def linked_problems(self, settings: Mapping[str, Any], saved: Mapping[str, str]) -> dict[str, str]:
         """Field name → problem when the connector ``linked_connector()`` names is not a saved connector
         of the right type; ``saved`` maps saved names to their types."""

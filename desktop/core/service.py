@@ -265,9 +265,24 @@ class Desk:
             if existing is not None and status is None:
                 conn.status = existing.status
             self._store([(conn, secrets, existing)])
+            if old_name is not None and old_name != conn.name:
+                self._relink(old_name, conn.name)
             if token_cache is not None and self.team is None and REFRESH_TOKEN in conn.secret_names:
                 self.vault.set(secret_key(conn.name, TOKEN_CACHE), token_cache)
         return conn
+
+    def _relink(self, old: str, new: str) -> None:
+        """After a rename: the connectors that named ``old`` (an SMTP connector's bounce mailbox) name
+        ``new``, so nothing breaks silently. The caller holds the writer lock."""
+        changed = []
+        for other in self.catalogue.load():
+            settings = self.types[other.type].relinked(other.settings, old, new) if other.type in self.types else None
+            if settings is not None:
+                other.settings = settings
+                changed.append((other, None, False))
+        if changed:
+            self.catalogue.put(changed)
+            log.info("renamed %s to %s: %d connector(s) now name the new name", old, new, len(changed))
 
     def _store(self, batch: Sequence[tuple[Connector, Mapping[str, Secret], Connector | None]]) -> None:
         """Write connectors and their secrets; the caller holds the catalogue's writer lock.

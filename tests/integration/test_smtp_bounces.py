@@ -182,3 +182,13 @@ def test_a_bounce_mailbox_that_is_not_an_imap_connector_is_named(app_home, mail,
         health.failures(desk, "plain")
     assert caught.value.code == "bad_input"
     assert "settings.bounce_mailbox_connector: “other” is not an IMAP connector" in caught.value.message
+
+
+def test_renaming_the_bounce_mailbox_updates_the_sender_that_names_it(app_home, mail, certs):
+    desk = _desk(app_home, mail, certs)
+    box = desk.get("bob-bounces")
+    box.name = "bob-returns"
+    desk.save(box, desk.load_secrets(desk.get("bob-bounces")), old_name="bob-bounces")
+    assert desk.get("bob-mail").settings["bounce_mailbox_connector"] == "bob-returns"
+    result = health.failures(desk, "bob-mail")
+    assert result.ok, result.error  # still reads the (renamed) mailbox

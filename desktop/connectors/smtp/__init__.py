@@ -73,6 +73,11 @@ class SmtpConnector(ConnectorType):
     def linked_connector(self, settings: Mapping[str, Any]) -> str | None:
         return str(settings.get("bounce_mailbox_connector") or "") or None
 
+    def relinked(self, settings: Mapping[str, Any], old: str, new: str) -> dict[str, Any] | None:
+        if self.linked_connector(settings) != old:
+            return None
+        return {**settings, "bounce_mailbox_connector": new}
+
     def linked_problems(self, settings: Mapping[str, Any], saved: Mapping[str, str]) -> dict[str, str]:
         name = self.linked_connector(settings)
         kind = saved.get(name) if name else "imap"
