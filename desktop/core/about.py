@@ -47,3 +47,12 @@ def keychain_round_trip(desk: Desk) -> str:
         raise ConnectorError(errors.SECRET_STORE_UNAVAILABLE, "The keychain did not delete a secret.",
                              "Check the keychain for problems.")
     return f"stored, read back and deleted a secret with {vault.backend_name}"
+
+
+KEYCHAINS = (("SecretService", "Secret Service (GNOME Keyring, KeePassXC…)"), ("kwallet", "KWallet"),
+             ("macOS", "macOS Keychain"), ("Windows", "Windows Credential Manager"))
+
+
+def keychain_words(backend: str) -> str:
+    """The keychain in words an administrator knows (the back-end's class name stays for a bug report)."""
+    return next((words for part, words in KEYCHAINS if part.lower() in backend.lower()), backend)

@@ -114,6 +114,11 @@ def plural(n: int, noun: tuple[str, str]) -> str:
     return noun[0] if n == 1 else noun[1]
 
 
+def counted(n: int, noun: tuple[str, str]) -> str:
+    """“1 folder”, “3 folders”."""
+    return f"{n} {plural(n, noun)}"
+
+
 class ConnectorType(ABC):
     type_name: str
     label: str

@@ -248,6 +248,8 @@ class WizardFlow:
                 rows.append((f.label, "yes" if value else "no"))
             elif value not in (None, "", []):
                 rows.append((f.label, ", ".join(value) if isinstance(value, list) else str(value)))
+        admin_labels = (("name", "Admin name"), ("email", "Admin e-mail"), ("test_recipient", "Test recipient"))
+        rows += [(label, str(c.admin[key])) for key, label in admin_labels if c.admin.get(key)]
         kept = [s.label for s in t.secrets if s.name in t.secrets_kept(c.settings, self.secrets)]
         rows.append(("Secrets", f"{', '.join(kept)} — stored in the system keychain" if kept else "none"))
         if self.validated_ok:

@@ -46,5 +46,10 @@ class AboutDialog(QDialog):
             from desktop.core import about
             return str(about.facts(desk)["keychain_backend"])
 
-        runner.run(look_up, "about", on_finished=keychain.setText,
+        def show(backend: str) -> None:
+            from desktop.core.about import keychain_words
+            keychain.setText(keychain_words(backend))
+            keychain.setToolTip(backend)
+
+        runner.run(look_up, "about", on_finished=show,
                    on_failed=lambda exc: keychain.setText(self.tr("unavailable: %s") % exc))

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import errors
+from desktop.core.contract import counted
 from desktop.core.discover import Candidate, DiscoveryResult, discover
 from desktop.gui.worker import Task, TaskRunner
 
@@ -189,7 +190,8 @@ class DiscoverPanel(QWidget):
                 item.setSelected(True)
         verified = sum(c.verified for c in result.candidates)
         if verified:
-            self.status.setText(f"Found {verified} working server(s) in {result.ms / 1000:.1f} s. The chosen ones "
+            working = counted(verified, ("working server", "working servers"))
+            self.status.setText(f"Found {working} in {result.ms / 1000:.1f} s. The chosen ones "
                                 "are selected; pick others if you prefer, then “Use these settings”.")
         elif result.candidates:
             self.status.setText("Servers were found but none could be checked from this computer. You can still "

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import health
+from desktop.core.contract import counted
 from desktop.core.describe import local_time
 from desktop.core.failures import SPAM_REPORT_WARNING
 from desktop.core.model import Connector
@@ -195,9 +196,10 @@ class FailuresDialog(QDialog):
         if not chosen:
             return
         topics = sorted({str((f.get("original") or {}).get("topic") or "?") for f in chosen})
-        text = self.tr("Produce {0} dead letter(s) back to {1}? The consumers of that topic will process them "
+        text = self.tr("Produce {0} back to {1}? The consumers of that topic will process them "
                        "again. Each original record is replayed only once.").format(
-            len(chosen), ", ".join(f"“{escape(t)}”" for t in topics))
+            counted(len(chosen), ('dead letter', 'dead letters')),
+            ", ".join(f"“{escape(t)}”" for t in topics))
         if not self.ask(self.tr("Replay dead letters"), text):
             return
         desk, name, ids = self.desk, self.conn.name, [f["id"] for f in chosen]

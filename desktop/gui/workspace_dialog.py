@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.contract import plural
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.secret import Secret
 from desktop.gui.worker import Task, TaskRunner
@@ -156,7 +157,7 @@ class WorkspaceDialog(QDialog):
 
     def _done(self, name: str, count: Any) -> None:
         self.connect_button.setEnabled(True)
-        self.status.setText(f"Connected: “{name}” holds {count} connector(s).")
+        self.status.setText(f"Connected: “{name}” holds {count} {plural(count, ('connector', 'connectors'))}.")
         self.connected.emit(name)
         self.accept()
 

@@ -20,7 +20,8 @@ def test_about_shows_version_qt_and_the_keychain_backend(qtbot, window, shoot):
     window.about_action.trigger()
     dialog = window.about_dialog
     keychain = dialog.findChild(QLabel, "keychain")
-    qtbot.waitUntil(lambda: "SecretService" in keychain.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Secret Service" in keychain.text(), timeout=10000)
+    assert "SecretService" in keychain.toolTip()  # the back-end's own name, for a bug report
     texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
     assert __version__ in texts and PySide6.__version__ in texts
     assert dialog.findChild(QLabel, "data_folder").toolTip() == str(window.desk.folder)

@@ -21,6 +21,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     wiz = start_wizard(win, "orders-trigger", "kafka")
     provider = wiz.page_named("provider")
     assert provider.findChild(QRadioButton, "preset_confluent") is not None
+    assert provider.findChild(QRadioButton, "preset_self-managed").isChecked()  # one is always chosen
     wiz.next()  # self-managed
     server = wiz.page_named("server")
     assert "port" not in server.subTitle()  # no "port follows the security" for Kafka

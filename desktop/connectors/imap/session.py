@@ -15,6 +15,7 @@ from typing import Any
 from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
 from desktop.core import errors, mutf7, net, tls
+from desktop.core.contract import plural
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -567,7 +568,7 @@ class ImapChecks:
             folders = self.list_folders(imap)
             run.info["folders"] = [f.to_dict() for f in folders]
             folder = self.find(folders, wanted)
-            st.detail = f"“{folder.name}” among {len(folders)} folders"
+            st.detail = f"“{folder.name}” among {len(folders)} {plural(len(folders), ('folder', 'folders'))}"
         return folder
 
     def folders(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from desktop.connectors.kafka.session import KafkaChecks, _Capture, capture_kafka_logs, read_newest
 from desktop.core import errors
 from desktop.core.blocking import bounded
+from desktop.core.contract import counted
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.failures import (
     Failure,
@@ -73,7 +74,8 @@ class DeadLetters(KafkaChecks):
                     consumer.close()
                 found.sort(key=lambda f: f.time or "", reverse=True)
                 run.info["failures"] = [f.to_dict() for f in found[:limit]]
-                st.detail = f"{len(run.info['failures'])} dead letter(s); nothing was committed"
+                shown = counted(len(run.info["failures"]), ("dead letter", "dead letters"))
+                st.detail = shown + "; nothing was committed"
 
     def _fetch(self, consumer: Any, ids: Sequence[tuple[str, int, int]], run: Run, logs: _Capture) -> list[Any]:
         from kafka import TopicPartition
@@ -119,14 +121,14 @@ class DeadLetters(KafkaChecks):
             parsed.append(p)
         with capture_kafka_logs() as logs:
             cfg = self._open(conn, secrets, run, logs, topic)
-            with run.step("fetch", f"Read the {len(parsed)} dead letter(s)") as st:
+            with run.step("fetch", f"Read the {counted(len(parsed), ('dead letter', 'dead letters'))}") as st:
                 consumer = self._consumer(cfg, run, logs)
                 try:
                     records = self._fetch(consumer, parsed, run, logs)
                 finally:
                     consumer.close()
                 st.detail = ", ".join(f"{r.partition}:{r.offset}" for r in records)
-            with run.step("check", "Check each names its original topic and was not replayed") as st:
+            with run.step("check", "Check that each names its original topic and was not replayed yet") as st:
                 plans = [self._plan(conn, r, replays, force) for r in records]
                 st.detail = ", ".join(f"→ {p['to_topic']}" for p in plans)
             with run.step("replay", "Produce them back to their original topics") as st:

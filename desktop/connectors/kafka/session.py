@@ -22,6 +22,7 @@ from desktop.connectors.base import ConnectorType
 from desktop.connectors.kafka import sasl
 from desktop.core import errors, net, oauth, tls
 from desktop.core.blocking import bounded
+from desktop.core.contract import counted
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
@@ -288,7 +289,8 @@ class KafkaChecks:
             except Exception as exc:  # noqa: BLE001 - classified
                 raise self._classify(exc, logs, doing, run) from None
             advertised = self._advertised(admin)
-            st.detail = f"{len(advertised)} broker(s) advertised" if advertised else "metadata read"
+            brokers = counted(len(advertised), ("broker", "brokers"))
+            st.detail = brokers + " advertised" if advertised else "metadata read"
         with run.step("advertised", "Reach the advertised brokers") as st:
             bad = []
             for host, port in advertised:

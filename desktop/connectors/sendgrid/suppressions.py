@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from desktop.connectors.sendgrid.session import Http, SendGridChecks, _messages, _status_error
 from desktop.core import errors
+from desktop.core.contract import plural
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.failures import SUPPRESSION_LISTS, Failure, suppression
 from desktop.core.model import Connector
@@ -124,7 +125,7 @@ class Suppressions(SendGridChecks):
                 days.append({"date": str(day.get("date"))[:10], **totals})
             run.info["stats"] = days
             delivered, bounced = sum(int(d["delivered"]) for d in days), sum(int(d["bounces"]) for d in days)
-            st.detail = f"{delivered} delivered, {bounced} bounced in {len(days)} day(s)"
+            st.detail = f"{delivered} delivered, {bounced} bounced in {len(days)} {plural(len(days), ('day', 'days'))}"
 
     def unsuppress(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, kind: str, email: str) -> None:
         if kind not in SUPPRESSION_LISTS:

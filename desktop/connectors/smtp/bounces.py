@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from desktop.core import errors
+from desktop.core.contract import plural
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.failures import Failure, parse_dsn
 from desktop.core.model import Connector
@@ -48,14 +49,14 @@ def read_bounces(smtp: Connector, linked: tuple[Connector, Mapping[str, Secret]]
                 if resp.text.upper().startswith("* SEARCH"):
                     uids += [int(u) for u in resp.text.split()[2:] if u.isascii() and u.isdigit() and len(u) <= 10]
             uids = sorted(uids)[-MAX_MESSAGES:]
-            st.detail = f"{len(uids)} report(s)"
+            st.detail = f"{len(uids)} {plural(len(uids), ('report', 'reports'))}"
         found: list[Failure] = []
         with run.step("fetch", "Read the reports (BODY.PEEK: nothing is marked as read)") as st:
             for uid in reversed(uids):
                 if len(found) >= limit:
                     break
                 found += parse_dsn(_fetch(imap, uid), str(uid))
-            st.detail = f"{len(found)} failed recipient(s)"
+            st.detail = f"{len(found)} failed {plural(len(found), ('recipient', 'recipients'))}"
         run.phase = ("", "")
         checks.logout(imap, run)
     finally:

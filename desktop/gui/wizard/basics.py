@@ -151,8 +151,12 @@ class ProviderPage(Page):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        current = self.flow.preset_id or "other"
-        for p in self.flow.ctype.presets():
+        presets = self.flow.ctype.presets()
+        ids = [p.id for p in presets]
+        # One is always chosen: the one set, else "any other server" (Kafka: self-managed, its last).
+        fallback = "other" if "other" in ids or not ids else ids[-1]
+        current = self.flow.preset_id if self.flow.preset_id in ids else fallback
+        for p in presets:
             rb = QRadioButton(p.label)
             rb.setObjectName(f"preset_{p.id}")
             rb.setProperty("preset", p.id)

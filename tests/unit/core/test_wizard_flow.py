@@ -132,3 +132,12 @@ def test_the_bounce_mailbox_must_name_a_saved_imap_connector():
     assert "is not an IMAP connector (its type is kafka)" in flow.problems(SERVER)["bounce_mailbox_connector"]
     flow.set_setting("bounce_mailbox_connector", "bounces")
     assert "bounce_mailbox_connector" not in flow.problems(SERVER)
+
+
+def test_the_summary_lists_the_admin_details_that_are_set():
+    f = flow()
+    f.set_basics("n", "", "smtp")
+    f.set_admin("it-ops@example.com", "", "you@example.com")
+    rows = dict(f.summary())
+    assert rows["Admin e-mail"] == "it-ops@example.com" and rows["Test recipient"] == "you@example.com"
+    assert "Admin name" not in rows  # not set: not listed
