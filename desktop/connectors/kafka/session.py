@@ -289,8 +289,8 @@ class KafkaChecks:
             except Exception as exc:  # noqa: BLE001 - classified
                 raise self._classify(exc, logs, doing, run) from None
             advertised = self._advertised(admin)
-            brokers = counted(len(advertised), ("broker", "brokers"))
-            st.detail = brokers + " advertised" if advertised else "metadata read"
+            count = counted(len(advertised), ("broker", "brokers"))
+            st.detail = count + " advertised" if advertised else "metadata read"
         with run.step("advertised", "Reach the advertised brokers") as st:
             bad = []
             for host, port in advertised:
