@@ -283,3 +283,22 @@ def test_a_complaint_leaves_its_field_once_the_field_is_filled_in(qtbot, window)
     qtbot.keyClicks(field(wiz, "auth", "password"), "s3cret")
     assert errors["password"].isHidden()
     wiz.reject()
+
+
+def test_the_type_is_chosen_with_tab_and_the_arrow_keys(qtbot, window):
+    wiz = window.new_connector()
+    qtbot.waitExposed(wiz)
+    wiz.activateWindow()
+    qtbot.waitUntil(lambda: wiz.isActiveWindow(), timeout=3000)
+    basics = wiz.page_named("basics")
+    basics.name_edit.setText("keys")
+    basics.desc_edit.setFocus()
+    qtbot.keyClick(basics.desc_edit, Qt.Key.Key_Tab)
+    chosen = basics.types.checkedButton()
+    assert chosen.objectName() == "type_smtp" and chosen.hasFocus()  # the chosen type, not the first listed
+    qtbot.keyClick(chosen, Qt.Key.Key_Down)
+    now = basics.types.checkedButton()
+    assert now is not chosen and now.hasFocus()  # the arrow chose the next type
+    wiz.next()
+    assert wiz.flow.draft.type == now.property("type_name")
+    wiz.reject()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -59,8 +61,9 @@ class BasicsPage(Page):
         form.addRow(dl, self.desc_edit)
         self.types = QButtonGroup(self)
         tbox = QVBoxLayout()
-        for type_name, ctype in sorted(self.flow.types.items()):
+        for type_name, ctype in sorted(self.flow.types.items(), key=lambda item: (item[1].rank, item[0])):
             rb = QRadioButton(f"{ctype.label} — {ctype.summary}")
+            rb.installEventFilter(self)  # Tab lands on the chosen type, so the arrow keys then choose
             rb.setObjectName(f"type_{type_name}")
             rb.setProperty("type_name", type_name)
             rb.setChecked(type_name == self.flow.draft.type)
@@ -72,6 +75,15 @@ class BasicsPage(Page):
                                                 "to make a connector of another type."))))
         form.addRow(self.tr("Type:"), tbox)
         self._build_discovery(form)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Tab into the types focuses the chosen one (Qt's arrow keys choose only from a chosen one)."""
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QRadioButton) and not watched.isChecked():
+            reason = cast(QFocusEvent, event).reason()
+            checked = self.types.checkedButton()
+            if checked is not None and reason in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+                checked.setFocus(reason)
+        return super().eventFilter(watched, event)
 
     def _build_discovery(self, form: QFormLayout) -> None:
         """For the types discovery knows: settings found from an e-mail address fill the next pages."""
