@@ -644,7 +644,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise BadInput({"code": "bad_input", "message": f"names: no connector named {', '.join(missing)}",
                             "fields": {"names": f"unknown: {', '.join(missing)}"}})
         conns = [c for c in conns if c.name in args.names]
-    docs = [to_document(c) for c in conns]
+    docs = [to_document(c, fields=desk.ctype(c).fields) for c in conns]
     secrets = None
     passphrase = None
     if args.with_secrets:

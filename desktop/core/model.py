@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import FieldError, InputErrors
-from desktop.core.fields import MAX_DESCRIPTION, MAX_LENGTH, check_settings, check_text, is_email
+from desktop.core.fields import MAX_DESCRIPTION, MAX_LENGTH, Field, check_settings, check_text, is_email
 from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
 
@@ -280,14 +280,21 @@ def env_var_name(connector: str, secret: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", f"{connector}_{secret}").upper()
 
 
-def to_document(conn: Connector, secret_names: list[str] | None = None) -> dict[str, Any]:
-    """A shareable document: settings, and environment references for the secrets."""
+def to_document(conn: Connector, secret_names: list[str] | None = None,
+                fields: tuple[Field, ...] | None = None) -> dict[str, Any]:
+    """A shareable document: settings, and environment references for the secrets. With the type's
+    ``fields``, only the settings that apply and are set (an import fills in the rest as before)."""
     names = conn.secret_names if secret_names is None else secret_names
+    settings = dict(conn.settings)
+    if fields is not None:
+        used = {f.name for f in fields if f.applies(conn.settings)}
+        settings = {k: v for k, v in settings.items() if v is not None and (k in used or k not in
+                                                                          {f.name for f in fields})}
     doc: dict[str, Any] = {
         "name": conn.name,
         "type": conn.type,
         "description": conn.description,
-        "settings": dict(conn.settings),
+        "settings": settings,
         "secrets": {n: {"env": env_var_name(conn.name, n)} for n in names},
     }
     if conn.admin:

@@ -106,6 +106,9 @@ def test_import_list_validate_test_send_export(app_home, tmp_path, spec, mail):
     assert mail.users[0].password not in exported
     doc = json.loads(exported)["connectors"][0]
     assert doc["secrets"] == {"password": {"env": "INVOICES_PASSWORD"}}
+    # Only what this connector uses: a password sign-in exports no OAuth settings, and nothing unset.
+    assert not [k for k in doc["settings"] if k.startswith("oauth_")] and None not in doc["settings"].values()
+    assert doc["settings"]["auth"] == "password" and doc["settings"]["host"]
 
     # The export imports on another host with the secret from the environment.
     other = tmp_path / "other-home"
