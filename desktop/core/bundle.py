@@ -25,8 +25,15 @@ _CHECK = b"passphrase-check"
 UNCHECKED_OPT_IN = "CONNECTOR_DESK_ACCEPT_UNCHECKED_EXPORT"
 
 
+HINTS = {"file": "Export the connectors again from the original and import that file; a sealed export must not "
+                 "be edited.",
+         "passphrase": "Type the passphrase chosen when the file was exported (it is case-sensitive)."}
+
+
 def _bad(field: str, problem: str) -> InputErrors:
-    return InputErrors([FieldError(field, problem)])
+    err = InputErrors([FieldError(field, problem)])
+    err.hint = HINTS.get(field, err.hint)  # "correct the field" fits neither a changed file nor a passphrase
+    return err
 
 
 def canonical(data: Mapping[str, Any]) -> bytes:

@@ -229,3 +229,14 @@ def test_cli_refuses_hostile_kdf_parameters_fast(app_home, tmp_path):
     r = cli("import", str(path), home=app_home, env={"CONNECTOR_DESK_EXPORT_PASSPHRASE": PASS})
     assert r.returncode == 2 and "sealed_secrets.kdf" in r.stderr and "Traceback" not in r.stderr
     assert time.monotonic() - started < 20
+
+
+def test_what_to_do_fits_a_changed_file_and_a_wrong_passphrase():
+    changed = _sealed()
+    changed["connectors"][0]["settings"]["port"] = 2525
+    with pytest.raises(InputErrors) as caught:
+        bundle.open_sealed(changed, PASS)
+    assert caught.value.hint.startswith("Export the connectors again")  # not "correct the named fields"
+    with pytest.raises(InputErrors) as caught:
+        bundle.open_sealed(_sealed(), "another good passphrase")
+    assert "passphrase chosen when the file was exported" in caught.value.hint
