@@ -104,6 +104,17 @@ def mailbox_facts(info: Mapping[str, Any]) -> list[Fact]:
                             f"UIDVALIDITY {box.get('uidvalidity', '?')}")]
 
 
+def _shown_date(header: str) -> str:
+    """A Date header in local time like every other time shown; as it is when it is not a date."""
+    from email.utils import parsedate_to_datetime
+
+    from desktop.core.describe import local_time
+    try:
+        return local_time(parsedate_to_datetime(header).isoformat(), seconds=True)
+    except (TypeError, ValueError, IndexError):
+        return header[:31]
+
+
 def message_listing(info: Mapping[str, Any]) -> Listing:
     """A peek's messages (``info["messages"]``: date, from, subject, seen) as a listing; unread in bold."""
     messages: list[MailMessage] = info.get("messages", [])
@@ -111,12 +122,12 @@ def message_listing(info: Mapping[str, Any]) -> Listing:
     for m in messages:
         seen = m.get("seen")
         state = "" if seen is None else "read" if seen else "unread"
-        rows.append(Row((state, m["date"], m["from"], m["subject"]), m["subject"], strong=seen is False))
+        rows.append(Row((state, _shown_date(m["date"]), m["from"], m["subject"]), m["subject"], strong=seen is False))
     box = info.get("mailbox", {})
     total = int(box.get("messages", 0))
     title = f"{len(rows)} of {total} {plural(total, ('message', 'messages'))} in “{box.get('name')}”"
     note = "Read-only: nothing was marked as read." if rows else "The mailbox is empty."
-    plain = tuple(f"{m['date'][:31]:<31}  {m['from'][:32]:<32}  {m['subject']}" for m in messages)
+    plain = tuple(f"{_shown_date(m['date']):<19}  {m['from'][:32]:<32}  {m['subject']}" for m in messages)
     return Listing(("State", "Date", "From", "Subject"), tuple(rows), title, note, plain)
 
 

@@ -207,13 +207,15 @@ def cluster_facts(info: Mapping[str, Any]) -> list[Fact]:
 
 def record_listing(info: Mapping[str, Any]) -> Listing:
     """A dead-letter peek's records (``info["records"]``: timestamp, key, headers, value, partition, offset)."""
+    from desktop.core.describe import local_time
     records: list[KafkaRecord] = info.get("records", [])
     rows, plain = [], []
     for r in records:
         headers = ", ".join(f"{k}={v}" for k, v in r["headers"].items())
-        rows.append(Row((r["timestamp"], r["key"] or "", headers, r["value"] or ""),
+        when = local_time(r["timestamp"], seconds=True)  # as every other time shown: local, to the second
+        rows.append(Row((when, r["key"] or "", headers, r["value"] or ""),
                         f"partition {r['partition']}, offset {r['offset']}\n{r['value']}"))
-        plain.append(f"{r['timestamp']}  key={r['key']}  [{headers}]  {r['value']}")
+        plain.append(f"{when}  key={r['key']}  [{headers}]  {r['value']}")
     n = len(rows)
     title = f"{n} newest dead-letter {plural(n, ('record', 'records'))}"
     note = "Read by partition assignment: no offsets were committed." if n else "The dead-letter topic is empty."

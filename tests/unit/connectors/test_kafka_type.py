@@ -45,7 +45,9 @@ def test_facts_and_the_dead_letter_listing():
               "headers": {"x": "1"}, "value": "boom"}
     listing = record_listing({"records": [record]})
     assert listing.columns == ("Time", "Key", "Headers", "Value")
-    assert listing.rows[0].cells == ("2026-01-01T00:00:00+00:00", "", "x=1", "boom")
+    from desktop.core.describe import local_time
+    assert listing.rows[0].cells == (local_time("2026-01-01T00:00:00+00:00", seconds=True), "", "x=1", "boom")
+    assert "T" not in listing.rows[0].cells[0]  # shown like every other time: local, no ISO "T"
     assert "partition 0, offset 5" in listing.rows[0].tooltip and listing.title == "1 newest dead-letter record"
     assert record_listing({}).note == "The dead-letter topic is empty."
 

@@ -80,6 +80,10 @@ def test_imap_facts_and_listing_are_its_own_words():
     listing = message_listing(info)
     assert listing.columns == ("State", "Date", "From", "Subject")
     assert listing.rows[0].cells[0] == "unread" and listing.rows[0].strong
+    assert listing.rows[0].cells[1] == "Mon, 1 Jan 2026"  # not a whole date: shown as it is
+    dated = {**info, "messages": [{**info["messages"][0], "date": "Wed, 02 Dec 2026 07:55:21 +0000"}]}
+    from desktop.core.describe import local_time
+    assert message_listing(dated).rows[0].cells[1] == local_time("2026-12-02T07:55:21+00:00", seconds=True)
     assert listing.title == "1 of 1 message in “INBOX”"
     assert message_listing({"mailbox": {"name": "X", "messages": 0}}).note == "The mailbox is empty."
 
