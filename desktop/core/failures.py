@@ -135,6 +135,7 @@ def dead_letter(topic: str, partition: int, offset: int, timestamp_ms: int | Non
         "header_style": decoded["style"], "exception": exc,
         "value_preview": preview(value), "value_bytes": len(value) if value is not None else None,
         "headers": [n for n, _ in headers if not is_dead_letter_header(n)],
+        "header_values": {n: preview(v or b"", 120) for n, v in headers if not is_dead_letter_header(n)},
     }
     if decoded["problems"]:
         detail["problems"] = decoded["problems"]

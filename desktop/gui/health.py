@@ -40,6 +40,8 @@ SOURCES = {"kafka_dead_letter": "Dead letter", "smtp_bounce": "Bounce", "sendgri
 def _original(f: dict[str, Any]) -> str:
     o = f.get("original") or {}
     if f["source"] == "kafka_dead_letter":
+        if not o.get("topic"):
+            return "not recorded (no dead-letter headers)"
         return ":".join(str(o.get(k, "?")) for k in ("topic", "partition", "offset"))
     if o.get("ours"):
         return f"our test send {o.get('message_id') or ''}".strip()
@@ -59,7 +61,8 @@ def _details(f: dict[str, Any]) -> str:
                          f"consumer group {o.get('consumer_group') or '?'}")
         lines.append(f"Value ({d.get('value_bytes')} bytes): {d.get('value_preview')}")
         if d.get("headers"):
-            lines.append("Other headers: " + ", ".join(d["headers"]))
+            values = d.get("header_values") or {}
+            lines.append("Other headers: " + ", ".join(f"{n}={values[n]}" if n in values else n for n in d["headers"]))
         lines += [f"Unreadable header: {p}" for p in d.get("problems", [])]
     elif f["source"] == "smtp_bounce":
         lines.append(f"Action: {d.get('action')}; reported by {d.get('reporting_mta')}; remote server "

@@ -85,7 +85,8 @@ def test_a_dead_letter_naming_no_original_topic_is_not_offered_for_replay(qtbot,
     base = f"gui-{uuid.uuid4().hex[:6]}"
     kafka_plain.create_topics(f"{base}.dlq")
     p = KafkaProducer(**kafka_plain.client_config())
-    p.send(f"{base}.dlq", key=b"order-17", value=b"failed record").get(timeout=20)
+    p.send(f"{base}.dlq", key=b"order-17", value=b"failed record",
+           headers=[("reason", b"schema mismatch")]).get(timeout=20)
     p.close()
     desk = Desk(registry(), app_home)
     desk.import_document(kafka_document(kafka_plain.bootstrap, name="bare", dead_letter_topic=f"{base}.dlq",
@@ -98,6 +99,8 @@ def test_a_dead_letter_naming_no_original_topic_is_not_offered_for_replay(qtbot,
     assert dialog.table.rowCount() == 1
     dialog.ask = Answers()  # type: ignore[method-assign]  # any question would fail: none is left to pop
     dialog.table.selectRow(0)
+    assert "not recorded" in dialog.table.item(0, dialog.table.columnCount() - 1).text()  # was "?:?:?"
+    assert "Other headers: reason=schema mismatch" in dialog.details.text()  # the value, not just the name
     assert not dialog.replay_btn.isEnabled()
     assert "does not name its original topic" in dialog.replay_btn.toolTip()
     qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
