@@ -1,6 +1,11 @@
 """The connector list at scale, in one process, against a plain Qt peer over the same rows.
 
     python bench/bench_list.py [N …]      (default 100 1000 10000; offscreen)
+    python bench/bench_list.py --whole [N …]   whole processes: until the list is painted (bench/list_shown.py)
+                                               against the bare window (bench/bare_window.py), taking turns
+
+--whole: catalogues of N connectors saved as the app saves them (with their list summaries); BENCH_RUNS
+runs each (default 11) after one warm-up, medians; the package is byte-compiled first, as installed.
 
 For each N: building the page and painting it once; one search keystroke (the filter applied and the
 table repainted) against the same QTableView + QSortFilterProxyModel over a QStandardItemModel holding
@@ -126,7 +131,56 @@ def measure(app: QApplication, desk: Desk, n: int) -> str:
     return line
 
 
+def whole(sizes: list[int]) -> list[str]:
+    import compileall
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    compileall.compile_dir(str(root / "desktop"), quiet=1)
+    work = Path(tempfile.mkdtemp(prefix="bench-list-"))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)}
+
+    def timed(script: str, home: Path | None = None) -> float:
+        extra = {"CONNECTOR_DESK_HOME": str(home)} if home else {}
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, str(root / "bench" / script)], env={**env, **extra},
+                           capture_output=True, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise RuntimeError(f"{script} failed: {r.stderr[-500:]!r}")
+        return (time.perf_counter() - t0) * 1000
+
+    homes = {}
+    for n in sizes:
+        homes[n] = work / f"home-{n}"
+        desk = Desk(registry, homes[n])
+        desk.catalogue.put([(c, None, False) for c in connectors(n)])  # type: ignore[union-attr]
+    runs = int(os.environ.get("BENCH_RUNS", "11"))
+    contenders = [("bare", None)] + [(f"{n:,}", homes[n]) for n in sizes]
+    times: dict[str, list[float]] = {label: [] for label, _h in contenders}
+    for i in range(runs + 1):  # the first round warms caches for all alike and is not counted
+        for label, home in contenders:
+            dt = timed("bare_window.py" if home is None else "list_shown.py", home)
+            if i:
+                times[label].append(dt)
+    bare = statistics.median(times["bare"])
+    lines = [f"- bare PySide6 window: {_stats(times['bare'])}"]
+    for n in sizes:
+        med = statistics.median(times[f"{n:,}"])
+        lines.append(f"- until the list of {n:,} connectors is painted: {_stats(times[f'{n:,}'])} = "
+                     f"**{med / bare:.2f}×** the bare window (target ≤ 2×)")
+    return lines
+
+
+def _stats(values: list[float]) -> str:
+    return (f"{statistics.median(values):.1f} ms (min {min(values):.1f}, max {max(values):.1f}, "
+            f"{len(values)} runs)")
+
+
 def main() -> int:
+    if "--whole" in sys.argv:
+        print("\n".join(whole([int(a) for a in sys.argv[2:]] or [100, 1000, 10000])))
+        return 0
     sizes = [int(a) for a in sys.argv[1:]] or [100, 1000, 10000]
     app = QApplication.instance() or QApplication([])
     desk = Desk(registry())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.core import errors, paths
 from desktop.core.contract import Action, ConnectorType
 from desktop.core.deadline import CancelToken
+from desktop.core.describe import SUMMARY_OF, summary
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.model import (
@@ -31,7 +32,7 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue, CatalogueError, encode_doc
+from desktop.core.store import Catalogue, CatalogueError, Summary, encode_doc, summary_of
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class Desk:
         self.folder = folder or paths.home()
         self.team = team
         self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
+        if isinstance(self.catalogue, Catalogue):
+            self.catalogue.summarize = self._summary
         self._vault = vault
 
     @property
@@ -96,6 +99,27 @@ class Desk:
     # -- reading ---------------------------------------------------------------------------
     def list(self) -> list[Connector]:
         return self.catalogue.load()
+
+    def listing(self) -> builtins.list[Connector]:
+        """The connectors for the list: from the local catalogue with their summaries and without
+        parsing their documents (desktop.core.store.ListedConnector); rows written without a current
+        summary are summarised here (the connector types load) and the summaries kept."""
+        if not isinstance(self.catalogue, Catalogue):
+            return self.list()
+        rows = self.catalogue.listed(SUMMARY_OF)
+        missing = [(c, s) for c in rows if summary_of(c) is None and (s := self._summary(c)) is not None]
+        for c, s in missing:
+            c.summary = s
+        if missing:
+            try:
+                self.catalogue.set_summaries(missing)
+            except CatalogueError as exc:  # e.g. a newer catalogue, only read: summarised again next time
+                log.info("summaries not kept: %s", exc.problem)
+        return builtins.list(rows)
+
+    def _summary(self, conn: Connector) -> Summary | None:
+        ctype = self.types.get(conn.type)
+        return summary(conn, ctype) if ctype is not None else None
 
     def get(self, name: str) -> Connector:
         conn = self.catalogue.get(name)

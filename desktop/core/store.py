@@ -8,6 +8,10 @@ secrets, which live in the keychain, in rows of their own. No secret value is ev
   :meth:`Catalogue.locked`, the inter-process writer lock, so two processes changing the same
   connector take turns (the service layer orders the steps so that every crash point leaves the
   old or the new state).
+- The list reads one SELECT of summary columns written with each document (description, type label,
+  server text, warnings; ``summary_of`` names the code that wrote them) and parses a document only
+  when it is used (:class:`ListedConnector`). Rows without a current summary (older databases, writers
+  that had no connector types) are summarised by the service layer when listed.
 - ``PRAGMA user_version`` holds the schema. A database of a newer schema is never written: it is
   read where the columns this version knows are there, and every write is refused naming the version.
 - The JSON catalogue of earlier versions (``catalogue.json`` and its last-good copy) is migrated
@@ -32,7 +36,7 @@ from desktop.core.model import Connector, Status
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 2  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1
+SCHEMA = 3  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1; 3 added the summary
 JSON_SCHEMA = 1
 # JSON schema N → N+1 upgrade functions, applied in order when an old catalogue.json is migrated.
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -46,7 +50,12 @@ CREATE TABLE IF NOT EXISTS connectors (
     status_state TEXT NOT NULL DEFAULT 'never',
     status_at TEXT,
     status_code TEXT,
-    status_message TEXT
+    status_message TEXT,
+    description TEXT,
+    type_label TEXT,
+    server TEXT,
+    warnings TEXT,
+    summary_of TEXT
 );
 CREATE TABLE IF NOT EXISTS secrets (
     connector TEXT NOT NULL,
@@ -55,6 +64,26 @@ CREATE TABLE IF NOT EXISTS secrets (
     PRIMARY KEY (connector, name)
 );
 """
+
+# Added by schema 3 (a schema-2 database gets them with ALTER TABLE, empty: its rows are summarised
+# when first listed).
+SEP = "\x1f"  # between the warnings (and the secret names) of one row in the database
+_SUMMARY_COLUMNS = ("description", "type_label", "server", "warnings", "summary_of")
+_LISTED = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.status_code, c.status_message, "
+           "c.description, c.type_label, c.server, c.warnings, c.summary_of, (SELECT group_concat(s.name, "
+           "char(31)) FROM (SELECT name FROM secrets WHERE connector = c.name ORDER BY rowid) AS s) "
+           "FROM connectors AS c ORDER BY c.rowid")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the list shows of a connector besides its name and status, computed when it is written
+    (desktop.core.describe.summary). ``of``: the code that computed it (a newer one recomputes)."""
+
+    type_label: str
+    server: str
+    warnings: tuple[str, ...]
+    of: str
 
 
 class CatalogueError(FieldError):
@@ -107,10 +136,77 @@ def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None
     return status.state, status.at, status.code, status.message
 
 
+class ListedConnector(Connector):
+    """A connector as the list reads it: a row of the catalogue kept as it came (see ``_LISTED``),
+    each attribute made from it when first used — the status and secret names from their columns,
+    settings, admin and previous_until by parsing the document. Most rows of a long list are only
+    ever asked for their name, type and summary (:func:`summary_of`)."""
+
+    summary: Summary | None
+    source: str | None  # the row's document while ``summary`` is None (see Catalogue.set_summaries)
+
+    @property  # a field of Connector; here read from the row when first used
+    def description(self) -> str:
+        d = self.__dict__
+        if "description" not in d:
+            d["description"] = d["_row"][7]
+        return str(d["description"])
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.__dict__["description"] = value
+
+    def __getattr__(self, attr: str) -> Any:  # only called for attributes not set yet
+        d = self.__dict__
+        row = d.get("_row")
+        if row is None:
+            raise AttributeError(attr)
+        if attr == "status":
+            d[attr] = Status(row[3], row[4], row[5], row[6])
+        elif attr == "secret_names":
+            d[attr] = row[12].split(SEP) if row[12] else []
+        elif attr == "summary":
+            d[attr] = Summary(row[8], row[9], tuple(row[10].split(SEP)) if row[10] else (), row[11])
+        elif attr == "source":
+            d[attr] = None
+        elif attr in ("settings", "admin", "previous_until"):
+            doc = json.loads(row[2])
+            d["settings"] = dict(doc.get("settings", {}))
+            d["admin"] = dict(doc.get("admin", {}))
+            d["previous_until"] = dict(doc.get("previous_until", {}))
+        else:
+            raise AttributeError(attr)
+        return d[attr]
+
+
+def summary_of(conn: Connector) -> tuple[str, str, str] | None:
+    """(type label, server text, warnings joined by "\\x1f") of a listed connector whose summary is
+    current, without making a :class:`Summary`; None for any other connector."""
+    row = conn.__dict__.get("_row")
+    return (row[8], row[9], row[10]) if row is not None else None
+
+
+def _listed(row: tuple[Any, ...], version: str) -> ListedConnector:
+    c = ListedConnector.__new__(ListedConnector)
+    if row[11] == version and row[7] is not None:
+        c.__dict__.update(name=row[0], type=row[1], _row=row)
+        return c
+    # An older row: everything from the document (the service layer summarises it).
+    d = json.loads(row[2])
+    c.__dict__.update(name=row[0], type=row[1], description=d.get("description", ""),
+                      settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
+                      previous_until=dict(d.get("previous_until", {})), status=Status(*row[3:7]),
+                      secret_names=row[12].split(SEP) if row[12] else [], summary=None, source=row[2])
+    return c
+
+
 @dataclass
 class Catalogue:
     folder: Path
     report: LoadReport = field(default_factory=LoadReport)
+    # The list's summary of a connector, written with it (set by the service layer, which has the
+    # connector types); None: rows are written without one and summarised when listed.
+    summarize: Callable[[Connector], Summary | None] | None = None
 
     @property
     def path(self) -> Path:
@@ -196,6 +292,10 @@ class Catalogue:
                 for statement in _DDL.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                have = {row[1] for row in db.execute("PRAGMA table_info(connectors)")}
+                for column in _SUMMARY_COLUMNS:  # schema 2 → 3
+                    if column not in have:
+                        db.execute(f"ALTER TABLE connectors ADD COLUMN {column} TEXT")
                 db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.execute("COMMIT")
         except BaseException:
@@ -275,6 +375,34 @@ class Catalogue:
                 out.append(conn)
         return out
 
+    def listed(self, version: str) -> list[ListedConnector]:
+        """Every connector for the list, in the order they were added: one SELECT, no document
+        parsed for rows whose summary was written by ``version`` (the others carry ``summary``
+        None). Rows that cannot be read are skipped and named in ``report.notes``."""
+        self.report = LoadReport()
+        self.migrate()
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as db:
+            query = _LISTED
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA:  # not upgraded yet: no summaries
+                query = query.replace("c.description, c.type_label, c.server, c.warnings, c.summary_of",
+                                      "NULL, NULL, NULL, NULL, NULL")
+            try:
+                rows = db.execute(query).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
+                    raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
+                raise
+        out = []
+        for row in rows:
+            try:
+                out.append(_listed(row, version))
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+                self.report.notes.append(f"The entry “{row[0]}” could not be read ({type(exc).__name__}) "
+                                         "and was skipped.")
+        return out
+
     def _row(self, row: tuple[Any, ...], secrets: dict[str, list[str]]) -> Connector | None:
         name, type_, doc, state, at, code, message = row
         try:
@@ -330,20 +458,40 @@ class Catalogue:
         with self._transaction() as db:
             for conn, old_name, staged in entries:
                 doc = encode_doc(conn)
-                values = (conn.name, conn.type, doc, *_status_row(conn.status))
+                values = (conn.name, conn.type, doc, *_status_row(conn.status), *self._summary_row(conn))
                 if old_name is not None and old_name != conn.name:
                     db.execute("UPDATE connectors SET name = ?, type = ?, doc = ?, status_state = ?, "
-                               "status_at = ?, status_code = ?, status_message = ? WHERE name = ?",
+                               "status_at = ?, status_code = ?, status_message = ?, description = ?, "
+                               "type_label = ?, server = ?, warnings = ?, summary_of = ? WHERE name = ?",
                                (*values, old_name))
                     db.execute("DELETE FROM secrets WHERE connector = ?", (old_name,))
                 db.execute("INSERT INTO connectors (name, type, doc, status_state, status_at, status_code, "
-                           "status_message) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                           "status_message, description, type_label, server, warnings, summary_of) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                            "type = excluded.type, doc = excluded.doc, status_state = excluded.status_state, "
                            "status_at = excluded.status_at, status_code = excluded.status_code, "
-                           "status_message = excluded.status_message", values)
+                           "status_message = excluded.status_message, description = excluded.description, "
+                           "type_label = excluded.type_label, server = excluded.server, "
+                           "warnings = excluded.warnings, summary_of = excluded.summary_of", values)
                 db.execute("DELETE FROM secrets WHERE connector = ?", (conn.name,))
                 db.executemany("INSERT INTO secrets (connector, name, staged) VALUES (?, ?, ?)",
                                [(conn.name, s, int(staged)) for s in conn.secret_names])
+
+    def _summary_row(self, conn: Connector) -> tuple[str, str | None, str | None, str | None, str | None]:
+        summary = self.summarize(conn) if self.summarize is not None else None
+        if summary is None:
+            return conn.description, None, None, None, None
+        return conn.description, summary.type_label, summary.server, SEP.join(summary.warnings), summary.of
+
+    def set_summaries(self, rows: Iterable[tuple[ListedConnector, Summary]]) -> None:
+        """Keep the summaries computed for rows listed without one (an older database), where the
+        row still holds the document they were computed from."""
+        with self._transaction() as db:
+            for conn, summary in rows:
+                db.execute("UPDATE connectors SET description = ?, type_label = ?, server = ?, warnings = ?, "
+                           "summary_of = ? WHERE name = ? AND doc = ?",
+                           (conn.description, summary.type_label, summary.server, SEP.join(summary.warnings),
+                            summary.of, conn.name, conn.source))
 
     def unstage(self, names: Iterable[str]) -> None:
         """The current keychain keys now hold the values: read them from there again."""

@@ -9,6 +9,7 @@ get on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,8 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import errors
+from desktop.core.describe import summary
 from desktop.core.model import Connector
 from desktop.core.service import Desk
+from desktop.core.store import SEP, Summary, summary_of
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
 from desktop.gui.timefmt import local_time
 
@@ -46,17 +49,23 @@ SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per ke
 
 @dataclass(slots=True)
 class _Row:
-    """Everything the table shows of one connector, computed once per change (``data()`` is a look-up)."""
+    """What the table shows of one connector, computed once per change (``data()`` is a look-up). The
+    name, type and server come from the connector's stored summary (no connector type is imported for
+    the list); the status text, whose time is formatted in local time, is made when the row is first
+    shown, searched or sorted by status."""
 
     connector: Connector
-    cells: list[str]
-    tooltips: list[str | None]
-    search: str
-    warned: bool
-    status_color: str | None
+    key: str  # the name in lower case: the sort order and its tie-breaker
+    name_cell: str
+    type_label: str
+    server: str
+    warnings: tuple[str, ...]
+    status: str | None = None
+    search: str | None = None
 
 
 _ICONS: dict[str, QIcon] = {}
+_STATUS_COLORS = {"valid": OK_COLOR, "failed": FAIL_COLOR}
 
 
 def _state_icon(state: str) -> QIcon:
@@ -120,6 +129,9 @@ class ConnectorModel(QAbstractTableModel):
         self.search_text = ""
         self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
         self._shown_row_of: dict[str, int] = {}
+        self._words = {"busy": self.tr("Validating…"), "valid": self.tr("Valid at {0}"),
+                       "sign-in": self.tr("Failed at {0}: needs a new sign-in (Sign in again…)"),
+                       "failed": self.tr("Failed at {0}: {1}"), "never": self.tr("Never validated")}
 
     @property
     def connectors(self) -> list[Connector]:
@@ -159,15 +171,23 @@ class ConnectorModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _order(self) -> None:
-        col = self.sort_column
-        self.rows.sort(key=lambda r: (r.cells[col].lower() if col else r.connector.name.lower(),
-                                      r.connector.name.lower()),
-                       reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        col, reverse = self.sort_column, self.sort_order == Qt.SortOrder.DescendingOrder
+        if not col:
+            self.rows.sort(key=attrgetter("key"), reverse=reverse)
+            return
+        self.rows.sort(key=lambda r: (self.cell(r, col).lower(), r.key), reverse=reverse)
 
     def _select_shown(self) -> None:
         text = self.search_text
-        self.shown = [i for i, r in enumerate(self.rows) if text in r.search] if text else list(range(len(self.rows)))
-        self._shown_row_of = {self.rows[i].connector.name: row for row, i in enumerate(self.shown)}
+        if text:
+            for r in self.rows:
+                if r.search is None:
+                    r.search = " ".join((r.connector.name, r.type_label, r.server, self.cell(r, 3))).lower()
+            self.shown = [i for i, r in enumerate(self.rows) if text in r.search]  # type: ignore[operator]
+        else:
+            self.shown = list(range(len(self.rows)))
+        rows = self.rows
+        self._shown_row_of = {rows[i].connector.name: row for row, i in enumerate(self.shown)}
 
     def row_of(self, name: str) -> int | None:
         """The row showing ``name`` (None when the search hides it)."""
@@ -194,31 +214,46 @@ class ConnectorModel(QAbstractTableModel):
                 return
 
     def _row(self, c: Connector) -> _Row:
-        ctype = self.desk.types.get(c.type)
-        warnings = ctype.warnings(c.settings) if ctype else []
-        status = self.status_text(c)
-        type_label = ctype.label if ctype else c.type
-        server = ctype.server_label(c.settings) if ctype else "?"
-        cells = [("⚠ " if warnings else "") + c.name, type_label, server, status]
+        listed = summary_of(c)  # read with the connector: no connector type is needed
+        if listed is not None:
+            type_label, server, warned = listed
+            warnings: tuple[str, ...] = (warned,) if warned else ()  # split only for a tooltip
+        else:
+            s: Summary | None = getattr(c, "summary", None)
+            if s is None:
+                ctype = self.desk.types.get(c.type)
+                s = summary(c, ctype) if ctype else Summary(c.type, "?", (), "")
+            type_label, server, warnings = s.type_label, s.server, s.warnings
+        name = c.name
+        return _Row(c, name.lower(), "⚠ " + name if warnings else name, type_label, server, warnings)
+
+    def cell(self, r: _Row, col: int) -> str:
+        if col != 3:
+            return (r.name_cell, r.type_label, r.server)[col]
+        if r.status is None:
+            r.status = self.status_text(r.connector)
+        return r.status
+
+    def _tooltip(self, r: _Row, col: int) -> str | None:
+        c = r.connector
+        warnings = [w for text in r.warnings for w in text.split(SEP)]
         tip = "\n".join(([c.description] if c.description else []) + ["⚠ " + w for w in warnings]) or None
-        status_tip = tip
-        if c.status.state == "failed":
-            status_tip = "\n".join(p for p in (tip, f"[{c.status.code}] {c.status.message}") if p)
-        color = None if c.name in self.busy else {"valid": OK_COLOR, "failed": FAIL_COLOR}.get(c.status.state)
-        return _Row(c, cells, [tip, tip, tip, status_tip], " ".join([c.name, type_label, server, status]).lower(),
-                    bool(warnings), color)
+        if col == 3 and c.status.state == "failed":
+            return "\n".join(p for p in (tip, f"[{c.status.code}] {c.status.message}") if p)
+        return tip
 
     def status_text(self, c: Connector) -> str:
+        words = self._words
         if c.name in self.busy:
-            return self.tr("Validating…")
+            return words["busy"]
         st = c.status
         if st.state == "valid":
-            return self.tr("Valid at {0}").format(local_time(st.at))
+            return words["valid"].format(local_time(st.at))
         if st.state == "failed" and st.code == errors.OAUTH_SIGN_IN_REQUIRED:
-            return self.tr("Failed at {0}: needs a new sign-in (Sign in again…)").format(local_time(st.at))
+            return words["sign-in"].format(local_time(st.at))
         if st.state == "failed":
-            return self.tr("Failed at {0}: {1}").format(local_time(st.at), st.message or st.code or "?")
-        return self.tr("Never validated")
+            return words["failed"].format(local_time(st.at), st.message or st.code or "?")
+        return words["never"]
 
     # -- Qt's model interface: look-ups only -------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -238,19 +273,20 @@ class ConnectorModel(QAbstractTableModel):
         r = self.rows[self.shown[index.row()]]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return r.cells[col]
+            return self.cell(r, col)
         if role == Qt.ItemDataRole.UserRole:
             return r.connector.name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.tooltips[col]
+            return self._tooltip(r, col)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return _state_icon("busy" if r.connector.name in self.busy else r.connector.status.state)
         if role == Qt.ItemDataRole.DecorationRole and col == 1:
-            return _type_icon(r.connector.type, r.cells[1])
+            return _type_icon(r.connector.type, r.type_label)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == 3 and r.status_color:
-                return QBrush(QColor(r.status_color))
-            if col == 0 and r.warned:
+            color = None if col != 3 or r.connector.name in self.busy else _STATUS_COLORS.get(r.connector.status.state)
+            if color:
+                return QBrush(QColor(color))
+            if col == 0 and r.warnings:
                 return QBrush(QColor(WARN_COLOR))
         return None
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from desktop.core.wizard import WizardFlow
     from desktop.gui.banner import ResultBanner
     from desktop.gui.connector_list import ConnectorList, ConnectorModel, EmptyState
+    from desktop.gui.health import ValidateAll
     from desktop.gui.wizard import ConnectorWizard
 
 
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         self._generation += 1
         generation = self._generation
         select = select or self.selected_name()
-        self.runner.run(lambda _t, _e: self.desk.list(), "load",
+        self.runner.run(lambda _t, _e: self.desk.listing(), "load",
                         on_finished=lambda conns: self._when_built(lambda: self._loaded(conns, select, generation)),
                         on_failed=lambda exc: self._when_built(lambda: self._load_failed(exc)))
 
@@ -402,14 +403,11 @@ class MainWindow(QMainWindow):
 
     # -- health ----------------------------------------------------------------------------
     def _build_health(self) -> None:
+        """The re-check choice; the validate-all job and its timer are made when first used (their
+        module loads mail-parsing code the list does not need to get on screen)."""
         from PySide6.QtCore import QSettings
 
-        from desktop.gui.health import ValidateAll, recheck
-        self.validate_all_job = ValidateAll(self.desk, self.runner, self)
-        self.validate_all_job.result.connect(self._validated_one)
-        self.validate_all_job.finished.connect(self._validated_all)
-        self.validate_all_job.failed.connect(self._validate_all_failed)
-        self.recheck = recheck(self.validate_all_job, self)
+        self._validate_all_job: ValidateAll | None = None
         self.recheck_choice = QComboBox()
         self.recheck_choice.setObjectName("recheckEvery")
         self.recheck_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -424,11 +422,24 @@ class MainWindow(QMainWindow):
         self._recheck_changed()
         self.toolbar.insertWidget(self.about_action, self.recheck_choice)
 
+    @property
+    def validate_all_job(self) -> ValidateAll:
+        if self._validate_all_job is None:
+            from desktop.gui.health import ValidateAll, recheck
+            job = self._validate_all_job = ValidateAll(self.desk, self.runner, self)
+            job.result.connect(self._validated_one)
+            job.finished.connect(self._validated_all)
+            job.failed.connect(self._validate_all_failed)
+            self.recheck = recheck(job, self)
+        return self._validate_all_job
+
     def _recheck_changed(self, *_: object) -> None:
         from PySide6.QtCore import QSettings
         minutes = int(self.recheck_choice.currentData() or 0)
         QSettings().setValue("recheck_minutes", minutes)
-        self.recheck.set_interval(minutes * 60)
+        if minutes or self._validate_all_job is not None:
+            _ = self.validate_all_job  # made with its timer
+            self.recheck.set_interval(minutes * 60)
 
     def validate_all(self) -> None:
         """Every connector at once (or Cancel while they run): rows change one by one as results arrive."""
@@ -555,7 +566,8 @@ class MainWindow(QMainWindow):
         self._last.clear()
         if self.list_page is not None:
             self.list_page.model.desk = self.list_page.details.desk = desk
-        self.validate_all_job.desk = desk
+        if self._validate_all_job is not None:
+            self._validate_all_job.desk = desk
         self.workspace_choice.setEnabled(True)
         self.setWindowTitle(APP_NAME if name == "local" else f"{APP_NAME} — {name}")
         self.reload()
