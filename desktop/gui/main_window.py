@@ -424,21 +424,24 @@ class MainWindow(QMainWindow):
 
     @property
     def validate_all_job(self) -> ValidateAll:
-        if self._validate_all_job is None:
-            from desktop.gui.health import ValidateAll, recheck
-            job = self._validate_all_job = ValidateAll(self.desk, self.runner, self)
-            job.result.connect(self._validated_one)
-            job.finished.connect(self._validated_all)
-            job.failed.connect(self._validate_all_failed)
-            self.recheck = recheck(job, self)
-        return self._validate_all_job
+        return self._validate_all_job or self._make_validate_all_job()
+
+    def _make_validate_all_job(self) -> ValidateAll:
+        from desktop.gui.health import ValidateAll, recheck
+        job = self._validate_all_job = ValidateAll(self.desk, self.runner, self)
+        job.result.connect(self._validated_one)
+        job.finished.connect(self._validated_all)
+        job.failed.connect(self._validate_all_failed)
+        self.recheck = recheck(job, self)
+        return job
 
     def _recheck_changed(self, *_: object) -> None:
         from PySide6.QtCore import QSettings
         minutes = int(self.recheck_choice.currentData() or 0)
         QSettings().setValue("recheck_minutes", minutes)
-        if minutes or self._validate_all_job is not None:
-            _ = self.validate_all_job  # made with its timer
+        if minutes and self._validate_all_job is None:
+            self._make_validate_all_job()
+        if self._validate_all_job is not None:
             self.recheck.set_interval(minutes * 60)
 
     def validate_all(self) -> None:
