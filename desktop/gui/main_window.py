@@ -74,7 +74,6 @@ class MainWindow(QMainWindow):
         self._last: dict[str, RunResult] = {}  # the last check of each connector in this session
         self._banner_for: str | None = None  # the connector the result banner speaks of
         FirstPaint(self, self._build_body)
-        self.reload()
 
     # -- building --------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -156,6 +155,8 @@ class MainWindow(QMainWindow):
         waiting, self._waiting = self._waiting, []
         for fn in waiting:
             fn()
+        if self._generation == 0:  # the first load: after the body, not beside it (both need the GIL)
+            self.reload()
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -419,7 +420,7 @@ class MainWindow(QMainWindow):
         chosen = self.recheck_choice.findData(int(str(settings.value("recheck_minutes", 0) or 0)))
         self.recheck_choice.setCurrentIndex(max(0, chosen))
         self.recheck_choice.currentIndexChanged.connect(self._recheck_changed)
-        self._recheck_changed()
+        self._apply_recheck()
         self.toolbar.insertWidget(self.about_action, self.recheck_choice)
 
     @property
@@ -437,8 +438,11 @@ class MainWindow(QMainWindow):
 
     def _recheck_changed(self, *_: object) -> None:
         from PySide6.QtCore import QSettings
+        QSettings().setValue("recheck_minutes", int(self.recheck_choice.currentData() or 0))
+        self._apply_recheck()
+
+    def _apply_recheck(self) -> None:
         minutes = int(self.recheck_choice.currentData() or 0)
-        QSettings().setValue("recheck_minutes", minutes)
         if minutes and self._validate_all_job is None:
             self._make_validate_all_job()
         if self._validate_all_job is not None:
