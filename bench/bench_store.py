@@ -3,9 +3,16 @@ documents without secrets; one more import into an empty catalogue against one o
 validation's status write (in process) on both; `list` of 10,000.
 
     PYTHONPATH=. .venv/bin/python bench/bench_store.py [--record]
+    PYTHONPATH=. .venv/bin/python bench/bench_store.py --secrets [N]
 
 --record appends the numbers to bench/RESULTS.md under a new heading. No keychain is touched (the
 documents have no secrets), so no D-Bus session is needed.
+
+--secrets: `connector-desk import` of N (default 1,000) SMTP documents with a secret each, whole
+process, against its peer: a Python process storing the same N secrets (same attributes as keyring
+writes them, replace=True as keyring does) over ONE Secret Service connection and session, with
+secretstorage. Both in one private D-Bus session with an unlocked gnome-keyring; they take turns
+A-B-B-A (the keyring's cost grows with the items it holds, and both add N each run).
 """
 
 from __future__ import annotations
@@ -53,7 +60,69 @@ def stats(values: list[float], scale: float = 1000.0) -> str:
     return f"{statistics.median(v):.1f} ms (min {min(v):.1f}, max {max(v):.1f}, {len(v)} runs)"
 
 
+PEER = """
+import sys, secretstorage
+from secretstorage.util import open_session
+n, prefix, service, value = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
+conn = secretstorage.dbus_init()
+collection = secretstorage.get_default_collection(conn, open_session(conn))
+for i in range(n):
+    key = f"{prefix}{i:05d}/password"
+    collection.create_item(f"Password for '{key}' on '{service}'",
+                           {"service": service, "username": key, "application": "Python keyring library"},
+                           value, replace=True)
+"""
+
+
+def secrets_main(n: int) -> int:
+    if not os.environ.get("BENCH_SECRETS_INNER"):  # into a private D-Bus session with gnome-keyring
+        home = Path(tempfile.mkdtemp(prefix="bench-secrets-home-"))
+        (home / "runtime").mkdir(mode=0o700)
+        env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "runtime"),
+               "XDG_DATA_HOME": str(home / ".local/share"), "BENCH_SECRETS_INNER": "1"}
+        script = 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"'
+        return subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv],
+                               env=env, cwd=ROOT)
+    work = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
+    home = work / "home"
+    value = "bench-password-1"
+
+    def ours(prefix: str) -> float:
+        f = work / f"{prefix}.json"
+        f.write_text(json.dumps([{"name": f"{prefix}{i:05d}", "type": "smtp",
+                                  "settings": {"host": "mail.example.test", "port": 587, "security": "starttls",
+                                               "username": f"svc{i}", "from_address": f"svc{i}@example.test"},
+                                  "secrets": {"password": {"env": "BENCH_PW"}}} for i in range(n)]))
+        os.environ["BENCH_PW"] = value
+        return cli(home, "import", str(f))
+
+    def peer(prefix: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", PEER, str(n), prefix, "connector-desk-bench-peer", value], check=True)
+        return time.perf_counter() - t0
+
+    ours("warm"), peer("warm")  # the keychain daemon and the page cache warmed for both
+    runs: dict[str, list[float]] = {"ours": [], "peer": []}
+    for i, order in enumerate(("ours", "peer", "peer", "ours") * int(os.environ.get("BENCH_ROUNDS", "1"))):
+        runs[order].append((ours if order == "ours" else peer)(f"r{i}-"))
+    o, p = statistics.median(runs["ours"]), statistics.median(runs["peer"])
+    print(f"- import of {n:,} SMTP documents with a secret each (`connector-desk import`, whole process): "
+          f"{seconds(runs['ours'])}")
+    print(f"- the keychain's own cost: {n:,} secrets stored over one Secret Service connection (secretstorage, "
+          f"whole process): {seconds(runs['peer'])}")
+    print(f"- import / keychain: **{o / p:.2f}×** (target ≤ 1.5×); {o / n * 1000:.1f} ms per connector against "
+          f"{p / n * 1000:.1f} ms per secret")
+    return 0
+
+
+def seconds(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} s (min {min(values):.1f}, max {max(values):.1f}, {len(values)} runs)"
+
+
 def main() -> int:
+    if "--secrets" in sys.argv:
+        rest = [a for a in sys.argv[1:] if a != "--secrets"]
+        return secrets_main(int(rest[0]) if rest else 1000)
     work = Path(tempfile.mkdtemp(prefix="bench-store-"))
     lines: list[str] = []
     homes: dict[int, Path] = {}

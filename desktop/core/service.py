@@ -32,7 +32,17 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue, CatalogueError, Summary, encode_doc, summary_of
+from desktop.core.store import (
+    DESCRIPTION,
+    SUMMARY_BY,
+    Catalogue,
+    CatalogueError,
+    ListedRow,
+    Summary,
+    encode_doc,
+    row_connector,
+    with_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +110,35 @@ class Desk:
     def list(self) -> list[Connector]:
         return self.catalogue.load()
 
-    def listing(self) -> builtins.list[Connector]:
-        """The connectors for the list: from the local catalogue with their summaries and without
-        parsing their documents (desktop.core.store.ListedConnector); rows written without a current
-        summary are summarised here (the connector types load) and the summaries kept."""
+    def listing(self) -> builtins.list[ListedRow] | builtins.list[Connector]:
+        """The connectors for the list: the local catalogue's rows as they are read, with their
+        summaries and no document parsed (desktop.core.store.ListedRow); rows written without a
+        current summary are summarised here (the connector types load) and the summaries kept.
+        A team workspace: its connectors."""
         if not isinstance(self.catalogue, Catalogue):
             return self.list()
-        rows = self.catalogue.listed(SUMMARY_OF)
-        missing = [(c, s) for c in rows if summary_of(c) is None and (s := self._summary(c)) is not None]
-        for c, s in missing:
-            c.summary = s
-        if missing:
+        rows = self.catalogue.listed()
+        kept, unreadable = [], set()
+        for i, row in enumerate(rows):
+            if row[SUMMARY_BY] == SUMMARY_OF and row[DESCRIPTION] is not None:
+                continue
             try:
-                self.catalogue.set_summaries(missing)
+                conn = row_connector(row)
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+                self.catalogue.report.notes.append(f"The entry “{row[0]}” could not be read "
+                                                   f"({type(exc).__name__}) and was skipped.")
+                unreadable.add(i)
+                continue
+            summarised = self._summary(conn)
+            rows[i] = with_summary(row, conn, summarised or Summary(conn.type, "?", (), ""))
+            if summarised is not None:  # (a type not known here is summarised again next time)
+                kept.append(rows[i])
+        if kept:
+            try:
+                self.catalogue.set_summaries(kept)
             except CatalogueError as exc:  # e.g. a newer catalogue, only read: summarised again next time
                 log.info("summaries not kept: %s", exc.problem)
-        return builtins.list(rows)
+        return [row for i, row in enumerate(rows) if i not in unreadable] if unreadable else rows
 
     def _summary(self, conn: Connector) -> Summary | None:
         ctype = self.types.get(conn.type)

@@ -11,7 +11,7 @@ secrets, which live in the keychain, in rows of their own. No secret value is ev
 - The list reads one SELECT of summary columns written with each document (description, type label,
   server text, warnings; ``summary_of`` names the code that wrote them) and parses a document only
   when it is used (:class:`ListedConnector`). Rows without a current summary (older databases, writers
-  that had no connector types) are summarised by the service layer when listed.
+  that had no connector types) are summarised by the service layer when listed, and kept.
 - ``PRAGMA user_version`` holds the schema. A database of a newer schema is never written: it is
   read where the columns this version knows are there, and every write is refused naming the version.
 - The JSON catalogue of earlier versions (``catalogue.json`` and its last-good copy) is migrated
@@ -26,7 +26,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -136,20 +136,32 @@ def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None
     return status.state, status.at, status.code, status.message
 
 
-class ListedConnector(Connector):
-    """A connector as the list reads it: a row of the catalogue kept as it came (see ``_LISTED``),
-    each attribute made from it when first used — the status and secret names from their columns,
-    settings, admin and previous_until by parsing the document. Most rows of a long list are only
-    ever asked for their name, type and summary (:func:`summary_of`)."""
+# A row as Catalogue.listed() reads it (see ``_LISTED``): name, type, doc, the four status columns, the
+# summary columns, the secret names joined by SEP. The list keeps these tuples as they come.
+ListedRow = tuple[Any, ...]
+NAME, TYPE, DOC, DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 0, 1, 2, 7, 8, 9, 10, 11, 12
 
-    summary: Summary | None
-    source: str | None  # the row's document while ``summary`` is None (see Catalogue.set_summaries)
+
+_FIELDS = tuple(f.name for f in fields(Connector))
+
+
+class ListedConnector(Connector):
+    """A connector made from a :data:`ListedRow` with a current summary: each attribute is made from
+    the row when first used — the status and secret names from their columns, settings, admin and
+    previous_until by parsing the document."""
+
+    def __eq__(self, other: object) -> bool:  # equal to the Connector it stands for
+        if not isinstance(other, Connector):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # as Connector's (a mutable dataclass)
 
     @property  # a field of Connector; here read from the row when first used
     def description(self) -> str:
         d = self.__dict__
         if "description" not in d:
-            d["description"] = d["_row"][7]
+            d["description"] = d["_row"][DESCRIPTION]
         return str(d["description"])
 
     @description.setter
@@ -162,15 +174,11 @@ class ListedConnector(Connector):
         if row is None:
             raise AttributeError(attr)
         if attr == "status":
-            d[attr] = Status(row[3], row[4], row[5], row[6])
+            d[attr] = Status(*row[3:7])
         elif attr == "secret_names":
-            d[attr] = row[12].split(SEP) if row[12] else []
-        elif attr == "summary":
-            d[attr] = Summary(row[8], row[9], tuple(row[10].split(SEP)) if row[10] else (), row[11])
-        elif attr == "source":
-            d[attr] = None
+            d[attr] = row[SECRETS].split(SEP) if row[SECRETS] else []
         elif attr in ("settings", "admin", "previous_until"):
-            doc = json.loads(row[2])
+            doc = json.loads(row[DOC])
             d["settings"] = dict(doc.get("settings", {}))
             d["admin"] = dict(doc.get("admin", {}))
             d["previous_until"] = dict(doc.get("previous_until", {}))
@@ -179,25 +187,32 @@ class ListedConnector(Connector):
         return d[attr]
 
 
-def summary_of(conn: Connector) -> tuple[str, str, str] | None:
-    """(type label, server text, warnings joined by "\\x1f") of a listed connector whose summary is
-    current, without making a :class:`Summary`; None for any other connector."""
-    row = conn.__dict__.get("_row")
-    return (row[8], row[9], row[10]) if row is not None else None
-
-
-def _listed(row: tuple[Any, ...], version: str) -> ListedConnector:
+def listed_connector(row: ListedRow) -> ListedConnector:
     c = ListedConnector.__new__(ListedConnector)
-    if row[11] == version and row[7] is not None:
-        c.__dict__.update(name=row[0], type=row[1], _row=row)
-        return c
-    # An older row: everything from the document (the service layer summarises it).
-    d = json.loads(row[2])
-    c.__dict__.update(name=row[0], type=row[1], description=d.get("description", ""),
-                      settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
-                      previous_until=dict(d.get("previous_until", {})), status=Status(*row[3:7]),
-                      secret_names=row[12].split(SEP) if row[12] else [], summary=None, source=row[2])
+    c.__dict__.update(name=row[NAME], type=row[TYPE], _row=row)
     return c
+
+
+def listed_summary(conn: Connector) -> tuple[str, str, str] | None:
+    """(type label, server text, warnings joined by SEP) of a :class:`ListedConnector`; None for
+    any other connector."""
+    row = conn.__dict__.get("_row")
+    return (row[TYPE_LABEL], row[SERVER], row[WARNINGS]) if row is not None else None
+
+
+def with_summary(row: ListedRow, conn: Connector, summary: Summary) -> ListedRow:
+    """``row`` with ``summary`` (and the description of ``conn``) in its summary columns."""
+    return (*row[:DESCRIPTION], conn.description, summary.type_label, summary.server, SEP.join(summary.warnings),
+            summary.of, row[SECRETS])
+
+
+def row_connector(row: ListedRow) -> Connector:
+    """The whole connector of a row without a current summary (everything from its document)."""
+    d = json.loads(row[DOC])
+    return Connector(name=row[NAME], type=row[TYPE], description=d.get("description", ""),
+                     settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
+                     secret_names=row[SECRETS].split(SEP) if row[SECRETS] else [], status=Status(*row[3:7]),
+                     previous_until=dict(d.get("previous_until", {})))
 
 
 @dataclass
@@ -375,10 +390,9 @@ class Catalogue:
                 out.append(conn)
         return out
 
-    def listed(self, version: str) -> list[ListedConnector]:
-        """Every connector for the list, in the order they were added: one SELECT, no document
-        parsed for rows whose summary was written by ``version`` (the others carry ``summary``
-        None). Rows that cannot be read are skipped and named in ``report.notes``."""
+    def listed(self) -> list[ListedRow]:
+        """Every connector for the list, in the order they were added, as the rows of one SELECT
+        (:data:`ListedRow`; nothing parsed). Rows of an older schema have no summary columns."""
         self.report = LoadReport()
         self.migrate()
         if not self.path.exists():
@@ -389,19 +403,11 @@ class Catalogue:
                 query = query.replace("c.description, c.type_label, c.server, c.warnings, c.summary_of",
                                       "NULL, NULL, NULL, NULL, NULL")
             try:
-                rows = db.execute(query).fetchall()
+                return db.execute(query).fetchall()
             except sqlite3.OperationalError as exc:
                 if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
                     raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
                 raise
-        out = []
-        for row in rows:
-            try:
-                out.append(_listed(row, version))
-            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
-                self.report.notes.append(f"The entry “{row[0]}” could not be read ({type(exc).__name__}) "
-                                         "and was skipped.")
-        return out
 
     def _row(self, row: tuple[Any, ...], secrets: dict[str, list[str]]) -> Connector | None:
         name, type_, doc, state, at, code, message = row
@@ -483,15 +489,13 @@ class Catalogue:
             return conn.description, None, None, None, None
         return conn.description, summary.type_label, summary.server, SEP.join(summary.warnings), summary.of
 
-    def set_summaries(self, rows: Iterable[tuple[ListedConnector, Summary]]) -> None:
+    def set_summaries(self, rows: Iterable[ListedRow]) -> None:
         """Keep the summaries computed for rows listed without one (an older database), where the
         row still holds the document they were computed from."""
         with self._transaction() as db:
-            for conn, summary in rows:
-                db.execute("UPDATE connectors SET description = ?, type_label = ?, server = ?, warnings = ?, "
+            db.executemany("UPDATE connectors SET description = ?, type_label = ?, server = ?, warnings = ?, "
                            "summary_of = ? WHERE name = ? AND doc = ?",
-                           (conn.description, summary.type_label, summary.server, SEP.join(summary.warnings),
-                            summary.of, conn.name, conn.source))
+                           [(*row[DESCRIPTION:SECRETS], row[NAME], row[DOC]) for row in rows])
 
     def unstage(self, names: Iterable[str]) -> None:
         """The current keychain keys now hold the values: read them from there again."""

@@ -8,6 +8,7 @@ get on screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -38,7 +39,17 @@ from desktop.core import errors
 from desktop.core.describe import summary
 from desktop.core.model import Connector
 from desktop.core.service import Desk
-from desktop.core.store import SEP, Summary, summary_of
+from desktop.core.store import (
+    NAME,
+    SEP,
+    SERVER,
+    TYPE_LABEL,
+    WARNINGS,
+    ListedRow,
+    Summary,
+    listed_connector,
+    listed_summary,
+)
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
 from desktop.gui.timefmt import local_time
 
@@ -51,17 +62,33 @@ SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per ke
 class _Row:
     """What the table shows of one connector, computed once per change (``data()`` is a look-up). The
     name, type and server come from the connector's stored summary (no connector type is imported for
-    the list); the status text, whose time is formatted in local time, is made when the row is first
-    shown, searched or sorted by status."""
+    the list); the connector itself is made from its catalogue row when first asked for (its status
+    for the rows on screen, its settings for the selected one); the status text, whose time is
+    formatted in local time, when the row is first shown, searched or sorted by status."""
 
-    connector: Connector
+    name: str
     key: str  # the name in lower case: the sort order and its tie-breaker
     name_cell: str
     type_label: str
     server: str
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # as stored: one text, the warnings separated by SEP
+    source: ListedRow | None  # the catalogue row the connector is made from
+    conn: Connector | None = None
     status: str | None = None
     search: str | None = None
+
+    @property
+    def connector(self) -> Connector:
+        if self.conn is None:
+            assert self.source is not None
+            self.conn = listed_connector(self.source)
+        return self.conn
+
+
+def _listed_row(row: ListedRow) -> _Row:
+    name, warned = row[NAME], row[WARNINGS]
+    return _Row(name, name.lower(), "⚠ " + name if warned else name, row[TYPE_LABEL], row[SERVER],
+                (warned,) if warned else (), row)
 
 
 _ICONS: dict[str, QIcon] = {}
@@ -140,10 +167,13 @@ class ConnectorModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self.rows)
 
-    def set_connectors(self, connectors: list[Connector]) -> None:
-        self.busy &= {c.name for c in connectors}
+    def set_connectors(self, connectors: Sequence[Connector] | Sequence[ListedRow]) -> None:
+        """The connectors to show: Connector objects, or the catalogue's rows as Desk.listing() reads
+        them (made into connectors only when used)."""
+        rows = [_listed_row(c) if type(c) is tuple else self._row(c) for c in connectors]  # type: ignore[arg-type]
+        self.busy &= {r.name for r in rows}
         self.beginResetModel()
-        self.rows = [self._row(c) for c in connectors]
+        self.rows = rows
         self._order()
         self._select_shown()
         self.endResetModel()
@@ -182,19 +212,19 @@ class ConnectorModel(QAbstractTableModel):
         if text:
             for r in self.rows:
                 if r.search is None:
-                    r.search = " ".join((r.connector.name, r.type_label, r.server, self.cell(r, 3))).lower()
+                    r.search = " ".join((r.name, r.type_label, r.server, self.cell(r, 3))).lower()
             self.shown = [i for i, r in enumerate(self.rows) if text in r.search]  # type: ignore[operator]
         else:
             self.shown = list(range(len(self.rows)))
         rows = self.rows
-        self._shown_row_of = {rows[i].connector.name: row for row, i in enumerate(self.shown)}
+        self._shown_row_of = {rows[i].name: row for row, i in enumerate(self.shown)}
 
     def row_of(self, name: str) -> int | None:
         """The row showing ``name`` (None when the search hides it)."""
         return self._shown_row_of.get(name)
 
     def name_at(self, row: int) -> str:
-        return self.rows[self.shown[row]].connector.name
+        return self.rows[self.shown[row]].name
 
     def update_connector(self, conn: Connector) -> None:
         """One connector changed (a new status): its row is recomputed and repainted, where it stands."""
@@ -206,7 +236,7 @@ class ConnectorModel(QAbstractTableModel):
 
     def _replace(self, name: str, conn: Connector | None) -> None:
         for i, r in enumerate(self.rows):
-            if r.connector.name == name:
+            if r.name == name:
                 self.rows[i] = self._row(conn or r.connector)
                 row = self._shown_row_of.get(name)
                 if row is not None:
@@ -214,18 +244,16 @@ class ConnectorModel(QAbstractTableModel):
                 return
 
     def _row(self, c: Connector) -> _Row:
-        listed = summary_of(c)  # read with the connector: no connector type is needed
+        listed = listed_summary(c)  # read with the connector: no connector type is needed
         if listed is not None:
             type_label, server, warned = listed
-            warnings: tuple[str, ...] = (warned,) if warned else ()  # split only for a tooltip
+            warnings: tuple[str, ...] = (warned,) if warned else ()
         else:
-            s: Summary | None = getattr(c, "summary", None)
-            if s is None:
-                ctype = self.desk.types.get(c.type)
-                s = summary(c, ctype) if ctype else Summary(c.type, "?", (), "")
+            ctype = self.desk.types.get(c.type)
+            s = summary(c, ctype) if ctype else Summary(c.type, "?", (), "")
             type_label, server, warnings = s.type_label, s.server, s.warnings
         name = c.name
-        return _Row(c, name.lower(), "⚠ " + name if warnings else name, type_label, server, warnings)
+        return _Row(name, name.lower(), "⚠ " + name if warnings else name, type_label, server, warnings, None, c)
 
     def cell(self, r: _Row, col: int) -> str:
         if col != 3:
@@ -275,15 +303,15 @@ class ConnectorModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.cell(r, col)
         if role == Qt.ItemDataRole.UserRole:
-            return r.connector.name
+            return r.name
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(r, col)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
-            return _state_icon("busy" if r.connector.name in self.busy else r.connector.status.state)
+            return _state_icon("busy" if r.name in self.busy else r.connector.status.state)
         if role == Qt.ItemDataRole.DecorationRole and col == 1:
             return _type_icon(r.connector.type, r.type_label)
         if role == Qt.ItemDataRole.ForegroundRole:
-            color = None if col != 3 or r.connector.name in self.busy else _STATUS_COLORS.get(r.connector.status.state)
+            color = None if col != 3 or r.name in self.busy else _STATUS_COLORS.get(r.connector.status.state)
             if color:
                 return QBrush(QColor(color))
             if col == 0 and r.warnings:
@@ -379,7 +407,7 @@ class ConnectorList(QWidget):
         if self._kept is not None:
             self.select(self._kept)
 
-    def show_connectors(self, connectors: list[Connector], select: str | None) -> None:
+    def show_connectors(self, connectors: Sequence[Connector] | Sequence[ListedRow], select: str | None) -> None:
         self._wanted = select
         self.model.set_connectors(connectors)
         self._searched()

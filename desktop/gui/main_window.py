@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from desktop.core.deadline import CancelToken
     from desktop.core.pipeline import RunResult
+    from desktop.core.store import ListedRow
     from desktop.core.wizard import WizardFlow
     from desktop.gui.banner import ResultBanner
     from desktop.gui.connector_list import ConnectorList, ConnectorModel, EmptyState
@@ -210,7 +211,7 @@ class MainWindow(QMainWindow):
             self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(
                 self._tip(self.signin_action), conn.name))
         running = self.validate_all_action.property("running") is True
-        self.validate_all_action.setEnabled(running or bool(self.connectors))
+        self.validate_all_action.setEnabled(running or self.list_page.model.total() > 0)
         self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
         if self._banner_for is not None and self._banner_for != name:
             self.banner.hide()  # the last outcome was about another connector
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
         else:
             self._waiting.append(fn)
 
-    def _loaded(self, connectors: list[Connector], select: str | None, generation: int) -> None:
+    def _loaded(self, connectors: list[Connector] | list[ListedRow], select: str | None, generation: int) -> None:
         if generation != self._generation or self.list_page is None:
             return  # an older load finishing late: a newer one has the current catalogue
         self.loaded = True
