@@ -155,7 +155,7 @@ class ConnectorModel(QAbstractTableModel):
         self.busy: set[str] = set()
         self.search_text = ""
         self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
-        self._shown_row_of: dict[str, int] = {}
+        self._shown_row_of: dict[str, int] | None = {}  # name → row shown; None: not made yet
         self._words = {"busy": self.tr("Validating…"), "valid": self.tr("Valid at {0}"),
                        "sign-in": self.tr("Failed at {0}: needs a new sign-in (Sign in again…)"),
                        "failed": self.tr("Failed at {0}: {1}"), "never": self.tr("Never validated")}
@@ -171,7 +171,8 @@ class ConnectorModel(QAbstractTableModel):
         """The connectors to show: Connector objects, or the catalogue's rows as Desk.listing() reads
         them (made into connectors only when used)."""
         rows = [_listed_row(c) if type(c) is tuple else self._row(c) for c in connectors]  # type: ignore[arg-type]
-        self.busy &= {r.name for r in rows}
+        if self.busy:
+            self.busy &= {r.name for r in rows}
         self.beginResetModel()
         self.rows = rows
         self._order()
@@ -195,7 +196,7 @@ class ConnectorModel(QAbstractTableModel):
         self._select_shown()
         moved = []
         for index in persistent:
-            row = self._shown_row_of.get(before[index.row()]) if 0 <= index.row() < len(before) else None
+            row = self.row_of(before[index.row()]) if 0 <= index.row() < len(before) else None
             moved.append(self.index(row, index.column()) if row is not None else QModelIndex())
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
@@ -216,11 +217,13 @@ class ConnectorModel(QAbstractTableModel):
             self.shown = [i for i, r in enumerate(self.rows) if text in r.search]  # type: ignore[operator]
         else:
             self.shown = list(range(len(self.rows)))
-        rows = self.rows
-        self._shown_row_of = {rows[i].name: row for row, i in enumerate(self.shown)}
+        self._shown_row_of = None  # made when first asked for (rarely needed right after a reset)
 
     def row_of(self, name: str) -> int | None:
         """The row showing ``name`` (None when the search hides it)."""
+        if self._shown_row_of is None:
+            rows = self.rows
+            self._shown_row_of = {rows[i].name: row for row, i in enumerate(self.shown)}
         return self._shown_row_of.get(name)
 
     def name_at(self, row: int) -> str:
@@ -238,7 +241,7 @@ class ConnectorModel(QAbstractTableModel):
         for i, r in enumerate(self.rows):
             if r.name == name:
                 self.rows[i] = self._row(conn or r.connector)
-                row = self._shown_row_of.get(name)
+                row = self.row_of(name)
                 if row is not None:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                 return
