@@ -11,8 +11,8 @@ documents have no secrets), so no D-Bus session is needed.
 --secrets: `connector-desk import` of N (default 1,000) SMTP documents with a secret each, whole
 process, against its peer: a Python process storing the same N secrets (same attributes as keyring
 writes them, replace=True as keyring does) over ONE Secret Service connection and session, with
-secretstorage. Both in one private D-Bus session with an unlocked gnome-keyring; they take turns
-A-B-B-A (the keyring's cost grows with the items it holds, and both add N each run).
+secretstorage. Every run in a fresh private D-Bus session with a fresh, unlocked gnome-keyring (the
+keyring's cost per item grows with the items it holds); BENCH_RUNS (default 3) each, taking turns.
 """
 
 from __future__ import annotations
@@ -74,37 +74,45 @@ for i in range(n):
 """
 
 
-def secrets_main(n: int) -> int:
-    if not os.environ.get("BENCH_SECRETS_INNER"):  # into a private D-Bus session with gnome-keyring
-        home = Path(tempfile.mkdtemp(prefix="bench-secrets-home-"))
-        (home / "runtime").mkdir(mode=0o700)
-        env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "runtime"),
-               "XDG_DATA_HOME": str(home / ".local/share"), "BENCH_SECRETS_INNER": "1"}
-        script = 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"'
-        return subprocess.call(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, *sys.argv],
-                               env=env, cwd=ROOT)
+def secrets_one(which: str, n: int) -> int:
+    """One timed run, inside a fresh D-Bus session and keyring: prints the seconds it took."""
     work = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
-    home = work / "home"
     value = "bench-password-1"
-
-    def ours(prefix: str) -> float:
-        f = work / f"{prefix}.json"
-        f.write_text(json.dumps([{"name": f"{prefix}{i:05d}", "type": "smtp",
+    if which == "ours":
+        f = work / "docs.json"
+        f.write_text(json.dumps([{"name": f"c{i:05d}", "type": "smtp",
                                   "settings": {"host": "mail.example.test", "port": 587, "security": "starttls",
                                                "username": f"svc{i}", "from_address": f"svc{i}@example.test"},
                                   "secrets": {"password": {"env": "BENCH_PW"}}} for i in range(n)]))
         os.environ["BENCH_PW"] = value
-        return cli(home, "import", str(f))
+        print(cli(work / "home", "import", str(f)))
+        return 0
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PEER, str(n), "c", "connector-desk-bench-peer", value], check=True)
+    print(time.perf_counter() - t0)
+    return 0
 
-    def peer(prefix: str) -> float:
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", PEER, str(n), prefix, "connector-desk-bench-peer", value], check=True)
-        return time.perf_counter() - t0
 
-    ours("warm"), peer("warm")  # the keychain daemon and the page cache warmed for both
+def in_fresh_keyring(which: str, n: int) -> float:
+    home = Path(tempfile.mkdtemp(prefix="bench-secrets-home-"))
+    (home / "runtime").mkdir(mode=0o700)
+    env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "runtime"),
+           "XDG_DATA_HOME": str(home / ".local/share")}
+    script = 'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"'
+    out = subprocess.run(["dbus-run-session", "--", "sh", "-c", script, "sh", sys.executable, __file__,
+                          "--secrets-one", which, str(n)], env=env, cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def secrets_main(n: int) -> int:
+    """Each run in a fresh D-Bus session with a fresh, unlocked gnome-keyring (its cost per item grows
+    with the items it holds), the contenders taking turns."""
+    in_fresh_keyring("ours", 50), in_fresh_keyring("peer", 50)  # the page cache warmed for both
     runs: dict[str, list[float]] = {"ours": [], "peer": []}
-    for i, order in enumerate(("ours", "peer", "peer", "ours") * int(os.environ.get("BENCH_ROUNDS", "1"))):
-        runs[order].append((ours if order == "ours" else peer)(f"r{i}-"))
+    for _ in range(int(os.environ.get("BENCH_RUNS", "3"))):
+        for which in ("ours", "peer"):
+            runs[which].append(in_fresh_keyring(which, n))
     o, p = statistics.median(runs["ours"]), statistics.median(runs["peer"])
     print(f"- import of {n:,} SMTP documents with a secret each (`connector-desk import`, whole process): "
           f"{seconds(runs['ours'])}")
@@ -120,6 +128,9 @@ def seconds(values: list[float]) -> str:
 
 
 def main() -> int:
+    if "--secrets-one" in sys.argv:
+        i = sys.argv.index("--secrets-one")
+        return secrets_one(sys.argv[i + 1], int(sys.argv[i + 2]))
     if "--secrets" in sys.argv:
         rest = [a for a in sys.argv[1:] if a != "--secrets"]
         return secrets_main(int(rest[0]) if rest else 1000)
