@@ -117,7 +117,7 @@ class Desk:
         A team workspace: its connectors."""
         if not isinstance(self.catalogue, Catalogue):
             return self.list()
-        rows = self.catalogue.listed()
+        rows = self.catalogue.listed(SUMMARY_OF)
         kept, unreadable = [], set()
         for i, row in enumerate(rows):
             if row[SUMMARY_BY] == SUMMARY_OF and row[DESCRIPTION] is not None:

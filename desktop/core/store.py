@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS connectors (
     type_label TEXT,
     server TEXT,
     warnings TEXT,
-    summary_of TEXT
+    summary_of TEXT,
+    secret_names TEXT
 );
 CREATE TABLE IF NOT EXISTS secrets (
     connector TEXT NOT NULL,
@@ -68,11 +69,18 @@ CREATE TABLE IF NOT EXISTS secrets (
 # Added by schema 3 (a schema-2 database gets them with ALTER TABLE, empty: its rows are summarised
 # when first listed).
 SEP = "\x1f"  # between the warnings (and the secret names) of one row in the database
-_SUMMARY_COLUMNS = ("description", "type_label", "server", "warnings", "summary_of")
+# secret_names: the names of the secrets rows written in the same transaction, joined by SEP (what
+# the list reads; the secrets rows are what everything else reads). Trusted only in a row whose
+# summary this version wrote; other rows have their names read from the secrets rows.
+_SUMMARY_COLUMNS = ("description", "type_label", "server", "warnings", "summary_of", "secret_names")
+_SECRET_NAMES = ("(SELECT group_concat(s.name, char(31)) FROM (SELECT name FROM secrets WHERE connector = c.name "
+                 "ORDER BY rowid) AS s)")
 _LISTED = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.status_code, c.status_message, "
-           "c.description, c.type_label, c.server, c.warnings, c.summary_of, (SELECT group_concat(s.name, "
-           "char(31)) FROM (SELECT name FROM secrets WHERE connector = c.name ORDER BY rowid) AS s) "
-           "FROM connectors AS c ORDER BY c.rowid")
+           "c.description, c.type_label, c.server, c.warnings, c.summary_of, CASE WHEN c.summary_of = ? "
+           f"THEN c.secret_names ELSE {_SECRET_NAMES} END FROM connectors AS c ORDER BY c.rowid")
+# The same for a schema-2 database not upgraded yet: no summary columns.
+_LISTED_2 = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.status_code, c.status_message, "
+             f"NULL, NULL, NULL, NULL, NULL, {_SECRET_NAMES} FROM connectors AS c ORDER BY c.rowid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,20 +398,20 @@ class Catalogue:
                 out.append(conn)
         return out
 
-    def listed(self) -> list[ListedRow]:
+    def listed(self, version: str) -> list[ListedRow]:
         """Every connector for the list, in the order they were added, as the rows of one SELECT
-        (:data:`ListedRow`; nothing parsed). Rows of an older schema have no summary columns."""
+        (:data:`ListedRow`; nothing parsed). ``version``: the ``summary_of`` of rows whose summary
+        is current. Rows of an older schema have no summary columns."""
         self.report = LoadReport()
         self.migrate()
         if not self.path.exists():
             return []
         with self._connect(write=False) as db:
-            query = _LISTED
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA:  # not upgraded yet: no summaries
-                query = query.replace("c.description, c.type_label, c.server, c.warnings, c.summary_of",
-                                      "NULL, NULL, NULL, NULL, NULL")
+            current = db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA
             try:
-                return db.execute(query).fetchall()
+                cursor = db.execute(_LISTED, (version,)) if current else db.execute(_LISTED_2)
+                rows: list[ListedRow] = cursor.fetchall()
+                return rows
             except sqlite3.OperationalError as exc:
                 if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
                     raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
@@ -468,34 +476,38 @@ class Catalogue:
                 if old_name is not None and old_name != conn.name:
                     db.execute("UPDATE connectors SET name = ?, type = ?, doc = ?, status_state = ?, "
                                "status_at = ?, status_code = ?, status_message = ?, description = ?, "
-                               "type_label = ?, server = ?, warnings = ?, summary_of = ? WHERE name = ?",
-                               (*values, old_name))
+                               "type_label = ?, server = ?, warnings = ?, summary_of = ?, secret_names = ? "
+                               "WHERE name = ?", (*values, old_name))
                     db.execute("DELETE FROM secrets WHERE connector = ?", (old_name,))
                 db.execute("INSERT INTO connectors (name, type, doc, status_state, status_at, status_code, "
-                           "status_message, description, type_label, server, warnings, summary_of) VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                           "status_message, description, type_label, server, warnings, summary_of, secret_names) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                            "type = excluded.type, doc = excluded.doc, status_state = excluded.status_state, "
                            "status_at = excluded.status_at, status_code = excluded.status_code, "
                            "status_message = excluded.status_message, description = excluded.description, "
                            "type_label = excluded.type_label, server = excluded.server, "
-                           "warnings = excluded.warnings, summary_of = excluded.summary_of", values)
+                           "warnings = excluded.warnings, summary_of = excluded.summary_of, "
+                           "secret_names = excluded.secret_names", values)
                 db.execute("DELETE FROM secrets WHERE connector = ?", (conn.name,))
                 db.executemany("INSERT INTO secrets (connector, name, staged) VALUES (?, ?, ?)",
                                [(conn.name, s, int(staged)) for s in conn.secret_names])
 
-    def _summary_row(self, conn: Connector) -> tuple[str, str | None, str | None, str | None, str | None]:
+    def _summary_row(self, conn: Connector) -> tuple[str | None, ...]:
         summary = self.summarize(conn) if self.summarize is not None else None
+        names = SEP.join(conn.secret_names)
         if summary is None:
-            return conn.description, None, None, None, None
-        return conn.description, summary.type_label, summary.server, SEP.join(summary.warnings), summary.of
+            return conn.description, None, None, None, None, names
+        return conn.description, summary.type_label, summary.server, SEP.join(summary.warnings), summary.of, names
 
     def set_summaries(self, rows: Iterable[ListedRow]) -> None:
         """Keep the summaries computed for rows listed without one (an older database), where the
-        row still holds the document they were computed from."""
+        row still holds the document and secret names they were computed from."""
         with self._transaction() as db:
             db.executemany("UPDATE connectors SET description = ?, type_label = ?, server = ?, warnings = ?, "
-                           "summary_of = ? WHERE name = ? AND doc = ?",
-                           [(*row[DESCRIPTION:SECRETS], row[NAME], row[DOC]) for row in rows])
+                           "summary_of = ?, secret_names = ? WHERE name = ? AND doc = ? AND ? IS (SELECT "
+                           "group_concat(s.name, char(31)) FROM (SELECT name FROM secrets WHERE connector = ? "
+                           "ORDER BY rowid) AS s)",
+                           [(*row[DESCRIPTION:], row[NAME], row[DOC], row[SECRETS], row[NAME]) for row in rows])
 
     def unstage(self, names: Iterable[str]) -> None:
         """The current keychain keys now hold the values: read them from there again."""

@@ -77,7 +77,9 @@ def test_a_schema_2_database_is_upgraded_keeping_every_connector_status_and_secr
     db = sqlite3.connect(tmp_path / "catalogue.db")
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 3
     kept = dict(db.execute("SELECT name, server FROM connectors").fetchall())
+    names = dict(db.execute("SELECT name, secret_names FROM connectors").fetchall())
     db.close()
+    assert names == {"plain": "password", "clear": None, "two-secrets": "password\x1foauth_refresh_token"}
     assert kept == {"plain": "mail.example.test:587", "clear": "old.example.test:25",
                     "two-secrets": "x.example.test:587"}
     again = {r[NAME]: r for r in Desk(registry(), tmp_path).listing()}
@@ -109,6 +111,26 @@ def test_a_listed_connector_is_the_stored_connector(tmp_path):
     copy = listed_connector(rows[0]).copy()  # as the window copies one to show a new status
     copy.status = Status("valid", "2026-02-01T00:00:00+00:00")
     assert copy.settings == conns[0].settings and copy.status.state == "valid"
+
+
+def test_secret_names_read_with_the_row_follow_every_write(tmp_path):
+    desk = Desk(registry(), tmp_path)
+    one = _smtp("one", "a.example.test")
+    desk.catalogue.put([(one, None, False)])  # type: ignore[union-attr]
+    assert listed_connector(desk.listing()[0]).secret_names == ["password"]
+    one.secret_names = ["password", "oauth_refresh_token"]
+    desk.catalogue.put([(one, None, False)])  # type: ignore[union-attr]
+    assert listed_connector(desk.listing()[0]).secret_names == ["password", "oauth_refresh_token"]
+    one.name, one.secret_names = "renamed", []
+    desk.catalogue.put([(one, "one", False)])  # type: ignore[union-attr]
+    assert [(c.name, c.secret_names) for c in map(listed_connector, desk.listing())] == [("renamed", [])]
+    # A row another writer left without a current summary: its names come from the secrets rows.
+    db = sqlite3.connect(tmp_path / "catalogue.db")
+    db.execute("UPDATE connectors SET summary_of = NULL, secret_names = 'stale'")
+    db.execute("INSERT INTO secrets (connector, name) VALUES ('renamed', 'password')")
+    db.commit()
+    db.close()
+    assert listed_connector(desk.listing()[0]).secret_names == ["password"] == desk.get("renamed").secret_names
 
 
 def test_a_status_write_shows_in_the_next_listing(tmp_path):
