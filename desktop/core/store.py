@@ -147,7 +147,8 @@ def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None
 # A row as Catalogue.listed() reads it (see ``_LISTED``): name, type, doc, the four status columns, the
 # summary columns, the secret names joined by SEP. The list keeps these tuples as they come.
 ListedRow = tuple[Any, ...]
-NAME, TYPE, DOC, DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 0, 1, 2, 7, 8, 9, 10, 11, 12
+NAME, TYPE, DOC, STATUS = 0, 1, 2, 3  # STATUS: the first of state, at, code, message
+DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 7, 8, 9, 10, 11, 12
 
 
 _FIELDS = tuple(f.name for f in fields(Connector))
@@ -182,7 +183,7 @@ class ListedConnector(Connector):
         if row is None:
             raise AttributeError(attr)
         if attr == "status":
-            d[attr] = Status(*row[3:7])
+            d[attr] = Status(*row[STATUS:STATUS + 4])
         elif attr == "secret_names":
             d[attr] = row[SECRETS].split(SEP) if row[SECRETS] else []
         elif attr in ("settings", "admin", "previous_until"):
@@ -219,8 +220,8 @@ def row_connector(row: ListedRow) -> Connector:
     d = json.loads(row[DOC])
     return Connector(name=row[NAME], type=row[TYPE], description=d.get("description", ""),
                      settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
-                     secret_names=row[SECRETS].split(SEP) if row[SECRETS] else [], status=Status(*row[3:7]),
-                     previous_until=dict(d.get("previous_until", {})))
+                     secret_names=row[SECRETS].split(SEP) if row[SECRETS] else [],
+                     status=Status(*row[STATUS:STATUS + 4]), previous_until=dict(d.get("previous_until", {})))
 
 
 @dataclass

@@ -43,6 +43,7 @@ from desktop.core.store import (
     NAME,
     SEP,
     SERVER,
+    STATUS,
     TYPE_LABEL,
     WARNINGS,
     ListedRow,
@@ -56,6 +57,7 @@ from desktop.gui.timefmt import local_time
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
+SEARCH_SLICE = 1000  # rows whose search texts are made per idle moment after a new list
 
 
 @dataclass(slots=True)
@@ -156,6 +158,7 @@ class ConnectorModel(QAbstractTableModel):
         self.search_text = ""
         self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
         self._shown_row_of: dict[str, int] | None = {}  # name → row shown; None: not made yet
+        self._generation = 0  # of the rows: a slice of _prepare_search for older rows stops
         self._words = {"busy": self.tr("Validating…"), "valid": self.tr("Valid at {0}"),
                        "sign-in": self.tr("Failed at {0}: needs a new sign-in (Sign in again…)"),
                        "failed": self.tr("Failed at {0}: {1}"), "never": self.tr("Never validated")}
@@ -178,6 +181,9 @@ class ConnectorModel(QAbstractTableModel):
         self._order()
         self._select_shown()
         self.endResetModel()
+        self._generation += 1
+        generation = self._generation
+        QTimer.singleShot(0, self, lambda: self._prepare_search(generation))
 
     def set_search(self, text: str) -> None:
         self.beginResetModel()
@@ -262,7 +268,11 @@ class ConnectorModel(QAbstractTableModel):
         if col != 3:
             return (r.name_cell, r.type_label, r.server)[col]
         if r.status is None:
-            r.status = self.status_text(r.connector)
+            if r.conn is None and r.source is not None:  # from the row's status columns, no connector made
+                r.status = self._status_words(r.name, *r.source[STATUS:STATUS + 4])
+            else:
+                st = r.connector.status
+                r.status = self._status_words(r.name, st.state, st.at, st.code, st.message)
         return r.status
 
     def _tooltip(self, r: _Row, col: int) -> str | None:
@@ -274,17 +284,32 @@ class ConnectorModel(QAbstractTableModel):
         return tip
 
     def status_text(self, c: Connector) -> str:
-        words = self._words
-        if c.name in self.busy:
-            return words["busy"]
         st = c.status
-        if st.state == "valid":
-            return words["valid"].format(local_time(st.at))
-        if st.state == "failed" and st.code == errors.OAUTH_SIGN_IN_REQUIRED:
-            return words["sign-in"].format(local_time(st.at))
-        if st.state == "failed":
-            return words["failed"].format(local_time(st.at), st.message or st.code or "?")
+        return self._status_words(c.name, st.state, st.at, st.code, st.message)
+
+    def _status_words(self, name: str, state: str, at: str | None, code: str | None, message: str | None) -> str:
+        words = self._words
+        if name in self.busy:
+            return words["busy"]
+        if state == "valid":
+            return words["valid"].format(local_time(at))
+        if state == "failed" and code == errors.OAUTH_SIGN_IN_REQUIRED:
+            return words["sign-in"].format(local_time(at))
+        if state == "failed":
+            return words["failed"].format(local_time(at), message or code or "?")
         return words["never"]
+
+    def _prepare_search(self, generation: int, start: int = 0) -> None:
+        """Make the search texts of every row a slice at a time while the window is idle, so the
+        first keystroke finds them made (a keystroke before that makes the rest itself)."""
+        if generation != self._generation:  # a newer list: it has its own
+            return
+        rows = self.rows
+        for r in rows[start:start + SEARCH_SLICE]:
+            if r.search is None:
+                r.search = " ".join((r.name, r.type_label, r.server, self.cell(r, 3))).lower()
+        if start + SEARCH_SLICE < len(rows):
+            QTimer.singleShot(0, self, lambda: self._prepare_search(generation, start + SEARCH_SLICE))
 
     # -- Qt's model interface: look-ups only -------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
