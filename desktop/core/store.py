@@ -187,10 +187,14 @@ class ListedConnector(Connector):
         elif attr == "secret_names":
             d[attr] = row[SECRETS].split(SEP) if row[SECRETS] else []
         elif attr in ("settings", "admin", "previous_until"):
-            doc = json.loads(row[DOC])
-            d["settings"] = dict(doc.get("settings", {}))
-            d["admin"] = dict(doc.get("admin", {}))
-            d["previous_until"] = dict(doc.get("previous_until", {}))
+            try:
+                doc = json.loads(row[DOC])
+                parsed = (dict(doc.get("settings", {})), dict(doc.get("admin", {})),
+                          dict(doc.get("previous_until", {})))
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # a row damaged since
+                log.warning("the entry %s could not be read (%s)", row[NAME], type(exc).__name__)
+                parsed = ({}, {}, {})
+            d["settings"], d["admin"], d["previous_until"] = parsed
         else:
             raise AttributeError(attr)
         return d[attr]

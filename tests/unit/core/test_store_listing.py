@@ -167,6 +167,17 @@ def test_an_unreadable_entry_is_skipped_in_the_listing_and_named(tmp_path):
     assert "“one” could not be read" in desk.catalogue.report.notes[0]
 
 
+def test_a_document_damaged_after_its_summary_is_listed_without_settings(tmp_path):
+    desk = Desk(registry(), tmp_path)
+    desk.catalogue.put([(_smtp("one", "a.example.test"), None, False)])  # type: ignore[union-attr]
+    db = sqlite3.connect(tmp_path / "catalogue.db")
+    db.execute("UPDATE connectors SET doc = '{not json'")
+    db.commit()
+    db.close()
+    conn = listed_connector(desk.listing()[0])  # the summary is still shown
+    assert (conn.name, conn.settings, conn.admin, conn.previous_until) == ("one", {}, {}, {})
+
+
 @pytest.mark.parametrize("seconds", [False, True])
 def test_local_time_is_formatted_as_before(seconds):
     from datetime import datetime
