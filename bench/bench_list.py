@@ -72,7 +72,7 @@ def measure(app: QApplication, n: int) -> str:
     from desktop.gui.connector_list import ConnectorList
 
     conns = connectors(n)
-    desk = Desk(registry, Path(tempfile.mkdtemp(prefix="bench-list-")))
+    desk = Desk(registry(), Path(tempfile.mkdtemp(prefix="bench-list-")))
     desk.catalogue.put([(c, None, False) for c in conns])  # type: ignore[union-attr]
     rows = desk.listing()  # as the window's worker reads them (what that costs: --whole, bench_store.py)
     page = ConnectorList(desk)
@@ -168,7 +168,7 @@ def whole(sizes: list[int]) -> list[str]:
     homes = {}
     for n in sizes:
         homes[n] = work / f"home-{n}"
-        desk = Desk(registry, homes[n])
+        desk = Desk(registry(), homes[n])
         conns = connectors(n)
         for c in conns:  # the names of their keychain secrets, as saved connectors have
             c.secret_names = {"smtp": ["password"], "imap": ["password"], "sendgrid": ["api_key"]}.get(c.type, [])

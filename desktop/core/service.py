@@ -84,7 +84,7 @@ class Desk:
         self.team = team
         self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
         if isinstance(self.catalogue, Catalogue):
-            self.catalogue.summarize = self._summary
+            self.catalogue.summarize = self._summary_if_loaded
         self._vault = vault
 
     @property
@@ -139,6 +139,11 @@ class Desk:
             except CatalogueError as exc:  # e.g. a newer catalogue, only read: summarised again next time
                 log.info("summaries not kept: %s", exc.problem)
         return [row for i, row in enumerate(rows) if i not in unreadable] if unreadable else rows
+
+    def _summary_if_loaded(self, conn: Connector) -> Summary | None:
+        """The summary a write keeps, when the connector types are loaded already (a command that
+        needs none, like ``rollback``, does not import them for it: the list summarises that row)."""
+        return None if callable(self._types) else self._summary(conn)
 
     def _summary(self, conn: Connector) -> Summary | None:
         ctype = self.types.get(conn.type)

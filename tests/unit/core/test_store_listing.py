@@ -99,6 +99,17 @@ def test_summaries_of_another_version_are_computed_again(tmp_path, monkeypatch):
     db.close()
 
 
+def test_a_write_without_the_connector_types_loaded_is_summarised_when_listed(tmp_path):
+    desk = Desk(registry, tmp_path)  # the types load when first needed (as in the app and the CLI)
+    desk.catalogue.put([(_smtp("one", "a.example.test"), None, False)])  # type: ignore[union-attr]
+    db = sqlite3.connect(tmp_path / "catalogue.db")
+    assert db.execute("SELECT summary_of, server FROM connectors").fetchone() == (None, None)
+    assert desk.listing()[0][SERVER] == "a.example.test:587"
+    assert db.execute("SELECT summary_of, server FROM connectors").fetchone() == (describe.SUMMARY_OF,
+                                                                                 "a.example.test:587")
+    db.close()
+
+
 def test_a_listed_connector_is_the_stored_connector(tmp_path):
     desk = Desk(registry(), tmp_path)
     conns = [_smtp("one", "a.example.test"), _smtp("two", "b.example.test", security="none", auth="none")]
