@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from desktop import __version__
 from desktop.core.model import Connector, Status
+from desktop.core.store import Summary
 
 if TYPE_CHECKING:
     from desktop.core.contract import ConnectorType
+
+# Names the code that computes summaries: stored with each, so a newer version recomputes them. Add
+# one here when server_label() or warnings() of a shipped type change within a version.
+SUMMARY_OF = f"{__version__}/1"
 
 SHOWN_IN_SERVER = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
 
@@ -28,10 +34,17 @@ def local_time(iso: object, *, seconds: bool = False, missing: str = "?") -> str
     if iso is None or iso == "":
         return missing
     try:
-        return datetime.fromisoformat(str(iso)).astimezone().strftime(
-            "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+        t = datetime.fromisoformat(str(iso)).astimezone()
     except ValueError:
         return str(iso)
+    # Formatted by hand: strftime() costs 4 µs, which 10,000 rows of the list notice.
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+    return f"{text}:{t.second:02d}" if seconds else text
+
+
+def summary(conn: Connector, ctype: ConnectorType) -> Summary:
+    """What the list shows of a connector besides its name and status (stored with the connector)."""
+    return Summary(ctype.label, ctype.server_label(conn.settings), tuple(ctype.warnings(conn.settings)), SUMMARY_OF)
 
 
 def status_words(status: Status) -> str:

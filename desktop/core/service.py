@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.core import errors, paths
 from desktop.core.contract import Action, ConnectorType
 from desktop.core.deadline import CancelToken
+from desktop.core.describe import SUMMARY_OF, summary
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.model import (
@@ -31,7 +32,17 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue, CatalogueError, encode_doc
+from desktop.core.store import (
+    DESCRIPTION,
+    SUMMARY_BY,
+    Catalogue,
+    CatalogueError,
+    ListedRow,
+    Summary,
+    encode_doc,
+    row_connector,
+    with_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,8 @@ class Desk:
         self.folder = folder or paths.home()
         self.team = team
         self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
+        if isinstance(self.catalogue, Catalogue):
+            self.catalogue.summarize = self._summary_if_loaded
         self._vault = vault
 
     @property
@@ -96,6 +109,45 @@ class Desk:
     # -- reading ---------------------------------------------------------------------------
     def list(self) -> list[Connector]:
         return self.catalogue.load()
+
+    def listing(self) -> builtins.list[ListedRow] | builtins.list[Connector]:
+        """The connectors for the list: the local catalogue's rows as they are read, with their
+        summaries and no document parsed (desktop.core.store.ListedRow); rows written without a
+        current summary are summarised here (the connector types load) and the summaries kept.
+        A team workspace: its connectors."""
+        if not isinstance(self.catalogue, Catalogue):
+            return self.list()
+        rows = self.catalogue.listed(SUMMARY_OF)
+        kept, unreadable = [], set()
+        for i, row in enumerate(rows):
+            if row[SUMMARY_BY] == SUMMARY_OF and row[DESCRIPTION] is not None:
+                continue
+            try:
+                conn = row_connector(row)
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+                self.catalogue.report.notes.append(f"The entry “{row[0]}” could not be read "
+                                                   f"({type(exc).__name__}) and was skipped.")
+                unreadable.add(i)
+                continue
+            summarised = self._summary(conn)
+            rows[i] = with_summary(row, conn, summarised or Summary(conn.type, "?", (), ""))
+            if summarised is not None:  # (a type not known here is summarised again next time)
+                kept.append(rows[i])
+        if kept:
+            try:
+                self.catalogue.set_summaries(kept)
+            except CatalogueError as exc:  # e.g. a newer catalogue, only read: summarised again next time
+                log.info("summaries not kept: %s", exc.problem)
+        return [row for i, row in enumerate(rows) if i not in unreadable] if unreadable else rows
+
+    def _summary_if_loaded(self, conn: Connector) -> Summary | None:
+        """The summary a write keeps, when the connector types are loaded already (a command that
+        needs none, like ``rollback``, does not import them for it: the list summarises that row)."""
+        return None if callable(self._types) else self._summary(conn)
+
+    def _summary(self, conn: Connector) -> Summary | None:
+        ctype = self.types.get(conn.type)
+        return summary(conn, ctype) if ctype is not None else None
 
     def get(self, name: str) -> Connector:
         conn = self.catalogue.get(name)

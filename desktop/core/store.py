@@ -8,6 +8,10 @@ secrets, which live in the keychain, in rows of their own. No secret value is ev
   :meth:`Catalogue.locked`, the inter-process writer lock, so two processes changing the same
   connector take turns (the service layer orders the steps so that every crash point leaves the
   old or the new state).
+- The list reads one SELECT of summary columns written with each document (description, type label,
+  server text, warnings; ``summary_of`` names the code that wrote them) and parses a document only
+  when it is used (:class:`ListedConnector`). Rows without a current summary (older databases, writers
+  that had no connector types) are summarised by the service layer when listed, and kept.
 - ``PRAGMA user_version`` holds the schema. A database of a newer schema is never written: it is
   read where the columns this version knows are there, and every write is refused naming the version.
 - The JSON catalogue of earlier versions (``catalogue.json`` and its last-good copy) is migrated
@@ -22,7 +26,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,7 @@ from desktop.core.model import Connector, Status
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 2  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1
+SCHEMA = 3  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1; 3 added the summary
 JSON_SCHEMA = 1
 # JSON schema N → N+1 upgrade functions, applied in order when an old catalogue.json is migrated.
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -46,7 +50,13 @@ CREATE TABLE IF NOT EXISTS connectors (
     status_state TEXT NOT NULL DEFAULT 'never',
     status_at TEXT,
     status_code TEXT,
-    status_message TEXT
+    status_message TEXT,
+    description TEXT,
+    type_label TEXT,
+    server TEXT,
+    warnings TEXT,
+    summary_of TEXT,
+    secret_names TEXT
 );
 CREATE TABLE IF NOT EXISTS secrets (
     connector TEXT NOT NULL,
@@ -55,6 +65,33 @@ CREATE TABLE IF NOT EXISTS secrets (
     PRIMARY KEY (connector, name)
 );
 """
+
+# Added by schema 3 (a schema-2 database gets them with ALTER TABLE, empty: its rows are summarised
+# when first listed).
+SEP = "\x1f"  # between the warnings (and the secret names) of one row in the database
+# secret_names: the names of the secrets rows written in the same transaction, joined by SEP (what
+# the list reads; the secrets rows are what everything else reads). Trusted only in a row whose
+# summary this version wrote; other rows have their names read from the secrets rows.
+_SUMMARY_COLUMNS = ("description", "type_label", "server", "warnings", "summary_of", "secret_names")
+_SECRET_NAMES = ("(SELECT group_concat(s.name, char(31)) FROM (SELECT name FROM secrets WHERE connector = c.name "
+                 "ORDER BY rowid) AS s)")
+_LISTED = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.status_code, c.status_message, "
+           "c.description, c.type_label, c.server, c.warnings, c.summary_of, CASE WHEN c.summary_of = ? "
+           f"THEN c.secret_names ELSE {_SECRET_NAMES} END FROM connectors AS c ORDER BY c.rowid")
+# The same for a schema-2 database not upgraded yet: no summary columns.
+_LISTED_2 = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.status_code, c.status_message, "
+             f"NULL, NULL, NULL, NULL, NULL, {_SECRET_NAMES} FROM connectors AS c ORDER BY c.rowid")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the list shows of a connector besides its name and status, computed when it is written
+    (desktop.core.describe.summary). ``of``: the code that computed it (a newer one recomputes)."""
+
+    type_label: str
+    server: str
+    warnings: tuple[str, ...]
+    of: str
 
 
 class CatalogueError(FieldError):
@@ -107,10 +144,97 @@ def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None
     return status.state, status.at, status.code, status.message
 
 
+# A row as Catalogue.listed() reads it (see ``_LISTED``): name, type, doc, the four status columns, the
+# summary columns, the secret names joined by SEP. The list keeps these tuples as they come.
+ListedRow = tuple[Any, ...]
+NAME, TYPE, DOC, STATUS = 0, 1, 2, 3  # STATUS: the first of state, at, code, message
+DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 7, 8, 9, 10, 11, 12
+
+
+_FIELDS = tuple(f.name for f in fields(Connector))
+
+
+class ListedConnector(Connector):
+    """A connector made from a :data:`ListedRow` with a current summary: each attribute is made from
+    the row when first used — the status and secret names from their columns, settings, admin and
+    previous_until by parsing the document."""
+
+    def __eq__(self, other: object) -> bool:  # equal to the Connector it stands for
+        if not isinstance(other, Connector):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # as Connector's (a mutable dataclass)
+
+    @property  # a field of Connector; here read from the row when first used
+    def description(self) -> str:
+        d = self.__dict__
+        if "description" not in d:
+            d["description"] = d["_row"][DESCRIPTION]
+        return str(d["description"])
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.__dict__["description"] = value
+
+    def __getattr__(self, attr: str) -> Any:  # only called for attributes not set yet
+        d = self.__dict__
+        row = d.get("_row")
+        if row is None:
+            raise AttributeError(attr)
+        if attr == "status":
+            d[attr] = Status(*row[STATUS:STATUS + 4])
+        elif attr == "secret_names":
+            d[attr] = row[SECRETS].split(SEP) if row[SECRETS] else []
+        elif attr in ("settings", "admin", "previous_until"):
+            try:
+                doc = json.loads(row[DOC])
+                parsed = (dict(doc.get("settings", {})), dict(doc.get("admin", {})),
+                          dict(doc.get("previous_until", {})))
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # a row damaged since
+                log.warning("the entry %s could not be read (%s)", row[NAME], type(exc).__name__)
+                parsed = ({}, {}, {})
+            d["settings"], d["admin"], d["previous_until"] = parsed
+        else:
+            raise AttributeError(attr)
+        return d[attr]
+
+
+def listed_connector(row: ListedRow) -> ListedConnector:
+    c = ListedConnector.__new__(ListedConnector)
+    c.__dict__.update(name=row[NAME], type=row[TYPE], _row=row)
+    return c
+
+
+def listed_summary(conn: Connector) -> tuple[str, str, str] | None:
+    """(type label, server text, warnings joined by SEP) of a :class:`ListedConnector`; None for
+    any other connector."""
+    row = conn.__dict__.get("_row")
+    return (row[TYPE_LABEL], row[SERVER], row[WARNINGS]) if row is not None else None
+
+
+def with_summary(row: ListedRow, conn: Connector, summary: Summary) -> ListedRow:
+    """``row`` with ``summary`` (and the description of ``conn``) in its summary columns."""
+    return (*row[:DESCRIPTION], conn.description, summary.type_label, summary.server, SEP.join(summary.warnings),
+            summary.of, row[SECRETS])
+
+
+def row_connector(row: ListedRow) -> Connector:
+    """The whole connector of a row without a current summary (everything from its document)."""
+    d = json.loads(row[DOC])
+    return Connector(name=row[NAME], type=row[TYPE], description=d.get("description", ""),
+                     settings=dict(d.get("settings", {})), admin=dict(d.get("admin", {})),
+                     secret_names=row[SECRETS].split(SEP) if row[SECRETS] else [],
+                     status=Status(*row[STATUS:STATUS + 4]), previous_until=dict(d.get("previous_until", {})))
+
+
 @dataclass
 class Catalogue:
     folder: Path
     report: LoadReport = field(default_factory=LoadReport)
+    # The list's summary of a connector, written with it (set by the service layer, which has the
+    # connector types); None: rows are written without one and summarised when listed.
+    summarize: Callable[[Connector], Summary | None] | None = None
 
     @property
     def path(self) -> Path:
@@ -198,6 +322,10 @@ class Catalogue:
                 for statement in _DDL.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                have = {row[1] for row in db.execute("PRAGMA table_info(connectors)")}
+                for column in _SUMMARY_COLUMNS:  # schema 2 → 3
+                    if column not in have:
+                        db.execute(f"ALTER TABLE connectors ADD COLUMN {column} TEXT")
                 db.execute(f"PRAGMA user_version = {SCHEMA}")
             db.execute("COMMIT")
         except BaseException:
@@ -277,6 +405,25 @@ class Catalogue:
                 out.append(conn)
         return out
 
+    def listed(self, version: str) -> list[ListedRow]:
+        """Every connector for the list, in the order they were added, as the rows of one SELECT
+        (:data:`ListedRow`; nothing parsed). ``version``: the ``summary_of`` of rows whose summary
+        is current. Rows of an older schema have no summary columns."""
+        self.report = LoadReport()
+        self.migrate()
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as db:
+            current = db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA
+            try:
+                cursor = db.execute(_LISTED, (version,)) if current else db.execute(_LISTED_2)
+                rows: list[ListedRow] = cursor.fetchall()
+                return rows
+            except sqlite3.OperationalError as exc:
+                if "no such" in str(exc) and self.report.notes:  # a newer schema without our columns
+                    raise CatalogueError(self.report.notes[-1] + " This version cannot read it.") from None
+                raise
+
     def _row(self, row: tuple[Any, ...], secrets: dict[str, list[str]]) -> Connector | None:
         name, type_, doc, state, at, code, message = row
         try:
@@ -332,20 +479,42 @@ class Catalogue:
         with self._transaction() as db:
             for conn, old_name, staged in entries:
                 doc = encode_doc(conn)
-                values = (conn.name, conn.type, doc, *_status_row(conn.status))
+                values = (conn.name, conn.type, doc, *_status_row(conn.status), *self._summary_row(conn))
                 if old_name is not None and old_name != conn.name:
                     db.execute("UPDATE connectors SET name = ?, type = ?, doc = ?, status_state = ?, "
-                               "status_at = ?, status_code = ?, status_message = ? WHERE name = ?",
-                               (*values, old_name))
+                               "status_at = ?, status_code = ?, status_message = ?, description = ?, "
+                               "type_label = ?, server = ?, warnings = ?, summary_of = ?, secret_names = ? "
+                               "WHERE name = ?", (*values, old_name))
                     db.execute("DELETE FROM secrets WHERE connector = ?", (old_name,))
                 db.execute("INSERT INTO connectors (name, type, doc, status_state, status_at, status_code, "
-                           "status_message) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                           "status_message, description, type_label, server, warnings, summary_of, secret_names) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                            "type = excluded.type, doc = excluded.doc, status_state = excluded.status_state, "
                            "status_at = excluded.status_at, status_code = excluded.status_code, "
-                           "status_message = excluded.status_message", values)
+                           "status_message = excluded.status_message, description = excluded.description, "
+                           "type_label = excluded.type_label, server = excluded.server, "
+                           "warnings = excluded.warnings, summary_of = excluded.summary_of, "
+                           "secret_names = excluded.secret_names", values)
                 db.execute("DELETE FROM secrets WHERE connector = ?", (conn.name,))
                 db.executemany("INSERT INTO secrets (connector, name, staged) VALUES (?, ?, ?)",
                                [(conn.name, s, int(staged)) for s in conn.secret_names])
+
+    def _summary_row(self, conn: Connector) -> tuple[str | None, ...]:
+        summary = self.summarize(conn) if self.summarize is not None else None
+        names = SEP.join(conn.secret_names)
+        if summary is None:
+            return conn.description, None, None, None, None, names
+        return conn.description, summary.type_label, summary.server, SEP.join(summary.warnings), summary.of, names
+
+    def set_summaries(self, rows: Iterable[ListedRow]) -> None:
+        """Keep the summaries computed for rows listed without one (an older database), where the
+        row still holds the document and secret names they were computed from."""
+        with self._transaction() as db:
+            db.executemany("UPDATE connectors SET description = ?, type_label = ?, server = ?, warnings = ?, "
+                           "summary_of = ?, secret_names = ? WHERE name = ? AND doc = ? AND ? IS (SELECT "
+                           "group_concat(s.name, char(31)) FROM (SELECT name FROM secrets WHERE connector = ? "
+                           "ORDER BY rowid) AS s)",
+                           [(*row[DESCRIPTION:], row[NAME], row[DOC], row[SECRETS], row[NAME]) for row in rows])
 
     def unstage(self, names: Iterable[str]) -> None:
         """The current keychain keys now hold the values: read them from there again."""

@@ -8,7 +8,9 @@ get on screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,29 +36,65 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import errors
+from desktop.core.describe import summary
 from desktop.core.model import Connector
 from desktop.core.service import Desk
+from desktop.core.store import (
+    NAME,
+    SEP,
+    SERVER,
+    STATUS,
+    TYPE_LABEL,
+    WARNINGS,
+    ListedRow,
+    Summary,
+    listed_connector,
+    listed_summary,
+)
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR, ResultBanner
 from desktop.gui.timefmt import local_time
 
 COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
+SEARCH_SLICE = 1000  # rows whose search texts are made per idle moment after a new list
 
 
 @dataclass(slots=True)
 class _Row:
-    """Everything the table shows of one connector, computed once per change (``data()`` is a look-up)."""
+    """What the table shows of one connector, computed once per change (``data()`` is a look-up). The
+    name, type and server come from the connector's stored summary (no connector type is imported for
+    the list); the connector itself is made from its catalogue row when first asked for (its status
+    for the rows on screen, its settings for the selected one); the status text, whose time is
+    formatted in local time, when the row is first shown, searched or sorted by status."""
 
-    connector: Connector
-    cells: list[str]
-    tooltips: list[str | None]
-    search: str
-    warned: bool
-    status_color: str | None
+    name: str
+    key: str  # the name in lower case: the sort order and its tie-breaker
+    name_cell: str
+    type_label: str
+    server: str
+    warnings: tuple[str, ...]  # as stored: one text, the warnings separated by SEP
+    source: ListedRow | None  # the catalogue row the connector is made from
+    conn: Connector | None = None
+    status: str | None = None
+    search: str | None = None
+
+    @property
+    def connector(self) -> Connector:
+        if self.conn is None:
+            assert self.source is not None
+            self.conn = listed_connector(self.source)
+        return self.conn
+
+
+def _listed_row(row: ListedRow) -> _Row:
+    name, warned = row[NAME], row[WARNINGS]
+    return _Row(name, name.lower(), "⚠ " + name if warned else name, row[TYPE_LABEL], row[SERVER],
+                (warned,) if warned else (), row)
 
 
 _ICONS: dict[str, QIcon] = {}
+_STATUS_COLORS = {"valid": OK_COLOR, "failed": FAIL_COLOR}
 
 
 def _state_icon(state: str) -> QIcon:
@@ -119,7 +157,11 @@ class ConnectorModel(QAbstractTableModel):
         self.busy: set[str] = set()
         self.search_text = ""
         self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
-        self._shown_row_of: dict[str, int] = {}
+        self._shown_row_of: dict[str, int] | None = {}  # name → row shown; None: not made yet
+        self._generation = 0  # of the rows: a slice of _prepare_search for older rows stops
+        self._words = {"busy": self.tr("Validating…"), "valid": self.tr("Valid at {0}"),
+                       "sign-in": self.tr("Failed at {0}: needs a new sign-in (Sign in again…)"),
+                       "failed": self.tr("Failed at {0}: {1}"), "never": self.tr("Never validated")}
 
     @property
     def connectors(self) -> list[Connector]:
@@ -128,13 +170,20 @@ class ConnectorModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self.rows)
 
-    def set_connectors(self, connectors: list[Connector]) -> None:
-        self.busy &= {c.name for c in connectors}
+    def set_connectors(self, connectors: Sequence[Connector] | Sequence[ListedRow]) -> None:
+        """The connectors to show: Connector objects, or the catalogue's rows as Desk.listing() reads
+        them (made into connectors only when used)."""
+        rows = [_listed_row(c) if type(c) is tuple else self._row(c) for c in connectors]  # type: ignore[arg-type]
+        if self.busy:
+            self.busy &= {r.name for r in rows}
         self.beginResetModel()
-        self.rows = [self._row(c) for c in connectors]
+        self.rows = rows
         self._order()
         self._select_shown()
         self.endResetModel()
+        self._generation += 1
+        generation = self._generation
+        QTimer.singleShot(0, self, lambda: self._prepare_search(generation))
 
     def set_search(self, text: str) -> None:
         self.beginResetModel()
@@ -153,28 +202,38 @@ class ConnectorModel(QAbstractTableModel):
         self._select_shown()
         moved = []
         for index in persistent:
-            row = self._shown_row_of.get(before[index.row()]) if 0 <= index.row() < len(before) else None
+            row = self.row_of(before[index.row()]) if 0 <= index.row() < len(before) else None
             moved.append(self.index(row, index.column()) if row is not None else QModelIndex())
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
 
     def _order(self) -> None:
-        col = self.sort_column
-        self.rows.sort(key=lambda r: (r.cells[col].lower() if col else r.connector.name.lower(),
-                                      r.connector.name.lower()),
-                       reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        col, reverse = self.sort_column, self.sort_order == Qt.SortOrder.DescendingOrder
+        if not col:
+            self.rows.sort(key=attrgetter("key"), reverse=reverse)
+            return
+        self.rows.sort(key=lambda r: (self.cell(r, col).lower(), r.key), reverse=reverse)
 
     def _select_shown(self) -> None:
         text = self.search_text
-        self.shown = [i for i, r in enumerate(self.rows) if text in r.search] if text else list(range(len(self.rows)))
-        self._shown_row_of = {self.rows[i].connector.name: row for row, i in enumerate(self.shown)}
+        if text:
+            for r in self.rows:
+                if r.search is None:
+                    r.search = " ".join((r.name, r.type_label, r.server, self.cell(r, 3))).lower()
+            self.shown = [i for i, r in enumerate(self.rows) if text in r.search]  # type: ignore[operator]
+        else:
+            self.shown = list(range(len(self.rows)))
+        self._shown_row_of = None  # made when first asked for (rarely needed right after a reset)
 
     def row_of(self, name: str) -> int | None:
         """The row showing ``name`` (None when the search hides it)."""
+        if self._shown_row_of is None:
+            rows = self.rows
+            self._shown_row_of = {rows[i].name: row for row, i in enumerate(self.shown)}
         return self._shown_row_of.get(name)
 
     def name_at(self, row: int) -> str:
-        return self.rows[self.shown[row]].connector.name
+        return self.rows[self.shown[row]].name
 
     def update_connector(self, conn: Connector) -> None:
         """One connector changed (a new status): its row is recomputed and repainted, where it stands."""
@@ -186,39 +245,71 @@ class ConnectorModel(QAbstractTableModel):
 
     def _replace(self, name: str, conn: Connector | None) -> None:
         for i, r in enumerate(self.rows):
-            if r.connector.name == name:
+            if r.name == name:
                 self.rows[i] = self._row(conn or r.connector)
-                row = self._shown_row_of.get(name)
+                row = self.row_of(name)
                 if row is not None:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                 return
 
     def _row(self, c: Connector) -> _Row:
-        ctype = self.desk.types.get(c.type)
-        warnings = ctype.warnings(c.settings) if ctype else []
-        status = self.status_text(c)
-        type_label = ctype.label if ctype else c.type
-        server = ctype.server_label(c.settings) if ctype else "?"
-        cells = [("⚠ " if warnings else "") + c.name, type_label, server, status]
+        listed = listed_summary(c)  # read with the connector: no connector type is needed
+        if listed is not None:
+            type_label, server, warned = listed
+            warnings: tuple[str, ...] = (warned,) if warned else ()
+        else:
+            ctype = self.desk.types.get(c.type)
+            s = summary(c, ctype) if ctype else Summary(c.type, "?", (), "")
+            type_label, server, warnings = s.type_label, s.server, s.warnings
+        name = c.name
+        return _Row(name, name.lower(), "⚠ " + name if warnings else name, type_label, server, warnings, None, c)
+
+    def cell(self, r: _Row, col: int) -> str:
+        if col != 3:
+            return (r.name_cell, r.type_label, r.server)[col]
+        if r.status is None:
+            if r.conn is None and r.source is not None:  # from the row's status columns, no connector made
+                r.status = self._status_words(r.name, *r.source[STATUS:STATUS + 4])
+            else:
+                st = r.connector.status
+                r.status = self._status_words(r.name, st.state, st.at, st.code, st.message)
+        return r.status
+
+    def _tooltip(self, r: _Row, col: int) -> str | None:
+        c = r.connector
+        warnings = [w for text in r.warnings for w in text.split(SEP)]
         tip = "\n".join(([c.description] if c.description else []) + ["⚠ " + w for w in warnings]) or None
-        status_tip = tip
-        if c.status.state == "failed":
-            status_tip = "\n".join(p for p in (tip, f"[{c.status.code}] {c.status.message}") if p)
-        color = None if c.name in self.busy else {"valid": OK_COLOR, "failed": FAIL_COLOR}.get(c.status.state)
-        return _Row(c, cells, [tip, tip, tip, status_tip], " ".join([c.name, type_label, server, status]).lower(),
-                    bool(warnings), color)
+        if col == 3 and c.status.state == "failed":
+            return "\n".join(p for p in (tip, f"[{c.status.code}] {c.status.message}") if p)
+        return tip
 
     def status_text(self, c: Connector) -> str:
-        if c.name in self.busy:
-            return self.tr("Validating…")
         st = c.status
-        if st.state == "valid":
-            return self.tr("Valid at {0}").format(local_time(st.at))
-        if st.state == "failed" and st.code == errors.OAUTH_SIGN_IN_REQUIRED:
-            return self.tr("Failed at {0}: needs a new sign-in (Sign in again…)").format(local_time(st.at))
-        if st.state == "failed":
-            return self.tr("Failed at {0}: {1}").format(local_time(st.at), st.message or st.code or "?")
-        return self.tr("Never validated")
+        return self._status_words(c.name, st.state, st.at, st.code, st.message)
+
+    def _status_words(self, name: str, state: str, at: str | None, code: str | None, message: str | None) -> str:
+        words = self._words
+        if name in self.busy:
+            return words["busy"]
+        if state == "valid":
+            return words["valid"].format(local_time(at))
+        if state == "failed" and code == errors.OAUTH_SIGN_IN_REQUIRED:
+            return words["sign-in"].format(local_time(at))
+        if state == "failed":
+            return words["failed"].format(local_time(at), message or code or "?")
+        return words["never"]
+
+    def _prepare_search(self, generation: int, start: int = 0) -> None:
+        """Make the search texts of every row a slice at a time while the window is idle, so the
+        first keystroke finds them made (a keystroke before that makes the rest itself)."""
+        if generation != self._generation:  # a newer list: it has its own
+            return
+        rows = self.rows
+        for r in rows[start:start + SEARCH_SLICE]:
+            if r.search is None:
+                r.search = " ".join((r.name, r.type_label, r.server, self.cell(r, 3))).lower()
+        if start + SEARCH_SLICE < len(rows):
+            QTimer.singleShot(0, self, lambda: self._prepare_search(generation, start + SEARCH_SLICE))
 
     # -- Qt's model interface: look-ups only -------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -238,19 +329,20 @@ class ConnectorModel(QAbstractTableModel):
         r = self.rows[self.shown[index.row()]]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return r.cells[col]
+            return self.cell(r, col)
         if role == Qt.ItemDataRole.UserRole:
-            return r.connector.name
+            return r.name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.tooltips[col]
+            return self._tooltip(r, col)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
-            return _state_icon("busy" if r.connector.name in self.busy else r.connector.status.state)
+            return _state_icon("busy" if r.name in self.busy else r.connector.status.state)
         if role == Qt.ItemDataRole.DecorationRole and col == 1:
-            return _type_icon(r.connector.type, r.cells[1])
+            return _type_icon(r.connector.type, r.type_label)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == 3 and r.status_color:
-                return QBrush(QColor(r.status_color))
-            if col == 0 and r.warned:
+            color = None if col != 3 or r.name in self.busy else _STATUS_COLORS.get(r.connector.status.state)
+            if color:
+                return QBrush(QColor(color))
+            if col == 0 and r.warnings:
                 return QBrush(QColor(WARN_COLOR))
         return None
 
@@ -343,7 +435,7 @@ class ConnectorList(QWidget):
         if self._kept is not None:
             self.select(self._kept)
 
-    def show_connectors(self, connectors: list[Connector], select: str | None) -> None:
+    def show_connectors(self, connectors: Sequence[Connector] | Sequence[ListedRow], select: str | None) -> None:
         self._wanted = select
         self.model.set_connectors(connectors)
         self._searched()

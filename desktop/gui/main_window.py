@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
     from desktop.core.deadline import CancelToken
     from desktop.core.pipeline import RunResult
+    from desktop.core.store import ListedRow
     from desktop.core.wizard import WizardFlow
     from desktop.gui.banner import ResultBanner
     from desktop.gui.connector_list import ConnectorList, ConnectorModel, EmptyState
+    from desktop.gui.health import ValidateAll
     from desktop.gui.wizard import ConnectorWizard
 
 
@@ -73,7 +75,6 @@ class MainWindow(QMainWindow):
         self._last: dict[str, RunResult] = {}  # the last check of each connector in this session
         self._banner_for: str | None = None  # the connector the result banner speaks of
         FirstPaint(self, self._build_body)
-        self.reload()
 
     # -- building --------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -155,6 +156,8 @@ class MainWindow(QMainWindow):
         waiting, self._waiting = self._waiting, []
         for fn in waiting:
             fn()
+        if self._generation == 0:  # the first load: after the body, not beside it (both need the GIL)
+            self.reload()
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
             self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(
                 self._tip(self.signin_action), conn.name))
         running = self.validate_all_action.property("running") is True
-        self.validate_all_action.setEnabled(running or bool(self.connectors))
+        self.validate_all_action.setEnabled(running or self.list_page.model.total() > 0)
         self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
         if self._banner_for is not None and self._banner_for != name:
             self.banner.hide()  # the last outcome was about another connector
@@ -219,7 +222,7 @@ class MainWindow(QMainWindow):
         self._generation += 1
         generation = self._generation
         select = select or self.selected_name()
-        self.runner.run(lambda _t, _e: self.desk.list(), "load",
+        self.runner.run(lambda _t, _e: self.desk.listing(), "load",
                         on_finished=lambda conns: self._when_built(lambda: self._loaded(conns, select, generation)),
                         on_failed=lambda exc: self._when_built(lambda: self._load_failed(exc)))
 
@@ -229,7 +232,7 @@ class MainWindow(QMainWindow):
         else:
             self._waiting.append(fn)
 
-    def _loaded(self, connectors: list[Connector], select: str | None, generation: int) -> None:
+    def _loaded(self, connectors: list[Connector] | list[ListedRow], select: str | None, generation: int) -> None:
         if generation != self._generation or self.list_page is None:
             return  # an older load finishing late: a newer one has the current catalogue
         self.loaded = True
@@ -406,14 +409,11 @@ class MainWindow(QMainWindow):
 
     # -- health ----------------------------------------------------------------------------
     def _build_health(self) -> None:
+        """The re-check choice; the validate-all job and its timer are made when first used (their
+        module loads mail-parsing code the list does not need to get on screen)."""
         from PySide6.QtCore import QSettings
 
-        from desktop.gui.health import ValidateAll, recheck
-        self.validate_all_job = ValidateAll(self.desk, self.runner, self)
-        self.validate_all_job.result.connect(self._validated_one)
-        self.validate_all_job.finished.connect(self._validated_all)
-        self.validate_all_job.failed.connect(self._validate_all_failed)
-        self.recheck = recheck(self.validate_all_job, self)
+        self._validate_all_job: ValidateAll | None = None
         self.recheck_choice = QComboBox()
         self.recheck_choice.setObjectName("recheckEvery")
         self.recheck_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -425,14 +425,33 @@ class MainWindow(QMainWindow):
         chosen = self.recheck_choice.findData(int(str(settings.value("recheck_minutes", 0) or 0)))
         self.recheck_choice.setCurrentIndex(max(0, chosen))
         self.recheck_choice.currentIndexChanged.connect(self._recheck_changed)
-        self._recheck_changed()
+        self._apply_recheck()
         self.toolbar.insertWidget(self.about_action, self.recheck_choice)
+
+    @property
+    def validate_all_job(self) -> ValidateAll:
+        return self._validate_all_job or self._make_validate_all_job()
+
+    def _make_validate_all_job(self) -> ValidateAll:
+        from desktop.gui.health import ValidateAll, recheck
+        job = self._validate_all_job = ValidateAll(self.desk, self.runner, self)
+        job.result.connect(self._validated_one)
+        job.finished.connect(self._validated_all)
+        job.failed.connect(self._validate_all_failed)
+        self.recheck = recheck(job, self)
+        return job
 
     def _recheck_changed(self, *_: object) -> None:
         from PySide6.QtCore import QSettings
+        QSettings().setValue("recheck_minutes", int(self.recheck_choice.currentData() or 0))
+        self._apply_recheck()
+
+    def _apply_recheck(self) -> None:
         minutes = int(self.recheck_choice.currentData() or 0)
-        QSettings().setValue("recheck_minutes", minutes)
-        self.recheck.set_interval(minutes * 60)
+        if minutes and self._validate_all_job is None:
+            self._make_validate_all_job()
+        if self._validate_all_job is not None:
+            self.recheck.set_interval(minutes * 60)
 
     def validate_all(self) -> None:
         """Every connector at once (or Cancel while they run): rows change one by one as results arrive."""
@@ -559,7 +578,8 @@ class MainWindow(QMainWindow):
         self._last.clear()
         if self.list_page is not None:
             self.list_page.model.desk = self.list_page.details.desk = desk
-        self.validate_all_job.desk = desk
+        if self._validate_all_job is not None:
+            self._validate_all_job.desk = desk
         self.workspace_choice.setEnabled(True)
         self.setWindowTitle(APP_NAME if name == "local" else f"{APP_NAME} — {name}")
         self.reload()
