@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -47,6 +47,15 @@ if TYPE_CHECKING:
     from desktop.gui.wizard import ConnectorWizard
 
 
+def first_size(room: tuple[int, int] | None, wanted: tuple[int, int] = (1180, 660)) -> tuple[int, int]:
+    """The window's first size: ``wanted``, made smaller to fit the screen's free ``room`` (a 1024×700
+    screen hid About and the connector count off its right edge). The offscreen platform's pretend
+    screen is nobody's: None keeps ``wanted``."""
+    if room is None:
+        return wanted
+    return max(820, min(wanted[0], room[0] - 24)), max(480, min(wanted[1], room[1] - 48))
+
+
 class MainWindow(QMainWindow):
     """The connector list is built once the window has painted (``self.list_page`` is None until
     then; a catalogue that loads sooner waits for it)."""
@@ -57,7 +66,8 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.setWindowTitle(APP_NAME)
         self.setObjectName("mainWindow")
-        self.resize(1180, 660)
+        self.resize(*first_size(self.screen().availableGeometry().size().toTuple()
+                                if QGuiApplication.platformName() != "offscreen" else None))
         self.setMinimumSize(820, 480)
         self.list_page: ConnectorList | None = None
         self.empty_page: EmptyState | None = None
@@ -122,6 +132,12 @@ class MainWindow(QMainWindow):
         tb.addWidget(spacer)
         self.about_action = action(self.tr("&About"), QKeySequence.StandardKey.HelpContents, self.show_about,
                                    self.tr("Version, Qt and the keychain in use"))
+        # F5: read the catalogue again (a connector imported by `connector-desk import` meanwhile).
+        self.reload_action = QAction(self.tr("Reload the list"), self)
+        self.reload_action.setProperty("shortcut", QKeySequence("F5"))
+        self.reload_action.setStatusTip(self.tr("Read the connectors again, with those added elsewhere"))
+        self.reload_action.triggered.connect(lambda: self.reload(self.selected_name()))
+        self.addAction(self.reload_action)
         self.plain_actions = [self.new_action, self.about_action, self.validate_all_action]
         self.selection_actions = [self.edit_action, self.dup_action, self.delete_action, self.validate_action,
                                   self.roundtrip_action, self.rotate_action, self.failures_action,
@@ -464,8 +480,9 @@ class MainWindow(QMainWindow):
             self.model.set_busy(c.name, True)
         self.validate_all_action.setProperty("running", True)
         self.validate_all_action.setText(self.tr("Cancel validate &all"))
-        self.banner.busy(self.tr("Checking {0} connectors in parallel…").format(len(self.connectors)))
-        self.validate_all_job.start()
+        self.banner.busy(self.tr("Checking {0} connectors in parallel…").format(len(self.connectors))
+                         if len(self.connectors) > 1 else self.tr("Checking the connector…"))
+        self.validate_all_job.start([c.name for c in self.connectors])  # what the list shows, no more
         self._update_actions()
 
     def _validated_one(self, result: RunResult) -> None:
@@ -492,12 +509,17 @@ class MainWindow(QMainWindow):
 
     def _validated_all(self, summary: Any) -> None:
         self._validate_all_ended()
+        if summary.total != len(self.connectors):  # a scheduled re-check found the catalogue changed
+            self.reload(self.selected_name())
         by_code = ", ".join(f"{code} {n}" for code, n in sorted(summary.by_code.items()))
         text = self.tr("{0} passed, {1} failed{2}{3} — in {4:.1f} s").format(
             summary.passed, summary.failed, f" ({by_code})" if by_code else "",
             self.tr(", {0} cancelled").format(summary.cancelled) if summary.cancelled else "", summary.ms / 1000)
-        title = self.tr("All {0} connectors are valid").format(summary.total) if summary.failed == 0 and \
-            not summary.cancelled else self.tr("Checked {0} connectors").format(summary.total)
+        from desktop.core.contract import counted
+        checked = counted(summary.total, ("connector", "connectors"))
+        title = (self.tr("The connector is valid") if summary.total == 1 else
+                 self.tr("All {0} connectors are valid").format(summary.total)) if summary.failed == 0 and \
+            not summary.cancelled else self.tr("Checked {0}").format(checked)
         (self.banner.success if summary.failed == 0 and not summary.cancelled else self.banner.info)(title, text)
 
     def _validate_all_failed(self, exc: BaseException) -> None:

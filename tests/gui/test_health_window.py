@@ -105,3 +105,29 @@ def test_failed_sends_of_a_kafka_dead_letter_topic_from_the_window(qtbot, app_ho
     shoot(dialog, "failures-from-window")
     dialog.reject()
     win.runner.wait(3000)
+
+
+def test_a_connector_imported_elsewhere_shows_after_f5_and_validate_all_checks_what_is_listed(
+        qtbot, app_home, mail, certs):
+    desk = Desk(registry(), app_home)
+    import_smtp_for(desk, mail, certs, mail.users[0], "a-listed")
+    win = _window(qtbot, desk, "a-listed")
+    # `connector-desk import` in a terminal meanwhile (another Desk over the same catalogue):
+    import_smtp_for(Desk(registry(), app_home), mail, certs, mail.users[0], "b-imported")
+    qtbot.keyClick(win.list_page.table, Qt.Key.Key_A,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: "Cancel" not in win.validate_all_action.text(), timeout=15000)
+    assert win.banner.title.text() == "✓ The connector is valid"  # what the list shows, not a hidden one
+    assert desk.get("b-imported").status.state == "never"
+    qtbot.keyClick(win.list_page.table, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: win.model.total() == 2, timeout=5000)
+    assert win.selected_name() == "a-listed"  # the selection stays
+    win.runner.wait(3000)
+
+
+def test_the_first_window_fits_a_small_screen():
+    from desktop.gui.main_window import first_size
+    assert first_size(None) == (1180, 660)
+    assert first_size((1920, 1040)) == (1180, 660)
+    assert first_size((1024, 700)) == (1000, 652)  # About and the count stay on screen
+    assert first_size((640, 400)) == (820, 480)  # never under the window's minimum
