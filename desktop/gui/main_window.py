@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core import errors
-from desktop.core.contract import Action
+from desktop.core.contract import Action, ConnectorType
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
@@ -226,6 +226,8 @@ class MainWindow(QMainWindow):
             self.signin_action.setEnabled(False)
             self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(
                 self._tip(self.signin_action), conn.name))
+        checking = self._checking(name) is not None
+        self.validate_action.setText(self.tr("Cancel &validation") if checking else self.tr("&Validate"))
         running = self.validate_all_action.property("running") is True
         self.validate_all_action.setEnabled(running or self.list_page.model.total() > 0)
         self.list_page.details.show_connector(conn, self._last.get(name or ""), busy=bool(name in self.model.busy))
@@ -344,39 +346,67 @@ class MainWindow(QMainWindow):
         name = self.selected_name()
         if not name:
             return
+        also = ""
+        if self._checking(name) is not None:
+            also += self.tr(" Its running check is stopped.")
+        linking = {t for t, ctype in self.desk.types.items()  # only these types' settings are read
+                   if type(ctype).linked_connector is not ConnectorType.linked_connector}
+        users = [c.name for c in self.connectors if c.name != name and c.type in linking
+                 and self.desk.types[c.type].linked_connector(c.settings) == name]
+        if users:
+            also += self.tr(" {0} read its mailbox for bounces; their Failed sends… will stop working.").format(
+                ", ".join(f"“{u}”" for u in users))
         answer = QMessageBox.warning(
             self, self.tr("Delete connector?"),
             self.tr("Delete “{0}” and remove its secrets from the keychain? Workflows that use it will "
-                    "stop working. This cannot be undone.").format(name),
+                    "stop working. This cannot be undone.").format(name) + also,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        for task in self.runner.tasks:  # its running check has nothing left to check
-            if task.name == f"validate {name}":
-                task.cancel()
+        running = self._checking(name)  # its running check has nothing left to check
+        if running is not None:
+            running.cancel()
         self.runner.run(lambda _t, _e: self.desk.delete(name), "delete",
                         on_finished=lambda _r: self._deleted(name),
                         on_failed=lambda exc: self.banner.error(exc, self.tr("Not deleted")))
 
+    def _checking(self, name: str | None) -> Any:
+        """The running single check of ``name`` (Validate), if any."""
+        return next((t for t in self.runner.tasks if name and t.name == f"validate {name}"), None)
+
     def validate_selected(self) -> None:
+        """Check the selected connector live; pressed again while that check runs, it cancels it."""
         name = self.selected_name()
+        running = self._checking(name)
+        if running is not None:
+            running.cancel()
+            self.statusBar().showMessage(self.tr("Cancelling the check of “{0}”…").format(name))
+            return
         if not name or name in self.model.busy:
             return
         self.model.set_busy(name, True)
-        self._update_actions()
 
-        def work(token: CancelToken, _emit: object) -> tuple[RunResult, Connector | None]:
-            result = self.desk.validate_saved(name, token)
+        def work(token: CancelToken, emit: Callable[[object], None]) -> tuple[RunResult, Connector | None]:
+            result = self.desk.validate_saved(name, token, emit)
             try:
                 return result, self.desk.get(name)  # with the status just recorded
             except ConnectorError:
                 return result, None  # deleted meanwhile (by another process)
         self.runner.run(work, f"validate {name}",
+                        on_progress=lambda event: self._validate_progress(name, event),
                         on_finished=lambda r: self._validated(name, *r),
                         on_failed=lambda exc: self._validate_failed(name, exc))
+        self._update_actions()
+
+    def _validate_progress(self, name: str, event: object) -> None:
+        from desktop.core.pipeline import StepStarted
+        if isinstance(event, StepStarted):
+            self.statusBar().showMessage(self.tr("Checking “{0}”: {1}… (Ctrl+R again cancels)").format(
+                name, event.label))
 
     def _validated(self, name: str, result: RunResult, conn: Connector | None) -> None:
+        self.statusBar().clearMessage()
         self.model.set_busy(name, False)
         self._last[name] = result
         if conn is None:
@@ -390,7 +420,10 @@ class MainWindow(QMainWindow):
             self._confirm_and_validate(conn, result.error)
             return
         self._banner_for = name if name == self.selected_name() else None
-        if result.ok:
+        if result.error is not None and result.error.code == errors.CANCELLED:
+            self.banner.info(self.tr("The check of “{0}” was cancelled").format(name),
+                             self.tr("Its status is as it was."))
+        elif result.ok:
             self.banner.success(self.tr("“{0}” is valid").format(name),
                                 self.tr("All {0} steps passed in {1:.0f} ms.").format(len(result.steps), result.ms))
         elif result.error is not None:
@@ -420,7 +453,9 @@ class MainWindow(QMainWindow):
                         on_failed=lambda exc: self._validate_failed(name, exc))
 
     def _validate_failed(self, name: str, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
         self.model.set_busy(name, False)
+        self._update_actions()
         self.banner.error(exc, self.tr("“{0}” could not be validated").format(name))
 
     # -- health ----------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_a_hung_server_never_blocks_the_list(qtbot, app_home, mail, certs):
         qtbot.waitUntil(lambda: win.list_page.proxy.rowCount() == 1, timeout=2000)
         win.list_page.table.selectRow(0)
         assert win.selected_name() == "hung-mail"
-        win.validate_action.trigger()  # pressing it again while busy starts nothing new
+        assert win.validate_action.text() == "Cancel &validation"  # its own check runs: pressing cancels it
         win.list_page.search.clear()
         qtbot.waitUntil(lambda: win.list_page.proxy.rowCount() == 2, timeout=2000)
         assert time.monotonic() - started < 4  # all of that happened while the check was still waiting
@@ -204,4 +204,51 @@ def test_deleting_a_connector_while_it_is_checked(qtbot, app_home, mail, certs, 
         assert time.monotonic() - started < 5  # the check was cancelled, not left to its 20 s deadline
         qtbot.wait(200)
         assert not win.banner.isVisible() or "going-mail" not in win.banner.title.text()
+    win.runner.wait(3000)
+
+
+def test_a_single_check_shows_its_step_and_cancels_with_ctrl_r(qtbot, app_home, mail, certs, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    desk = Desk(registry(), app_home)
+    import_smtp_for(desk, mail, certs, mail.users[0], "billing-mail")
+    with ScriptedServer(scripted.hung) as srv:
+        doc = smtp_document(mail, certs, name="hung-mail", env="PW", port=srv.port, security="tls", timeout_s=30)
+        doc["settings"]["host"] = "127.0.0.1"
+        doc["settings"]["bounce_mailbox_connector"] = None
+        desk.import_document(doc, {"PW": "pw"})
+        win = _window(qtbot, desk, "hung-mail")
+        qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: "Checking “hung-mail”: " in win.statusBar().currentMessage(), timeout=3000)
+        assert win.validate_action.text() == "Cancel &validation"
+        started = time.monotonic()
+        qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: _status(win, "hung-mail") != "Validating…", timeout=5000)
+        assert time.monotonic() - started < 3  # not its 30 s deadline
+        assert _status(win, "hung-mail") == "Never validated"  # a cancelled check leaves the status as it was
+        assert "was cancelled" in win.banner.title.text() and win.validate_action.text() == "&Validate"
+        # Deleting a connector whose check runs says so.
+        qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: _status(win, "hung-mail") == "Validating…", timeout=3000)
+        asked: list[str] = []
+        monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
+                            or QMessageBox.StandardButton.Cancel)
+        win.delete_action.trigger()
+        assert "Its running check is stopped." in asked[0]
+        win.validate_action.trigger()  # cancel it
+    win.runner.wait(3000)
+
+
+def test_deleting_a_bounce_mailbox_names_the_senders_that_read_it(qtbot, app_home, mail, certs, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    desk = Desk(registry(), app_home)
+    desk.import_document(imap_document(mail, certs, name="billing-bounces", env="PW"), {"PW": "pw"})
+    desk.import_document(smtp_document(mail, certs, name="billing-mail", env="PW",
+                                       bounce_mailbox_connector="billing-bounces"), {"PW": "pw"})
+    win = _window(qtbot, desk, "billing-bounces")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
+                        or QMessageBox.StandardButton.Cancel)
+    win.delete_action.trigger()
+    assert "“billing-mail” read its mailbox for bounces" in asked[0]
+    assert win.model.total() == 2  # Cancel: nothing deleted
     win.runner.wait(3000)
