@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         users = [c.name for c in self.connectors if c.name != name and c.type in linking
                  and self.desk.types[c.type].linked_connector(c.settings) == name]
         if users:
-            also += self.tr(" {0} read its mailbox for bounces; their Failed sends… will stop working.").format(
+            also += self.tr(" The Failed sends… of {0} read its mailbox for bounces and will stop working.").format(
                 ", ".join(f"“{u}”" for u in users))
         answer = QMessageBox.warning(
             self, self.tr("Delete connector?"),

@@ -249,6 +249,6 @@ def test_deleting_a_bounce_mailbox_names_the_senders_that_read_it(qtbot, app_hom
     monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
                         or QMessageBox.StandardButton.Cancel)
     win.delete_action.trigger()
-    assert "“billing-mail” read its mailbox for bounces" in asked[0]
+    assert "The Failed sends… of “billing-mail” read its mailbox for bounces" in asked[0]
     assert win.model.total() == 2  # Cancel: nothing deleted
     win.runner.wait(3000)
