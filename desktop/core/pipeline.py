@@ -5,12 +5,11 @@ blocks; the pipeline turns any failure into one classified :class:`ConnectorErro
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors
 from desktop.core.deadline import CancelToken, Deadline
@@ -18,7 +17,15 @@ from desktop.core.errors import ConnectorError
 from desktop.core.secret import Secret
 from desktop.core.transcript import Transcript
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import logging
+
+
+def _log() -> logging.Logger:
+    """This module's logger. ``logging`` is imported when something is logged: a check that runs
+    as it should logs nothing (logsetup hangs the log file on it then)."""
+    import logging
+    return logging.getLogger(__name__)
 
 
 @dataclass
@@ -129,7 +136,7 @@ class Run:
             try:
                 self._on_event(event)
             except Exception:  # noqa: BLE001 - a progress listener must not break the check
-                log.exception("progress listener failed")
+                _log().exception("progress listener failed")
 
     @contextmanager
     def step(self, name: str, label: str) -> Iterator[StepHandle]:
@@ -166,7 +173,7 @@ class Run:
             return exc
         if isinstance(exc, TimeoutError) or self.deadline.expired:
             return self.deadline.error("waiting for the server")
-        log.error("unexpected %s during a check", exc.__class__.__name__, exc_info=exc)
+        _log().error("unexpected %s during a check", exc.__class__.__name__, exc_info=exc)
         return ConnectorError(
             errors.INTERNAL_ERROR,
             f"Connector Desk hit an unexpected error ({exc.__class__.__name__}). This is a bug.",
@@ -192,7 +199,7 @@ def execute(connector_name: str, type_name: str, action: str, run: Run,
         try:
             learned = [(str(label), str(text)) for label, text in describe(run.info)]
         except Exception:  # noqa: BLE001 - a fact that cannot be worded must not lose the result
-            log.exception("facts of %s could not be described", type_name)
+            _log().exception("facts of %s could not be described", type_name)
     return RunResult(
         learned=learned,
         ok=error is None,

@@ -4,7 +4,6 @@ The CLI and the GUI's workers call this; nothing here touches Qt."""
 from __future__ import annotations
 
 import builtins
-import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,11 +30,9 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import Catalogue, CatalogueError, encode_doc
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from desktop.core.store import Catalogue
     from desktop.core.teamvault import TeamStore
     from desktop.core.vault import Vault
 
@@ -64,15 +61,30 @@ def status_of(result: RunResult) -> Status | None:
 class Desk:
     """``types``: the connector types, or a function that returns them when first needed (the
     window shows before the connector modules are imported). ``team``: a team workspace
-    (desktop.core.workspace) in place of the local catalogue and keychain."""
+    (desktop.core.workspace) in place of the local catalogue and keychain. The data folder and
+    the catalogue are found when first used: checking a document (``validate --spec``) needs
+    neither, nor platformdirs and sqlite3."""
 
     def __init__(self, types: Mapping[str, ConnectorType] | Callable[[], Mapping[str, ConnectorType]],
                  folder: Path | None = None, vault: Vault | None = None, team: TeamStore | None = None) -> None:
         self._types = types
-        self.folder = folder or paths.home()
+        self._folder = folder
         self.team = team
-        self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
+        self._catalogue: Catalogue | TeamStore | None = team
         self._vault = vault
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = paths.home()
+        return self._folder
+
+    @property
+    def catalogue(self) -> Catalogue | TeamStore:
+        if self._catalogue is None:
+            from desktop.core.store import Catalogue
+            self._catalogue = Catalogue(self.folder)
+        return self._catalogue
 
     @property
     def types(self) -> Mapping[str, ConnectorType]:
@@ -213,12 +225,14 @@ class Desk:
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
         conn = self.get(name)
+        from desktop.core.store import CatalogueError
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
         self.keep_renewed(conn, result)
         try:
             self.record(name, result)
         except CatalogueError as exc:  # a newer catalogue is only read: the outcome is still shown
-            log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
+            import logging  # not on the way of a check that goes as it should
+            logging.getLogger(__name__).warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
 
     def keep_renewed(self, conn: Connector, result: RunResult) -> None:
@@ -243,6 +257,7 @@ class Desk:
         conn.secret_names = self.ctype(conn).secrets_kept(conn.settings, secrets)
         if status is not None:
             conn.status = status
+        from desktop.core.store import encode_doc
         encode_doc(conn)  # text that cannot be stored is refused before any secret is
         with self.catalogue.locked():
             existing = self.catalogue.get(old_name or conn.name)
@@ -505,6 +520,7 @@ class Desk:
         """Import many documents: each is checked first (bad ones get their error, the others go on),
         then all are written under the writer lock in one catalogue transaction. ``--replace``
         decides "exists" inside the lock. Returns, per item, the stored connector or its error."""
+        from desktop.core.store import encode_doc
         outcomes: builtins.list[Connector | ConnectorError] = []
         ready: builtins.list[tuple[int, Connector, dict[str, Secret]]] = []
         for data, sealed in items:
