@@ -7,7 +7,6 @@ import builtins
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +53,7 @@ def status_of(result: RunResult) -> Status | None:
     """The status a validation leaves on its connector (None: cancelled, which leaves it as it was)."""
     if result.error is not None and result.error.code == errors.CANCELLED:
         return None
+    from datetime import UTC, datetime  # here: ~1 ms that checking a document does without
     return Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
                   result.error.code if result.error else None, result.error.message if result.error else None)
 
@@ -398,7 +398,7 @@ class Desk:
                  grace_hours: float) -> None:
         """Under the writer lock: previous ← current, current ← new, the entry records until when
         the previous value is kept. Any failure: the caller discards the pending value."""
-        from datetime import timedelta
+        from datetime import UTC, datetime, timedelta
 
         name = conn.name
         if self.team is not None:
@@ -431,6 +431,7 @@ class Desk:
 
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""
+        from datetime import UTC, datetime
         if self.team is not None:
             self.team.rollback(name, secret)
             return
@@ -450,6 +451,7 @@ class Desk:
 
     def purge_expired(self) -> Sequence[str]:
         """Remove previous values whose grace period is over; returns 'connector/secret' names."""
+        from datetime import UTC, datetime
         if self.team is not None:
             return self.team.purge_expired()
         now = datetime.now(UTC)

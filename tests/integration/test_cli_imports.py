@@ -14,9 +14,10 @@ from tests.conftest import ROOT, smtp_document
 
 # Each of these cost a validation 1–95 ms and none is needed by one: keyring's package and backend
 # discovery, the log file's rotating handler, the test send's and peek's e-mail parsing, the
-# "did you mean" of a missing mailbox, the IDNA codec (host names here are ASCII), strptime.
+# "did you mean" of a missing mailbox, the IDNA codec (host names here are ASCII), strptime,
+# argparse with shutil (validate's usual forms are read without it).
 NOT_FOR_A_VALIDATION = ["keyring", "logging.handlers", "email.message", "email.parser", "email.header",
-                        "difflib", "encodings.idna", "uuid", "_strptime"]
+                        "difflib", "encodings.idna", "uuid", "_strptime", "argparse", "shutil"]
 
 # platformdirs (the data folder), sqlite3 and the catalogue, logging (imported when something logs:
 # logsetup sets the log file up then).
