@@ -921,15 +921,17 @@ def _exit_now(code: int) -> int:
                                      for t in threading.enumerate()):
         return code
     try:
-        sys.stdout.flush()
-    except BrokenPipeError as exc:  # as the OSError of a command's print (see main)
+        if sys.stdout is not None:  # None: pythonw (the gui-script on Windows)
+            sys.stdout.flush()
+    except OSError as exc:  # a reader gone, a full disk: as the OSError of a command's print (_headless)
         code = EXIT_FAILED
-        print(f"error: {exc.strerror}", file=sys.stderr)
+        print(f"error: {exc.strerror or exc}", file=sys.stderr)
     import atexit
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except OSError:
             pass
     os._exit(code)

@@ -67,7 +67,7 @@ def test_validate_spec_to_a_pipe_prints_everything_with_the_right_exit_code(app_
     assert not any(app_home.iterdir())  # a document's check keeps nothing: no catalogue, no log
 
 
-def test_a_reader_that_went_away_is_said_as_before(app_home, tmp_path, mail, certs):
+def test_output_that_cannot_be_written_is_said(app_home, tmp_path, mail, certs):
     spec = str(_write(tmp_path / "imap.json", _imap_document(mail, certs)))
     read, write = os.pipe()
     os.close(read)  # nobody reads: the output cannot be written
@@ -76,6 +76,9 @@ def test_a_reader_that_went_away_is_said_as_before(app_home, tmp_path, mail, cer
     finally:
         os.close(write)
     assert r.returncode == 1 and r.stderr == "error: Broken pipe\n", r.stderr
+    with open("/dev/full", "w") as full:  # a disk that is full: said too, not an ignored exception (exit 120)
+        r = cli(app_home, "validate", "--spec", spec, "--json", stdout=full, CD_TEST_PW=mail.users[0].password)
+    assert r.returncode == 1 and r.stderr == "error: No space left on device\n", r.stderr
 
 
 def test_validate_name_leaves_its_status_and_log_records_for_the_next_process(app_home, tmp_path, mail, certs):
