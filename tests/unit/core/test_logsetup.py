@@ -83,3 +83,15 @@ def test_without_logging_imported_there_is_no_log_file(tmp_path: Path) -> None:
                        env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
     assert r.returncode == 0, r.stderr
     assert not home.exists()
+
+
+def test_a_log_folder_that_cannot_be_made_is_noted_and_the_command_goes_on(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "logs").write_text("a file where the log folder would be")
+    script = ("from desktop.core.logsetup import setup_logging; setup_logging(); import logging; "
+              "logging.getLogger('desktop.test').warning('dropped'); print('went on')")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
+    assert r.returncode == 0 and r.stdout == "went on\n", r.stderr
+    assert r.stderr.startswith("note: no log file: ") and "Traceback" not in r.stderr, r.stderr
