@@ -15,11 +15,31 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from desktop.core import paths
 
+if TYPE_CHECKING:
+    import logging
+
 INFO = 20  # logging.INFO
+
+
+class _LazyLogger:
+    """``logging.getLogger(name)`` once something is logged: ``logging`` is imported then."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import logging
+        return getattr(logging.getLogger(self._name), attr)
+
+
+def lazy_logger(name: str) -> logging.Logger:
+    """A module's logger for a module whose usual run logs nothing (the validation pipeline, the
+    service layer): ``logging`` is not imported until a record is made."""
+    return cast("logging.Logger", _LazyLogger(name))
 
 
 def _install(level: int) -> None:

@@ -9,23 +9,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from desktop.core import errors
 from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError
+from desktop.core.logsetup import lazy_logger
 from desktop.core.secret import Secret
 from desktop.core.transcript import Transcript
 
-if TYPE_CHECKING:
-    import logging
-
-
-def _log() -> logging.Logger:
-    """This module's logger. ``logging`` is imported when something is logged: a check that runs
-    as it should logs nothing (logsetup hangs the log file on it then)."""
-    import logging
-    return logging.getLogger(__name__)
+log = lazy_logger(__name__)  # logging is imported when a check logs (a bug), not by every run
 
 
 @dataclass
@@ -136,7 +129,7 @@ class Run:
             try:
                 self._on_event(event)
             except Exception:  # noqa: BLE001 - a progress listener must not break the check
-                _log().exception("progress listener failed")
+                log.exception("progress listener failed")
 
     @contextmanager
     def step(self, name: str, label: str) -> Iterator[StepHandle]:
@@ -173,7 +166,7 @@ class Run:
             return exc
         if isinstance(exc, TimeoutError) or self.deadline.expired:
             return self.deadline.error("waiting for the server")
-        _log().error("unexpected %s during a check", exc.__class__.__name__, exc_info=exc)
+        log.error("unexpected %s during a check", exc.__class__.__name__, exc_info=exc)
         return ConnectorError(
             errors.INTERNAL_ERROR,
             f"Connector Desk hit an unexpected error ({exc.__class__.__name__}). This is a bug.",
@@ -199,7 +192,7 @@ def execute(connector_name: str, type_name: str, action: str, run: Run,
         try:
             learned = [(str(label), str(text)) for label, text in describe(run.info)]
         except Exception:  # noqa: BLE001 - a fact that cannot be worded must not lose the result
-            _log().exception("facts of %s could not be described", type_name)
+            log.exception("facts of %s could not be described", type_name)
     return RunResult(
         learned=learned,
         ok=error is None,

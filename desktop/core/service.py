@@ -15,6 +15,7 @@ from desktop.core.contract import Action, ConnectorType
 from desktop.core.deadline import CancelToken
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
+from desktop.core.logsetup import lazy_logger
 from desktop.core.model import (
     Connector,
     Status,
@@ -29,6 +30,8 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
+
+log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
 
 if TYPE_CHECKING:
     from desktop.core.store import Catalogue
@@ -224,15 +227,14 @@ class Desk:
 
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
-        conn = self.get(name)
         from desktop.core.store import CatalogueError
+        conn = self.get(name)
         result = self.validate(conn, self.load_secrets(conn), cancel, on_event)
         self.keep_renewed(conn, result)
         try:
             self.record(name, result)
         except CatalogueError as exc:  # a newer catalogue is only read: the outcome is still shown
-            import logging  # not on the way of a check that goes as it should
-            logging.getLogger(__name__).warning("validation outcome of %s not recorded: %s", name, exc.problem)
+            log.warning("validation outcome of %s not recorded: %s", name, exc.problem)
         return result
 
     def keep_renewed(self, conn: Connector, result: RunResult) -> None:
