@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from desktop import __version__
 from desktop.core.model import Connector, Status
-from desktop.core.store import Summary
 
 if TYPE_CHECKING:
     from desktop.core.contract import ConnectorType
+    from desktop.core.store import Summary
 
 # Names the code that computes summaries: stored with each, so a newer version recomputes them. Add
 # one here when server_label() or warnings() of a shipped type change within a version.
@@ -44,6 +44,7 @@ def local_time(iso: object, *, seconds: bool = False, missing: str = "?") -> str
 
 def summary(conn: Connector, ctype: ConnectorType) -> Summary:
     """What the list shows of a connector besides its name and status (stored with the connector)."""
+    from desktop.core.store import Summary  # sqlite3: not for a command that keeps nothing (validate --spec)
     return Summary(ctype.label, ctype.server_label(conn.settings), tuple(ctype.warnings(conn.settings)), SUMMARY_OF)
 
 

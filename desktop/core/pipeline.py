@@ -5,7 +5,6 @@ blocks; the pipeline turns any failure into one classified :class:`ConnectorErro
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,10 +14,11 @@ from typing import Any
 from desktop.core import errors
 from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError
+from desktop.core.logsetup import lazy_logger
 from desktop.core.secret import Secret
 from desktop.core.transcript import Transcript
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)  # logging is imported when a check logs (a bug), not by every run
 
 
 @dataclass

@@ -4,11 +4,9 @@ The CLI and the GUI's workers call this; nothing here touches Qt."""
 from __future__ import annotations
 
 import builtins
-import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +16,7 @@ from desktop.core.deadline import CancelToken
 from desktop.core.describe import SUMMARY_OF, summary
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
+from desktop.core.logsetup import lazy_logger
 from desktop.core.model import (
     Connector,
     Status,
@@ -32,21 +31,11 @@ from desktop.core.model import (
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
 from desktop.core.secret import Secret
-from desktop.core.store import (
-    DESCRIPTION,
-    SUMMARY_BY,
-    Catalogue,
-    CatalogueError,
-    ListedRow,
-    Summary,
-    encode_doc,
-    row_connector,
-    with_summary,
-)
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
 
 if TYPE_CHECKING:
+    from desktop.core.store import Catalogue, ListedRow, Summary
     from desktop.core.teamvault import TeamStore
     from desktop.core.vault import Vault
 
@@ -68,6 +57,7 @@ def status_of(result: RunResult) -> Status | None:
     """The status a validation leaves on its connector (None: cancelled, which leaves it as it was)."""
     if result.error is not None and result.error.code == errors.CANCELLED:
         return None
+    from datetime import UTC, datetime  # here: ~1 ms that checking a document does without
     return Status("valid" if result.ok else "failed", datetime.now(UTC).isoformat(timespec="seconds"),
                   result.error.code if result.error else None, result.error.message if result.error else None)
 
@@ -75,17 +65,32 @@ def status_of(result: RunResult) -> Status | None:
 class Desk:
     """``types``: the connector types, or a function that returns them when first needed (the
     window shows before the connector modules are imported). ``team``: a team workspace
-    (desktop.core.workspace) in place of the local catalogue and keychain."""
+    (desktop.core.workspace) in place of the local catalogue and keychain. The data folder and
+    the catalogue are found when first used: checking a document (``validate --spec``) needs
+    neither, nor platformdirs and sqlite3."""
 
     def __init__(self, types: Mapping[str, ConnectorType] | Callable[[], Mapping[str, ConnectorType]],
                  folder: Path | None = None, vault: Vault | None = None, team: TeamStore | None = None) -> None:
         self._types = types
-        self.folder = folder or paths.home()
+        self._folder = folder
         self.team = team
-        self.catalogue: Catalogue | TeamStore = team if team is not None else Catalogue(self.folder)
-        if isinstance(self.catalogue, Catalogue):
-            self.catalogue.summarize = self._summary_if_loaded
+        self._catalogue: Catalogue | TeamStore | None = team
         self._vault = vault
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = paths.home()
+        return self._folder
+
+    @property
+    def catalogue(self) -> Catalogue | TeamStore:
+        if self._catalogue is None:
+            from desktop.core.store import Catalogue
+            catalogue = Catalogue(self.folder)
+            catalogue.summarize = self._summary_if_loaded
+            self._catalogue = catalogue
+        return self._catalogue
 
     @property
     def types(self) -> Mapping[str, ConnectorType]:
@@ -115,6 +120,15 @@ class Desk:
         summaries and no document parsed (desktop.core.store.ListedRow); rows written without a
         current summary are summarised here (the connector types load) and the summaries kept.
         A team workspace: its connectors."""
+        from desktop.core.store import (
+            DESCRIPTION,
+            SUMMARY_BY,
+            Catalogue,
+            CatalogueError,
+            Summary,
+            row_connector,
+            with_summary,
+        )
         if not isinstance(self.catalogue, Catalogue):
             return self.list()
         rows = self.catalogue.listed(SUMMARY_OF)
@@ -264,6 +278,7 @@ class Desk:
 
     def validate_saved(self, name: str, cancel: CancelToken | None = None,
                        on_event: Callable[[Event], None] | None = None) -> RunResult:
+        from desktop.core.store import CatalogueError
         conn = self.get(name)
         result = self.validate(conn, self.with_token_cache(conn, self.load_secrets(conn)), cancel, on_event)
         self.keep_renewed(conn, result)
@@ -308,6 +323,7 @@ class Desk:
         conn.secret_names = self.ctype(conn).secrets_kept(conn.settings, secrets)
         if status is not None:
             conn.status = status
+        from desktop.core.store import encode_doc
         encode_doc(conn)  # text that cannot be stored is refused before any secret is
         with self.catalogue.locked():
             existing = self.catalogue.get(old_name or conn.name)
@@ -468,7 +484,7 @@ class Desk:
                  grace_hours: float) -> None:
         """Under the writer lock: previous ← current, current ← new, the entry records until when
         the previous value is kept. Any failure: the caller discards the pending value."""
-        from datetime import timedelta
+        from datetime import UTC, datetime, timedelta
 
         name = conn.name
         if self.team is not None:
@@ -501,6 +517,7 @@ class Desk:
 
     def rollback(self, name: str, secret: str) -> None:
         """Restore the previous value of ``secret`` (within its grace period)."""
+        from datetime import UTC, datetime
         if self.team is not None:
             self.team.rollback(name, secret)
             return
@@ -520,6 +537,7 @@ class Desk:
 
     def purge_expired(self) -> Sequence[str]:
         """Remove previous values whose grace period is over; returns 'connector/secret' names."""
+        from datetime import UTC, datetime
         if self.team is not None:
             return self.team.purge_expired()
         now = datetime.now(UTC)
@@ -590,6 +608,7 @@ class Desk:
         """Import many documents: each is checked first (bad ones get their error, the others go on),
         then all are written under the writer lock in one catalogue transaction. ``--replace``
         decides "exists" inside the lock. Returns, per item, the stored connector or its error."""
+        from desktop.core.store import encode_doc
         outcomes: builtins.list[Connector | ConnectorError] = []
         ready: builtins.list[tuple[int, Connector, dict[str, Secret]]] = []
         for data, sealed in items:

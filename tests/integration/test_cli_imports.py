@@ -14,9 +14,14 @@ from tests.conftest import ROOT, smtp_document
 
 # Each of these cost a validation 1–95 ms and none is needed by one: keyring's package and backend
 # discovery, the log file's rotating handler, the test send's and peek's e-mail parsing, the
-# "did you mean" of a missing mailbox, the IDNA codec (host names here are ASCII), strptime.
+# "did you mean" of a missing mailbox, the IDNA codec (host names here are ASCII), strptime,
+# argparse with shutil (validate's usual forms are read without it).
 NOT_FOR_A_VALIDATION = ["keyring", "logging.handlers", "email.message", "email.parser", "email.header",
-                        "difflib", "encodings.idna", "uuid", "_strptime"]
+                        "difflib", "encodings.idna", "uuid", "_strptime", "argparse", "shutil"]
+
+# platformdirs (the data folder), sqlite3 and the catalogue, logging (imported when something logs:
+# logsetup sets the log file up then).
+NOT_FOR_A_DOCUMENT = ["platformdirs", "sqlite3", "desktop.core.store", "tempfile", "logging"]
 
 PROBE = """
 import json, sys
@@ -51,6 +56,8 @@ def test_validate_spec_and_name_import_only_what_they_use(app_home, tmp_path, ma
         spec = _run(["validate", "--spec", str(path)], app_home, env)
         assert [m for m in NOT_FOR_A_VALIDATION if m in spec["modules"]] == [], kind  # type: ignore[operator]
         assert "secretstorage" not in spec["modules"]  # type: ignore[operator]
+        # A document's check needs no data folder, catalogue or log file: ~12 ms of every --spec run.
+        assert [m for m in NOT_FOR_A_DOCUMENT if m in spec["modules"]] == [], kind  # type: ignore[operator]
         _run(["import", str(path)], app_home, env)
         saved = _run(["validate", str(doc["name"])], app_home, {})
         assert [m for m in NOT_FOR_A_VALIDATION if m in saved["modules"]] == [], kind  # type: ignore[operator]

@@ -57,3 +57,31 @@ def test_version_is_answered_before_any_parser_is_built() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.stdout.split("\n")[:2] == [f"connector-desk {__version__}", "False"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "--spec", "doc.json"],
+    ["validate", "--spec", "doc.json", "--json"],
+    ["validate", "--json", "--spec", "doc.json", "--trust-api-base"],
+    ["validate", "mailer"],
+    ["validate", "--json", "mailer"],
+    ["validate", "mailer", "--json"],
+    ["validate", "a", "b", "c", "--json"],
+    ["validate", "--all", "--json"],
+    ["validate", "mailer", "--spec", "doc.json"],  # argparse reads it; the command says "not both"
+    ["validate"],
+    ["validate", ""],
+])
+def test_a_validation_is_read_as_argparse_reads_it_without_argparse(argv: list[str]) -> None:
+    quick = cli._quick_validate(argv)
+    assert quick is not None and vars(quick) == vars(cli._parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "a", "--json", "b"],  # argparse refuses names on both sides of an option
+    ["validate", "--spec"], ["validate", "--spec", "-odd.json"], ["validate", "--spec=doc.json"],
+    ["validate", "--spec", "a.json", "--spec", "b.json"], ["validate", "--js"], ["validate", "-h"],
+    ["validate", "--workspace", "team", "mailer"], ["validate", "--", "-mailer"], ["list"], [],
+])
+def test_other_forms_of_a_validation_go_to_argparse(argv: list[str]) -> None:
+    assert cli._quick_validate(argv) is None

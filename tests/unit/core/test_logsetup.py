@@ -1,5 +1,6 @@
 """The log file: there (0600) from the set-up, written on the first record, rotated files 0600 too;
-the rotating handler's imports are paid only by a process that logs."""
+the rotating handler's imports are paid only by a process that logs; ``logging`` itself (and the
+log file with it) only by a process that imports it."""
 
 from __future__ import annotations
 
@@ -40,11 +41,57 @@ def test_log_file_private_from_the_start_and_handlers_loaded_on_first_record(tmp
         assert oct(f.stat().st_mode & 0o777) == "0o600"
 
 
+LATER = """
+import sys
+from desktop.core.logsetup import setup_logging
+setup_logging()
+setup_logging()
+print("logging" in sys.modules, "platformdirs" in sys.modules)
+import json  # any other import goes on as before
+from desktop.core import store  # imports logging: the log file's handler is hung on the root logger
+import logging
+print(len([h for h in logging.getLogger().handlers if getattr(h, "_connector_desk", False)]))
+logging.getLogger("desktop.test").info("logged by a module imported after the set-up")
+"""
+
+
+def test_set_up_before_logging_is_imported_logs_what_is_logged_after(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    r = subprocess.run([sys.executable, "-c", LATER], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "False", "1"]
+    log = home / "logs" / "connector-desk.log"
+    assert "INFO desktop.test: logged by a module imported after the set-up" in log.read_text()
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
 def test_a_command_that_logs_nothing_still_leaves_its_private_log_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    r = subprocess.run([sys.executable, "-c", "from desktop.core.logsetup import setup_logging; setup_logging()"],
-                       capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT),
-                                                                        "CONNECTOR_DESK_HOME": str(home)})
+    script = "import logging; from desktop.core.logsetup import setup_logging; setup_logging()"
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
     assert r.returncode == 0, r.stderr
     log = home / "logs" / "connector-desk.log"
     assert log.read_text() == "" and oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_without_logging_imported_there_is_no_log_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    script = "from desktop.core.logsetup import setup_logging; setup_logging(); import json"
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    assert not home.exists()
+
+
+def test_a_log_folder_that_cannot_be_made_is_noted_and_the_command_goes_on(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "logs").write_text("a file where the log folder would be")
+    script = ("from desktop.core.logsetup import setup_logging; setup_logging(); import logging; "
+              "logging.getLogger('desktop.test').warning('dropped'); print('went on')")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
+    assert r.returncode == 0 and r.stdout == "went on\n", r.stderr
+    assert r.stderr.startswith("note: no log file: ") and "Traceback" not in r.stderr, r.stderr
