@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
-from desktop.core.contract import Action, ConnectorType
 from desktop.core.deadline import CancelToken
-from desktop.core.describe import SUMMARY_OF, summary
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.fields import check_settings
 from desktop.core.logsetup import lazy_logger
@@ -35,6 +33,7 @@ from desktop.core.secret import Secret
 log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
 
 if TYPE_CHECKING:
+    from desktop.core.contract import ConnectorType
     from desktop.core.store import Catalogue, ListedRow, Summary
     from desktop.core.teamvault import TeamStore
     from desktop.core.vault import Vault
@@ -120,6 +119,7 @@ class Desk:
         summaries and no document parsed (desktop.core.store.ListedRow); rows written without a
         current summary are summarised here (the connector types load) and the summaries kept.
         A team workspace: its connectors."""
+        from desktop.core.describe import SUMMARY_OF
         from desktop.core.store import (
             DESCRIPTION,
             SUMMARY_BY,
@@ -161,6 +161,7 @@ class Desk:
 
     def _summary(self, conn: Connector) -> Summary | None:
         ctype = self.types.get(conn.type)
+        from desktop.core.describe import summary
         return summary(conn, ctype) if ctype is not None else None
 
     def get(self, name: str) -> Connector:
@@ -249,6 +250,7 @@ class Desk:
         recipient = to or receiver.settings.get("username") or ""
 
         def body(ctype: ConnectorType, run: Run) -> None:
+            from desktop.core.contract import Action
             rtype = self.ctype(receiver)
             if not ctype.can(Action.SEND):
                 raise InputErrors([FieldError("sender", f"“{sender.name}” does not send mail")])

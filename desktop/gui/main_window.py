@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core import errors
-from desktop.core.contract import Action, ConnectorType
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
@@ -218,6 +217,7 @@ class MainWindow(QMainWindow):
             self.rotate_action.setEnabled(False)
             self.rotate_action.setToolTip(self.tr("{0} — “{1}” keeps no secret in the keychain").format(
                 self._tip(self.rotate_action), conn.name))
+        from desktop.core.contract import Action  # loaded with the connector types, after the first paint
         if conn is not None and not (ctype and ctype.actions & {Action.SEND, Action.RECEIVE}):
             self.roundtrip_action.setEnabled(False)
             self.roundtrip_action.setToolTip(self.tr("{0} — a round trip needs a connector that sends or "
@@ -349,6 +349,7 @@ class MainWindow(QMainWindow):
         also = ""
         if self._checking(name) is not None:
             also += self.tr(" Its running check is stopped.")
+        from desktop.core.contract import ConnectorType
         linking = {t for t, ctype in self.desk.types.items()  # only these types' settings are read
                    if type(ctype).linked_connector is not ConnectorType.linked_connector}
         users = [c.name for c in self.connectors if c.name != name and c.type in linking

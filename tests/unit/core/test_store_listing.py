@@ -90,8 +90,7 @@ def test_a_schema_2_database_is_upgraded_keeping_every_connector_status_and_secr
 def test_summaries_of_another_version_are_computed_again(tmp_path, monkeypatch):
     desk = Desk(registry(), tmp_path)
     desk.catalogue.put([(_smtp("one", "a.example.test"), None, False)])  # type: ignore[union-attr]
-    for where in ("desktop.core.service", "desktop.core.describe"):  # as a newer version would
-        monkeypatch.setattr(f"{where}.SUMMARY_OF", "9.9.9/1")
+    monkeypatch.setattr("desktop.core.describe.SUMMARY_OF", "9.9.9/1")  # as a newer version would
     row = Desk(registry(), tmp_path).listing()[0]
     assert row[SUMMARY_BY] == "9.9.9/1" and row[SERVER] == "a.example.test:587"
     db = sqlite3.connect(tmp_path / "catalogue.db")
