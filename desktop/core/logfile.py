@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from logging.handlers import RotatingFileHandler
 
 LOG_NAME = "connector-desk.log"
+# Libraries that narrate every connection at INFO (kafka-python: each bootstrap, each metadata refresh):
+# only their warnings and errors reach the file. Checks capture their own records (no logger is changed).
+CHATTY = frozenset({"kafka", "urllib3", "msal", "oauthlib", "requests_oauthlib", "hvac", "botocore"})
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -41,6 +44,11 @@ class LogFile(logging.Handler):
         self.file: logging.Handler | None = None
         os.close(open_private(str(path), os.O_WRONLY | os.O_APPEND))
         self.setFormatter(logging.Formatter(FORMAT))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and record.name.partition(".")[0] in CHATTY:
+            return False
+        return bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.file is None:

@@ -95,3 +95,18 @@ def test_a_log_folder_that_cannot_be_made_is_noted_and_the_command_goes_on(tmp_p
                        env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
     assert r.returncode == 0 and r.stdout == "went on\n", r.stderr
     assert r.stderr.startswith("note: no log file: ") and "Traceback" not in r.stderr, r.stderr
+
+
+def test_libraries_chatter_stays_out_of_the_log_file_but_their_warnings_do_not(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    script = ("from desktop.core.logsetup import setup_logging; setup_logging()\n"
+              "import logging\n"
+              "logging.getLogger('kafka.conn').info('connecting to 127.0.0.1:9092')\n"
+              "logging.getLogger('kafka.client').warning('node 1 not reachable')\n"
+              "logging.getLogger('desktop.core.service').info('renamed a to b')\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "CONNECTOR_DESK_HOME": str(home)})
+    assert r.returncode == 0, r.stderr
+    text = (home / "logs" / "connector-desk.log").read_text()
+    assert "connecting to" not in text  # a Kafka check used to fill the file with these
+    assert "WARNING kafka.client: node 1 not reachable" in text and "INFO desktop.core.service: renamed" in text
