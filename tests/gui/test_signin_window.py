@@ -457,3 +457,58 @@ def test_sign_in_again_in_the_window(qtbot, app_home, oauth_server):
     other = SignInAgainDialog(desk, google)
     qtbot.addWidget(other)
     assert not other.window_btn.isVisibleTo(other) and "Google blocks sign-in" in other.window_note.text()
+
+
+def test_the_wizard_signs_in_in_the_window_validates_test_sends_and_saves(qtbot, window, oauth_server, oauth_mail,
+                                                                            certs, app_home, shoot):
+    """SMTP with OAuth through the whole real wizard, signing in in the embedded window: the refresh token
+    comes back to the page, validation signs in to the real Postfix with XOAUTH2, a test message is sent,
+    and Save keeps the token in the keychain only."""
+    from desktop.core.store import Catalogue
+    from tests.gui.test_wizard import field, fill_text, start_wizard
+
+    wiz = start_wizard(window, "erin-smtp", "smtp")
+    wiz.next()  # provider: any other server
+    fill_text(field(wiz, "server", "host"), oauth_mail.REMOTE)
+    field(wiz, "server", "port").setValue(oauth_mail.ports["submission"])
+    fill_text(field(wiz, "server", "ca_file"), str(certs.ca.ca_file))
+    wiz.next()
+    auth = wiz.page_named("auth")
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("oauth2"))
+    fill_text(field(wiz, "auth", "username"), ERIN)
+    fill_text(field(wiz, "auth", "from_address"), ERIN)
+    provider = field(wiz, "auth", "oauth_provider")
+    provider.setCurrentIndex(provider.findData("oidc"))
+    fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
+    fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.public_client)
+    wiz.flow.set_setting("oauth_scopes", SCOPES)
+    assert auth.signin.window_btn.isEnabled()
+    with qtbot.waitSignal(auth.signin.signedIn, timeout=30000):
+        open_window(qtbot, auth.signin, Person(login=ERIN))
+    assert auth.signin.sign_in_window is None  # the window closed itself once the redirect came
+    shoot(wiz, "oauth-wizard-window-signed-in")
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
+    assert wiz.flow.result.ok, wiz.flow.result.error
+    assert any(line.endswith("AUTH XOAUTH2 ********") for line in wiz.flow.result.transcript)
+    wiz.next()
+    admin = wiz.page_named("admin")
+    admin.edits["test_recipient"].setText(ERIN)
+    qtbot.mouseClick(admin.send_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wiz.flow.test_result is not None, timeout=30000)
+    assert wiz.flow.test_result.ok, wiz.flow.test_result.error
+    oauth_mail.wait_for_mail(ERIN, lambda m: "erin-smtp" in str(m["Subject"]))
+    wiz.next()
+    with qtbot.waitSignal(wiz.saved, timeout=10000):
+        wiz.accept()
+    saved = Catalogue(app_home).get("erin-smtp")
+    assert saved is not None and saved.settings["auth"] == "oauth2"
+    desk = window.desk
+    token = desk.vault.get("erin-smtp/oauth_refresh_token")
+    assert token is not None  # in the keychain
+    for path in [p for p in Path(app_home).rglob("*") if p.is_file()]:  # and in no file of the app's
+        clean = not leaks.leaked(path.read_bytes(), token.reveal())
+        assert clean, path
+    again = desk.validate_saved("erin-smtp")  # the saved connector works with what was kept
+    assert again.ok, again.error
