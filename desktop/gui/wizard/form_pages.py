@@ -177,6 +177,8 @@ class AuthPage(FormPage):
             self.flow.set_secret(REFRESH_TOKEN, got.refresh_token.reveal())
             self.flow.token_cache = got.token_cache  # Microsoft: msal refreshes from it once saved
             self.refresh()
+        if self.signin is not None:  # the outcome (account, scopes, refresh token or not) in view
+            self.scroll_area.ensureWidgetVisible(self.signin.banner)
 
     def refresh(self) -> None:
         super().refresh()
