@@ -7,7 +7,15 @@
   `validate --spec` of the same server, for SMTP and IMAP; target ≤ 1.2×;
 - floors: `python -c pass`, `python -c "import ssl"`, `connector-desk --version`.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_cli.py [--record] [--importtime]
+    PYTHONPATH=. .venv/bin/python bench/bench_cli.py [--record] [--importtime] [--dev]
+
+Our commands run as INSTALLED: the working tree is built into a wheel (pip, in an isolated build),
+installed with pip into a fresh venv of the same interpreter and byte-compiled; that venv sees the dev
+venv's third-party packages through one plain-path `.pth` line (a path, not code: none of the dev
+venv's own `.pth` files runs). The dev venv's editable install (`pip install -e .`) imports setuptools'
+editable finder at every interpreter start (~10 ms) that no installed copy has; `--dev` measures the
+dev venv as before (this tree's code on PYTHONPATH) for comparison. Both interpreters' `python -c pass`
+are printed. The commands run from a scratch folder, so no `desktop` in the current folder is found.
 
 It runs itself inside a private D-Bus session with an unlocked gnome-keyring (as bench_team.py does).
 --record puts the numbers at the top of bench/RESULTS.md; --importtime adds the `-X importtime` table
@@ -22,9 +30,11 @@ import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,10 +59,53 @@ def in_keyring_session() -> int:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def cli(*args: str) -> list[str]:
-    """The installed command as a user runs it (the console script), on this tree's code."""
-    script = Path(sys.executable).parent / "connector-desk"
-    return [sys.executable, str(script), *args] if script.exists() else [sys.executable, "-m", "desktop", *args]
+def cli(python: str, *args: str) -> list[str]:
+    """The command as a user runs it (the console script) with the interpreter ``python``."""
+    script = Path(python).parent / "connector-desk"
+    return [python, str(script), *args] if script.exists() else [python, "-m", "desktop", *args]
+
+
+def run_checked(cmd: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"{what} failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    return r.stdout
+
+
+def install_wheel(work: Path) -> str:
+    """This working tree built into a wheel and installed into a fresh venv; its interpreter."""
+    src = work / "wheel-src"  # a copy: the build leaves build/ and *.egg-info beside its sources
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("desktop", "resources"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    dist = work / "wheel"
+    run_checked([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
+                "building the wheel")
+    wheel = next(dist.glob("connector_desk-*.whl"))
+    venv = work / "venv"
+    run_checked([sys.executable, "-m", "venv", "--without-pip", str(venv)], "making the venv")
+    python = str(venv / "bin" / "python")
+    # Installed while the venv sees nothing else, so pip finds no other connector-desk to replace.
+    run_checked([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index",
+                 str(wheel)], "installing the wheel")
+    site = Path(run_checked([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                            "asking the venv for its site-packages").strip())
+    run_checked([python, "-m", "compileall", "-q", str(site / "desktop")], "byte-compiling")
+    (site / "_bench_dev_venv_packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return python
+
+
+def check_installed(python: str, env: dict[str, str]) -> str:
+    """That ``python`` runs the installed copy: `desktop` from its venv, no editable finder at start-up."""
+    probe = "import desktop.cli, sys; print(desktop.cli.__file__); print(sys.prefix)"
+    r = subprocess.run([python, "-X", "importtime", "-c", probe], env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    where, prefix = r.stdout.splitlines()
+    if "__editable__" in r.stderr or not where.startswith(prefix) or Path(where).is_relative_to(ROOT):
+        raise RuntimeError(f"not the installed copy: desktop.cli from {where}; {r.stderr[-1000:]}")
+    return where
 
 
 def importtime(cmd: list[str], env: dict[str, str], top: int = 12) -> list[str]:
@@ -102,7 +155,7 @@ cli.main()  # as the console script calls it
 """
 
 
-def phases(args: list[str], env: dict[str, str], runs: int = 7) -> list[str]:
+def phases(python: str, args: list[str], env: dict[str, str], runs: int = 7) -> list[str]:
     """Where one whole `connector-desk ARGS` process spends its time, medians of ``runs``: start-up
     of the interpreter, then the phases of the command, then the interpreter's exit."""
     import ast
@@ -111,7 +164,7 @@ def phases(args: list[str], env: dict[str, str], runs: int = 7) -> list[str]:
     rows: dict[str, list[float]] = {}
     for _ in range(runs):
         t0 = time.time()
-        r = subprocess.run([sys.executable, "-c", PHASES, *args], env=env, capture_output=True, text=True,
+        r = subprocess.run([python, "-c", PHASES, *args], env=env, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL)
         t_end = time.time()
         marks = ast.literal_eval(r.stderr.strip().splitlines()[-1])
@@ -132,20 +185,25 @@ def main() -> int:
 
     from tests.servers.certs import TestCA
     from tests.servers.mailserver import MailServers, MailUser
-    compileall.compile_dir(str(ROOT / "desktop"), quiet=1)  # as a wheel install would have it
     work = Path(tempfile.mkdtemp(prefix="cd-bench-cli-"))
+    os.chdir(work)  # the commands' current folder: `python -c` puts it first on sys.path
+    if "--dev" in sys.argv:
+        compileall.compile_dir(str(ROOT / "desktop"), quiet=1)  # as a wheel install would have it
+        python = sys.executable
+    else:
+        python = install_wheel(work)
     ca = TestCA(work / "ca")
     user = MailUser("bench@example.test", "bench-password-1")
     mail = MailServers(work / "mail", ca, [user, MailUser("rcpt@example.test", "x-password-2")])
     mail.start()
     try:
-        return run(work, ca, user, mail)
+        return run(python, work, ca, user, mail)
     finally:
         mail.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(work: Path, ca: object, user: object, mail: object) -> int:
+def run(python: str, work: Path, ca: object, user: object, mail: object) -> int:
     ca_file = str(ca.ca_file)  # type: ignore[attr-defined]
     address, password = user.address, user.password  # type: ignore[attr-defined]
     ports = mail.ports  # type: ignore[attr-defined]
@@ -160,8 +218,18 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
     for doc in (smtp, imap):
         (work / f"{doc['name']}.json").write_text(json.dumps(doc))
     # The private HOME of this session (no CONNECTOR_DESK_HOME): the data folder a user's would be.
-    env = {**os.environ, "BENCH_PW": password, "PYTHONPATH": str(ROOT)}
-    timed(cli("import", str(work / "bench-smtp.json"), str(work / "bench-imap.json")), env)
+    dev = "--dev" in sys.argv
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"BENCH_PW": password}
+    if dev:
+        env["PYTHONPATH"] = str(ROOT)  # this tree's code, not the one the editable install points at
+        where = f"the dev venv ({sys.prefix}: editable install, this tree on PYTHONPATH)"
+    else:
+        where = f"the wheel of this tree installed in a fresh venv (desktop.cli: {check_installed(python, env)})"
+
+    def ours(*args: str) -> list[str]:
+        return cli(python, *args)
+
+    timed(ours("import", str(work / "bench-smtp.json"), str(work / "bench-imap.json")), env)
 
     swaks = ["swaks", "--server", "localhost", "--port", str(ports["submission"]), "--tls", "--tls-verify",
              "--tls-ca-path", ca_file, "--auth", "PLAIN", "--auth-user", address, "--auth-password", password,
@@ -169,17 +237,20 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
     curl = ["curl", "-s", "--ssl-reqd", "--cacert", ca_file, "-u", f"{address}:{password}",
             f"imap://localhost:{ports['imap']}/INBOX", "-X", "EXAMINE INBOX"]
     contenders: dict[str, list[str]] = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        'python -c "import ssl"': [sys.executable, "-c", "import ssl"],
-        "connector-desk --version": cli("--version"),
+        "python -c pass": [python, "-c", "pass"],
+        'python -c "import ssl"': [python, "-c", "import ssl"],
+        "connector-desk --version": ours("--version"),
         "swaks (SMTP session)": swaks,
-        "validate --spec SMTP": cli("validate", "--spec", str(work / "bench-smtp.json")),
-        "validate NAME SMTP": cli("validate", "bench-smtp"),
+        "validate --spec SMTP": ours("validate", "--spec", str(work / "bench-smtp.json")),
+        "validate NAME SMTP": ours("validate", "bench-smtp"),
         "curl EXAMINE (IMAP)": curl,
-        "validate --spec IMAP": cli("validate", "--spec", str(work / "bench-imap.json")),
-        "validate NAME IMAP": cli("validate", "bench-imap"),
+        "validate --spec IMAP": ours("validate", "--spec", str(work / "bench-imap.json")),
+        "validate NAME IMAP": ours("validate", "bench-imap"),
     }
-    fns: list[Callable[[], float]] = [lambda c=c: timed(c, env) for c in contenders.values()]
+    if not dev:  # the other floor: the dev venv's interpreter, which imports the editable finder
+        contenders = {"python -c pass": contenders.pop("python -c pass"),
+                      "python -c pass (dev venv, editable finder)": [sys.executable, "-c", "pass"], **contenders}
+    fns: list[Callable[[], float]] = [partial(timed, c, env) for c in contenders.values()]
     got = dict(zip(contenders, interleaved(fns), strict=True))
     med = {k: v["median"] for k, v in got.items()}
 
@@ -187,10 +258,12 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
         r = med[a] / med[b]
         return f"{a} / {b}: **{r:.2f}×** (target ≤ {target:g}×{'' if r <= target else ', NOT met'})"
 
-    lines = [f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
-             f"`bench/bench_cli.py`: whole processes, interleaved run by run, {RUNS} runs each after one "
-             "warm-up, medians; real Postfix + Dovecot on loopback (test CA given as the CA file), the saved "
-             "connectors' passwords in a real gnome-keyring; the package byte-compiled first.", ""]
+    lines = [f"Connector Desk's commands run from {where}.", "",
+             f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
+             f"`bench/bench_cli.py{' --dev' if dev else ''}`: whole processes, interleaved run by run, "
+             f"{RUNS} runs each after one warm-up, medians; real Postfix + Dovecot on loopback (test CA given "
+             "as the CA file), the saved connectors' passwords in a real gnome-keyring; the package "
+             "byte-compiled first.", ""]
     lines += [f"- {name}: {fmt(s)}" for name, s in got.items()]
     lines += ["", "- " + ratio("validate --spec SMTP", "swaks (SMTP session)", 2),
               "- " + ratio("validate --spec IMAP", "curl EXAMINE (IMAP)", 3),
@@ -206,7 +279,7 @@ def run(work: Path, ca: object, user: object, mail: object) -> int:
                      "validate NAME IMAP": ["validate", "bench-imap"]}
         for name, args in imap_args.items():
             lines += ["", f"Where `{name}` spends its time (phases, medians of 7):", "", "```",
-                      *phases(args, env), "```"]
+                      *phases(python, args, env), "```"]
             lines += ["", f"`-X importtime` of {name}:", "", "```", *importtime(contenders[name], env), "```"]
     print("\n".join(lines), flush=True)
     if "--record" in sys.argv:
@@ -219,7 +292,8 @@ def record(lines: list[str]) -> None:
     text = path.read_text()
     head, _, rest = text.partition("\n## ")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = f"\n## Command-line speed (issue #18), run of {when}\n\n" + "\n".join(lines) + "\n"
+    mode = " (dev venv)" if "--dev" in sys.argv else ""
+    block = f"\n## Command-line speed (issue #18), run of {when}{mode}\n\n" + "\n".join(lines) + "\n"
     path.write_text(head.rstrip("\n") + "\n" + block + ("\n## " + rest if rest else ""))
 
 
