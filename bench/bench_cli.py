@@ -13,9 +13,10 @@ Our commands run as INSTALLED: the working tree is built into a wheel (pip, in a
 installed with pip into a fresh venv of the same interpreter and byte-compiled; that venv sees the dev
 venv's third-party packages through one plain-path `.pth` line (a path, not code: none of the dev
 venv's own `.pth` files runs). The dev venv's editable install (`pip install -e .`) imports setuptools'
-editable finder at every interpreter start (~10 ms) that no installed copy has; `--dev` measures the
-dev venv as before (this tree's code on PYTHONPATH) for comparison. Both interpreters' `python -c pass`
-are printed. The commands run from a scratch folder, so no `desktop` in the current folder is found.
+editable finder at every interpreter start (~10 ms, most of it modules a command imports anyway) that
+no installed copy has; `--dev` measures the dev venv as before (this tree's code on PYTHONPATH) for
+comparison. Both interpreters' `python -c pass` are printed, and the dev venv's `validate --spec` runs
+beside the installed one. The commands run from a scratch folder, so no `desktop` in the current folder is found.
 
 It runs itself inside a private D-Bus session with an unlocked gnome-keyring (as bench_team.py does).
 --record puts the numbers at the top of bench/RESULTS.md; --importtime adds the `-X importtime` table
@@ -65,7 +66,9 @@ def cli(python: str, *args: str) -> list[str]:
     return [python, str(script), *args] if script.exists() else [python, "-m", "desktop", *args]
 
 
-def run_checked(cmd: list[str], what: str, env: dict[str, str] | None = None) -> str:
+def run_checked(cmd: list[str], what: str) -> str:
+    """Run a step of the set-up (without PYTHONPATH: nothing of the tree's on the path); its output."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{what} failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
