@@ -102,8 +102,8 @@ def requested_scopes(settings: Mapping[str, Any], protocol: str | None = None) -
     given = settings.get("oauth_scopes")
     if isinstance(given, str):
         given = given.split()
-    if given:
-        return tuple(str(s) for s in given)
+    if given:  # an entry may hold several, space-separated as providers write them
+        return tuple(s for entry in given for s in str(entry).split())
     return default_scopes(settings, protocol)
 
 

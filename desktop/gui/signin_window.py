@@ -226,12 +226,17 @@ class SignInWindow(QDialog):
         buttons.rejected.connect(self.reject)
         self.cancel_btn = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         v.addWidget(buttons)
-        self.address.setText(auth_url)
+        self._set_address(auth_url)
         self.view.load(QUrl(auth_url))
 
     def _show_address(self, url: QUrl) -> None:
         if not self.handed_over:
-            self.address.setText(url.toString())
+            self._set_address(url.toString())
+
+    def _set_address(self, text: str) -> None:
+        """Shown from its start: whose page this is, not the tail of a long query."""
+        self.address.setText(text)
+        self.address.setCursorPosition(0)
 
     def _certificate_error(self, error: Any) -> None:
         """A certificate the system does not trust: shown only if it verifies against ``ca_file``."""

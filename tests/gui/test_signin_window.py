@@ -211,6 +211,19 @@ def test_the_windows_cancel_button_cancels_too(qtbot, panel):
     assert signal.args[0].code == "cancelled" and not window.isVisible()
 
 
+
+def test_the_address_starts_at_the_providers_host(qtbot, panel, oauth_server):
+    """The read-only address of a long URL (the authorization request, and the provider's error page at
+    it, e.g. for a client id it does not know) shows its beginning — whose page this is — not its tail."""
+    window = open_window(qtbot, panel, Person(mode="ignore"))
+    assert len(window.address.text()) > 200 and window.address.text().startswith(oauth_server.issuer)
+    assert window.address.cursorPosition() == 0
+    with qtbot.waitSignal(window.view.loadFinished, timeout=10000):
+        pass
+    assert window.address.text().startswith(oauth_server.issuer) and window.address.cursorPosition() == 0
+    with qtbot.waitSignal(panel.failed, timeout=10000):
+        qtbot.mouseClick(window.cancel_btn, Qt.MouseButton.LeftButton)
+
 def test_the_panels_cancel_closes_the_window(qtbot, panel):
     with qtbot.waitSignal(panel.failed, timeout=10000) as signal:
         window = open_window(qtbot, panel, Person(mode="ignore"))

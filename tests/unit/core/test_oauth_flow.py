@@ -7,6 +7,7 @@ import pytest
 
 from desktop.core import errors, oauth_flow, oauth_signin
 from desktop.core.errors import FieldError
+from desktop.core.fields import check_settings
 
 
 def test_google_endpoints_and_scopes():
@@ -54,6 +55,23 @@ def test_oidc_mail_scopes_are_the_non_identity_ones():
     assert oauth_flow.missing_scopes(["Mail.Send"], ["openid", "mail.send"]) == []  # case-insensitive
     assert oauth_flow.missing_scopes(["mail.send"], None) == []  # no scope in the answer: as requested
     assert oauth_flow.missing_scopes(["mail.send"], ["openid"]) == ["mail.send"]
+
+
+
+def test_scopes_typed_space_separated_are_separate_scopes():
+    """An administrator types the Scopes the way providers write them, space-separated: the field keeps
+    the line as one entry (it splits on commas), yet the sign-in asks for, and the token check looks for,
+    each scope — not for one scope called "openid email offline_access mail"."""
+    from desktop.connectors import registry
+    raw = {"host": "mail.example.test", "auth": "oauth2", "username": "erin@example.test", "oauth_provider": "oidc",
+           "oauth_issuer": "https://id.example.test", "oauth_client_id": "desk",
+           "oauth_scopes": "openid email offline_access mail"}
+    settings, problems = check_settings(registry()["smtp"].fields, raw)
+    assert not [p for p in problems if "scope" in str(p)]
+    assert oauth_flow.requested_scopes(settings) == ("openid", "email", "offline_access", "mail")
+    assert oauth_flow.mail_scopes(settings) == ("mail",)
+    granted = ["openid", "email", "offline_access", "mail"]
+    assert oauth_flow.missing_scopes(oauth_flow.mail_scopes(settings), granted) == []
 
 
 @pytest.mark.parametrize(("error", "code"), [
