@@ -116,9 +116,12 @@ SCOPES_HELP = {
     "smtp": "Empty: the provider's mail scope — Google https://mail.google.com/; Microsoft "
             "https://outlook.office.com/SMTP.Send and offline_access (for a refresh token). Not SMTP.SendAsApp: "
             "that is an application permission for an app that signs in as itself (client credentials), "
-            "while this sign-in is a person's, delegated to Connector Desk.",
+            "while this sign-in is a person's, delegated to Connector Desk. Another OpenID provider: add the "
+            "scope your mail server checks (empty asks only for openid email offline_access).",
     "imap": "Empty: the provider's mail scope — Google https://mail.google.com/; Microsoft "
-            "https://outlook.office.com/IMAP.AccessAsUser.All and offline_access (for a refresh token).",
+            "https://outlook.office.com/IMAP.AccessAsUser.All and offline_access (for a refresh token). "
+            "Another OpenID provider: add the scope your mail server checks (empty asks only for openid email "
+            "offline_access).",
 }
 
 
@@ -135,8 +138,9 @@ def oauth_fields(protocol: str) -> tuple[Field, ...]:
         Field("oauth_issuer", "Issuer", "text", required=True, page="auth",
               when={**OAUTH, "oauth_provider": ("oidc",)}, placeholder="https://login.example.com/realms/mail",
               help="Its endpoints are read from <issuer>/.well-known/openid-configuration."),
-        Field("oauth_scopes", "Scopes", "list", page="advanced", when=OAUTH, help=SCOPES_HELP[protocol]),
-        Field("oauth_mechanism", "Sign-in mechanism", "choice", "XOAUTH2", choices=MECHANISMS, page="advanced",
+        Field("oauth_scopes", "Scopes", "list", page="auth", when=OAUTH, help=SCOPES_HELP[protocol],
+              placeholder="openid, email, offline_access, mail"),
+        Field("oauth_mechanism", "Sign-in mechanism", "choice", "XOAUTH2", choices=MECHANISMS, page="auth",
               when=OAUTH, help="How the token is presented to the server: XOAUTH2 (Google, Microsoft) or the "
                                "standard OAUTHBEARER (RFC 7628; Google and Dovecot offer it, Microsoft does not)."),
     )

@@ -495,7 +495,9 @@ def test_the_wizard_signs_in_in_the_window_validates_test_sends_and_saves(qtbot,
     provider.setCurrentIndex(provider.findData("oidc"))
     fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
     fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.public_client)
-    wiz.flow.set_setting("oauth_scopes", SCOPES)
+    # The scopes are on this page once OAuth is chosen, typed as providers write them (spaces).
+    assert auth.form.rows["oauth_scopes"].isVisibleTo(auth) and auth.form.rows["oauth_mechanism"].isVisibleTo(auth)
+    fill_text(field(wiz, "auth", "oauth_scopes"), " ".join(SCOPES))
     assert auth.signin.window_btn.isEnabled()
     with qtbot.waitSignal(auth.signin.signedIn, timeout=30000):
         open_window(qtbot, auth.signin, Person(login=ERIN))
