@@ -252,10 +252,12 @@ BY_ERROR = {
 
 def _sign_in_hint(provider: str) -> str:
     if provider == "google":
-        return ("Sign in again (connector-desk sign-in NAME). Google ends refresh tokens when the user revokes "
+        return ("Sign in again (Sign in… on the sign-in page while setting it up; for a saved connector Sign in "
+                "again… or connector-desk sign-in NAME). Google ends refresh tokens when the user revokes "
                 "access or changes the password, after six months unused, and after 7 days while the app's "
                 "OAuth consent screen is in “Testing”: publish it (“In production”) to keep tokens.")
-    return "Sign in again (connector-desk sign-in NAME, or Sign in again… in the connector's menu)."
+    return ("Sign in again: Sign in… on the sign-in page while setting the connector up; for a saved connector "
+            "Sign in again… in the main window, or connector-desk sign-in NAME.")
 
 
 def token_error(provider: str, status: int, data: Mapping[str, Any],

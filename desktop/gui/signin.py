@@ -107,11 +107,17 @@ class WindowHost:
         self.window = None
         self.closed_by_user = True
         self.on_closed()
+        self._back()
 
     def close(self) -> None:
         if self.window is not None:
             window, self.window = self.window, None
             window.finish()
+            self._back()
+
+    def _back(self) -> None:
+        """The keyboard goes back to the page the sign-in started from (Alt+N was typed into a field)."""
+        self.parent.window().activateWindow()
 
 
 def offer_window(button: QPushButton, note: QLabel | None, provider: str) -> bool:

@@ -502,6 +502,7 @@ def test_the_wizard_signs_in_in_the_window_validates_test_sends_and_saves(qtbot,
     with qtbot.waitSignal(auth.signin.signedIn, timeout=30000):
         open_window(qtbot, auth.signin, Person(login=ERIN))
     assert auth.signin.sign_in_window is None  # the window closed itself once the redirect came
+    qtbot.waitUntil(wiz.isActiveWindow, timeout=3000)  # the keyboard is back on the wizard (Alt+N is Next)
     qtbot.waitUntil(lambda: not auth.signin.banner.visibleRegion().isEmpty(), timeout=2000)  # scrolled into view
     shoot(wiz, "oauth-wizard-window-signed-in")
     wiz.next()

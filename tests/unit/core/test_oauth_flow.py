@@ -152,3 +152,9 @@ def test_the_oauth_libraries_load_only_for_a_sign_in():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_sign_in_hint_fits_a_connector_being_set_up_and_a_saved_one():
+    for provider in ("google", "microsoft", "oidc"):
+        hint = oauth_flow._sign_in_hint(provider)
+        assert "Sign in… on the sign-in page" in hint and "Sign in again…" in hint and "sign-in NAME" in hint
