@@ -328,7 +328,8 @@ class SignInPanel(QWidget):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        if show_progress(self, event, self.opener_now, self.code, self.steps) == "device_code":
+        if show_progress(self, event, self.opener_now, self.code, self.steps,
+                         link=self.opener_now != self._open_window) == "device_code":
             self.banner.busy(self.tr("Waiting for the code to be approved…"))
 
     def _finish(self) -> None:
@@ -373,11 +374,17 @@ class SignInPanel(QWidget):
 
 
 def show_progress(widget: QWidget, event: object, opener: Callable[[str], object], code: QLabel,
-                  steps: StepList) -> str:
+                  steps: StepList, link: bool = True) -> str:
     """A sign-in's progress, shown the same way by the panel and the Sign in again dialog: the URL to
-    open in the browser, a device code to enter elsewhere, or a step. Returns which it was."""
+    open in the browser (with ``link``, also as a link for when no browser opens), a device code to
+    enter elsewhere, or a step. Returns which it was."""
     if isinstance(event, tuple) and event and event[0] == "open_url":
         opener(str(event[1]))
+        if link:
+            code.setText(widget.tr("If no browser opened, open <a href='{0}'>the provider's sign-in page</a> "
+                                   "yourself (right-click the link to copy it).").format(
+                html.escape(str(event[1]), quote=True)))
+            code.show()
         return "open_url"
     if isinstance(event, tuple) and event and event[0] == "device_code":
         code.setText(device_code_text(widget, str(event[1]), str(event[2])))
@@ -485,7 +492,7 @@ class SignInAgainDialog(QDialog):
             self.task.cancel()
 
     def _progress(self, event: object) -> None:
-        show_progress(self, event, self.opener_now, self.code, self.steps)
+        show_progress(self, event, self.opener_now, self.code, self.steps, link=self.opener_now != self.host.open)
 
     def _finish(self) -> None:
         self.task = None

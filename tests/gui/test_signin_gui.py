@@ -70,9 +70,11 @@ def test_cancel_while_the_browser_is_open(qtbot, panel, browser_program, monkeyp
     monkeypatch.setenv("OAUTH_BROWSER_MODE", "ignore")
     with qtbot.waitSignal(panel.failed, timeout=10000) as signal:
         qtbot.mouseClick(panel.sign_in_btn, Qt.MouseButton.LeftButton)
-        qtbot.wait(300)
+        # A browser that never shows up: the sign-in address is on the page as a link to open by hand.
+        qtbot.waitUntil(lambda: panel.code.isVisible() and "If no browser opened" in panel.code.text(), timeout=5000)
+        assert "href='http://127.0.0.1:" in panel.code.text() and "code_challenge" in panel.code.text()
         qtbot.mouseClick(panel.cancel_btn, Qt.MouseButton.LeftButton)
-    assert signal.args[0].code == "cancelled"
+    assert signal.args[0].code == "cancelled" and not panel.code.isVisible()
     assert panel.sign_in_btn.isEnabled() and "Sign-in failed" in panel.banner.title.text()
 
 

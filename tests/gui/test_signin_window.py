@@ -170,6 +170,7 @@ def test_signs_in_in_the_window_and_the_listener_page_is_never_shown(qtbot, pane
         window = open_window(qtbot, panel, person)
         assert window.isVisible() and window.profile.isOffTheRecord()
         assert window.address.isReadOnly() and window.address.text().startswith(oauth_server.issuer + "/auth")
+        assert not panel.code.isVisible()  # no "if no browser opened" link: the window is the browser
     got = signal.args[0]
     assert got.account == "alice@example.test" and "mail" in got.scopes and got.refresh_token is not None
     assert "Signed in as alice@example.test" in panel.banner.title.text()
