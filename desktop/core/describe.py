@@ -89,4 +89,4 @@ def secret_lines(conn: Connector, ctype: ConnectorType, now: datetime | None = N
             value += (f"; rotated — the previous value is kept until {local_time(until)} (Rotate… restores it)"
                       if kept else "; rotated — the previous value has expired")
         lines.append(Line(labels.get(name, name), value))
-    return lines or [Line("Kept in the keychain", "nothing: this connector has no secret")]
+    return lines or [Line("Kept in the keychain", "nothing yet")]

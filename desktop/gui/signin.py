@@ -168,7 +168,10 @@ def window_closed_error(widget: QWidget, error: ConnectorError) -> ConnectorErro
     """The words for a sign-in cancelled by closing its window."""
     closed = ConnectorError(errors.CANCELLED, widget.tr("The sign-in window was closed before the sign-in "
                                                         "finished; nothing was signed in."),
-                            widget.tr("Sign in again and finish it in the window."), step=error.step)
+                            widget.tr("Sign in again and finish it in the window. If the provider showed an "
+                                      "error there (an unknown client, a redirect URI it does not know), check "
+                                      "the Client id and the redirect URI registered with the provider."),
+                            step=error.step)
     closed.step_label = error.step_label
     return closed
 

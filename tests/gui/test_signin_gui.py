@@ -253,3 +253,25 @@ def test_the_wizard_signs_in_on_its_sign_in_page(qtbot, window, oauth_server, br
     assert wiz.flow.secrets["oauth_refresh_token"].reveal()  # kept in the draft, for validation and Save
     shoot(wiz, "oauth-wizard-signed-in")
     wiz.reject()
+
+
+def test_a_failed_sign_in_on_the_wizards_page_is_scrolled_into_view(qtbot, window):
+    from tests.gui.test_wizard import field, fill_text, start_wizard
+
+    wiz = start_wizard(window, "down-mail", "smtp")
+    wiz.next()
+    fill_text(field(wiz, "server", "host"), "localhost")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("oauth2"))
+    provider = field(wiz, "auth", "oauth_provider")
+    provider.setCurrentIndex(provider.findData("oidc"))
+    fill_text(field(wiz, "auth", "oauth_issuer"), "http://127.0.0.1:9")  # nobody listens there
+    fill_text(field(wiz, "auth", "oauth_client_id"), "mail-public")
+    auth.scroll_area.verticalScrollBar().setValue(0)
+    with qtbot.waitSignal(auth.signin.failed, timeout=20000):
+        qtbot.mouseClick(auth.signin.sign_in_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not auth.signin.banner.visibleRegion().isEmpty(), timeout=2000)
+    assert "Sign-in failed" in auth.signin.banner.title.text()
+    wiz.reject()

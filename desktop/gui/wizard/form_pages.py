@@ -167,6 +167,7 @@ class AuthPage(FormPage):
         flow = self.flow
         self.signin = SignInPanel(self.wiz.runner, lambda: (flow.draft.settings, flow.secrets, flow.draft.type))
         self.signin.signedIn.connect(self._signed_in)
+        self.signin.failed.connect(lambda *_: self.scroll_area.ensureWidgetVisible(self.signin.banner))
         v.addWidget(self.signin)
         v.addStretch(1)
         return box
