@@ -42,6 +42,9 @@ class RotateDialog(CheckDialog):
         self.secret.currentIndexChanged.connect(lambda _i: self._update())
 
     def _update(self) -> None:
+        oauth = self.secret.currentData() == "oauth_refresh_token"
+        self.value.setPlaceholderText(self.tr("A new sign-in gives one: Sign in again… (Ctrl+Shift+I)") if oauth
+                                      else "")
         has_value = bool(self.value.text())
         self.run_btn.setEnabled(has_value)
         self.run_btn.setToolTip("" if has_value else self.tr("Enter the new value first"))
