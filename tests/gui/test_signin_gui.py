@@ -172,6 +172,13 @@ def test_sign_in_again_keeps_the_token_only_when_valid(qtbot, saved, browser_pro
     assert desk.vault.get("team-mail/oauth_refresh_token") == first
     dialog.reject()
     dialog.runner.wait(3000)
+    # Rotate… on it points to a new sign-in for the refresh token (pasting one still works).
+    from desktop.gui.rotate_dialog import RotateDialog
+    rotate = RotateDialog(desk, desk.get("team-mail"))
+    qtbot.addWidget(rotate)
+    assert rotate.secret.currentData() == "oauth_refresh_token"
+    assert "Sign in again…" in rotate.value.placeholderText()
+    rotate.reject()
 
 
 def test_sign_in_again_cancel(qtbot, saved, browser_program, monkeypatch):
