@@ -19,6 +19,16 @@ from desktop.core.pipeline import RunResult, StepFinished, StepResult, StepStart
 SPINNER = "◐◓◑◒"
 
 
+
+def step_state(step: StepResult) -> str:
+    """"skipped" (a ✓ would claim it was checked), "warned" (passed, but not all of it: one bootstrap
+    server of several unreachable — the check goes on), "ok" or "failed"."""
+    if step.ok and step.detail.startswith("not checked"):
+        return "skipped"
+    if step.ok and step.detail.startswith("unreachable"):
+        return "warned"
+    return "ok" if step.ok else "failed"
+
 class StepList(QTreeWidget):
     """Validation steps as they happen: a spinner while running, then ✓ or ✗ with the time."""
 
@@ -65,10 +75,11 @@ class StepList(QTreeWidget):
             self._timer.stop()
 
     def _set_done(self, item: QTreeWidgetItem, step: StepResult) -> None:
-        skipped = step.ok and step.detail.startswith("not checked")  # a ✓ would claim it was checked
-        item.setText(0, "–" if skipped else "✓" if step.ok else "✗")
-        item.setToolTip(0, self.tr("Skipped") if skipped else "")
-        item.setForeground(0, Qt.GlobalColor.gray if skipped else
+        state = step_state(step)
+        skipped, warned = state == "skipped", state == "warned"
+        item.setText(0, "–" if skipped else "⚠" if warned else "✓" if step.ok else "✗")
+        item.setToolTip(0, self.tr("Skipped") if skipped else self.tr("Passed with a warning") if warned else "")
+        item.setForeground(0, Qt.GlobalColor.gray if skipped else Qt.GlobalColor.darkYellow if warned else
                            Qt.GlobalColor.darkGreen if step.ok else Qt.GlobalColor.red)
         item.setText(2, f"{step.ms:.0f} ms" if step.ms >= 1 else f"{step.ms:.1f} ms")
         item.setText(3, step.detail)

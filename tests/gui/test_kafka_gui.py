@@ -51,6 +51,10 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     assert wiz.flow.result.ok, wiz.flow.result.error
     vpage = wiz.page_named("validate")
     assert "Cluster" in vpage.facts.text()
+    marks = {vpage.steps.topLevelItem(i).text(1): vpage.steps.topLevelItem(i).text(0)
+             for i in range(vpage.steps.topLevelItemCount())}
+    assert marks["Reach 127.0.0.1:1"] == "⚠"  # the unreachable one of two passes with a warning, not a ✓
+    assert "(1 with a warning)" in vpage.banner.title.text()
     assert "sender" not in vpage.subTitle() and "topic" in vpage.subTitle()
     assert "TLS" not in vpage.subTitle() and "signs in" not in vpage.subTitle()  # PLAINTEXT has neither
     assert "test message" not in vpage.banner.message.text() and "test record" in vpage.banner.message.text()

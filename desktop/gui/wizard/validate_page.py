@@ -120,10 +120,13 @@ class ValidatePage(CheckPage):
         self.facts.setVisible(bool(facts))
         if result.ok:
             nxt = self.flow.ctype.wording.next_step
-            skipped = sum(1 for st in result.steps if st.detail.startswith("not checked"))
+            from desktop.gui.step_list import step_state
+            states = [step_state(st) for st in result.steps]
             title = self.tr("All checks passed in {0:.0f} ms").format(result.ms)
-            if skipped:
-                title += self.tr(" ({0} not checked)").format(skipped)
+            if states.count("skipped"):
+                title += self.tr(" ({0} not checked)").format(states.count("skipped"))
+            if states.count("warned"):
+                title += self.tr(" ({0} with a warning)").format(states.count("warned"))
             self.banner.success(title, nxt)
         elif result.error is not None:
             if result.error.code == errors.CANCELLED:
