@@ -140,6 +140,15 @@ def provider_endpoints(settings: Mapping[str, Any], run: Run | None = None, *,
     return _discover(str(issuer), settings, run, scopes, "settings.oauth_issuer", exact_issuer=True)
 
 
+_LABELS = {"settings.oauth_issuer": "Issuer", "settings.oauth_tenant": "Tenant"}
+
+
+def _named(field: str) -> str:
+    """A setting as the sign-in page names it: “Issuer” (oauth_issuer)."""
+    label = _LABELS.get(field)
+    return f"“{label}” ({field.removeprefix('settings.')})" if label else field
+
+
 def _discover(issuer: str, settings: Mapping[str, Any], run: Run | None, scopes: tuple[str, ...], field: str,
               exact_issuer: bool) -> Endpoints:
     issuer = web.check_url(issuer, field)
@@ -147,26 +156,33 @@ def _discover(issuer: str, settings: Mapping[str, Any], run: Run | None, scopes:
     own = run or Run(15)
     if run is not None:
         run.transcript.client(f"GET {url}")
-    status, data = request_json(own, url, None, settings.get("ca_file"), "OpenID provider's discovery document")
+    try:
+        status, data = request_json(own, url, None, settings.get("ca_file"), "OpenID provider's discovery document")
+    except ConnectorError as exc:
+        if exc.code == errors.PROTOCOL_ERROR:  # an answer, but no discovery document: most often a wrong path
+            exc.hint = (f"Check {_named(field)}: it must be the provider's issuer address (the discovery document "
+                        "is read from <issuer>/.well-known/openid-configuration). If it is right, the provider "
+                        "may be down — try again later.")
+        raise
     if run is not None:
         run.transcript.server(f"HTTP {status} issuer={data.get('issuer')}")
     if status != 200:
         raise ConnectorError(errors.PROTOCOL_ERROR, f"The discovery document at “{web.shown(url)}” answered HTTP "
-                             f"{status}.", f"Check {field}: it must be the provider's issuer address.")
+                             f"{status}.", f"Check {_named(field)}: it must be the provider's issuer address.")
     said = str(data.get("issuer") or "").rstrip("/")
     # RFC 8414 §3.3: the document must name the issuer it was fetched for (Microsoft's multi-tenant
     # documents name a {tenantid} template instead).
     if exact_issuer and said != issuer:
         raise ConnectorError(errors.PROTOCOL_ERROR, f"The discovery document names the issuer "
                              f"“{web.shown(said)}”, not “{web.shown(issuer)}”.",
-                             f"Put the issuer exactly as the provider names it in {field}.")
+                             f"Put the issuer exactly as the provider names it in {_named(field)}.")
     found: dict[str, str | None] = {}
     for key in ("authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "userinfo_endpoint"):
         value = data.get(key)
         found[key] = web.check_url(value, f"{field} (its {key})") if isinstance(value, str) and value else None
     if not found["authorization_endpoint"] or not found["token_endpoint"]:
         raise ConnectorError(errors.PROTOCOL_ERROR, "The discovery document names no authorization or token "
-                             "endpoint.", f"Check {field}.")
+                             "endpoint.", f"Check {_named(field)}.")
     return Endpoints(str(found["authorization_endpoint"]), str(found["token_endpoint"]),
                      found["device_authorization_endpoint"], said or issuer, scopes, found["userinfo_endpoint"])
 

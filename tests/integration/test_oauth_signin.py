@@ -411,6 +411,13 @@ def test_token_endpoint_down():
     assert r.error.code == "connect_refused" and r.error.step == "token"
 
 
+def test_an_issuer_with_a_wrong_path_names_the_issuer_field(oauth_server):
+    r = refreshed({"oauth_provider": "oidc", "oauth_issuer": oauth_server.issuer + "/realms/mail",
+                   "oauth_client_id": "c"}, {"oauth_refresh_token": Secret("rt-0123456789")})
+    assert r.error.code == "protocol_error" and "answered HTTP 404" in r.error.message
+    assert "Check “Issuer” (oauth_issuer)" in r.error.hint  # as the sign-in page names it
+
+
 def test_issuer_must_be_https_unless_loopback():
     r = refreshed({"oauth_provider": "oidc", "oauth_issuer": "http://login.example.com",
                    "oauth_client_id": "c"}, {"oauth_refresh_token": Secret("rt-0123456789")})
