@@ -367,6 +367,14 @@ class SignInPanel(QWidget):
                                                      "validation with it passes."))
         self.signedIn.emit(got)
 
+    def form_changed(self) -> None:
+        """The form's values changed: a complaint about one of them (“Client id: is required”) no longer
+        holds, so it goes; other outcomes stay."""
+        from desktop.core.errors import FieldError, InputErrors
+        if isinstance(self.result, FieldError | InputErrors) and self.task is None:
+            self.result = None
+            self.banner.hide()
+
     def _crashed(self, exc: object) -> None:
         self._finish()
         self.result = exc

@@ -282,3 +282,24 @@ def test_a_failed_sign_in_on_the_wizards_page_is_scrolled_into_view(qtbot, windo
     qtbot.waitUntil(lambda: not auth.signin.banner.visibleRegion().isEmpty(), timeout=2000)
     assert "Sign-in failed" in auth.signin.banner.title.text()
     wiz.reject()
+
+
+def test_a_complaint_about_a_field_leaves_once_the_field_is_filled_in(qtbot, window, oauth_server):
+    from tests.gui.test_wizard import field, fill_text, start_wizard
+
+    wiz = start_wizard(window, "complaint-mail", "smtp")
+    wiz.next()
+    fill_text(field(wiz, "server", "host"), "localhost")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("oauth2"))
+    provider = field(wiz, "auth", "oauth_provider")
+    provider.setCurrentIndex(provider.findData("oidc"))
+    fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
+    with qtbot.waitSignal(auth.signin.failed, timeout=20000):
+        qtbot.mouseClick(auth.signin.sign_in_btn, Qt.MouseButton.LeftButton)
+    assert "Client id" in auth.signin.banner.message.text() and auth.signin.banner.isVisible()
+    fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.public_client)
+    qtbot.waitUntil(lambda: not auth.signin.banner.isVisible(), timeout=2000)  # no stale "is required"
+    wiz.reject()

@@ -190,6 +190,7 @@ class AuthPage(FormPage):
             self.signin.setVisible(oauth)
             if oauth:
                 self.signin.set_provider(str(settings.get("oauth_provider") or "oidc"))
+                self.signin.form_changed()
 
     def cleanupPage(self) -> None:
         self.cancel_pick()
