@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from desktop.core import errors, net, tls
+from desktop.core.contract import counted
 from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
 from desktop.core.transcript import Transcript
@@ -859,7 +860,8 @@ class _Discovery:
         keep.sort(key=lambda c: (not c.verified, c.outside_domain, SOURCES.index(c.source), c.type != "smtp",
                                  c.rank, c.security != "tls", c.order))
         verified = sum(c.verified for c in keep)
-        self.emit("done", f"Found {verified} working server(s) in {self.deadline.elapsed():.1f} s"
+        self.emit("done", f"Found {counted(verified, ('working server', 'working servers'))} in "
+                          f"{self.deadline.elapsed():.1f} s"
                           + (" (deadline reached)" if reached else ""))
         return DiscoveryResult(self.address, keep, sorted(self.not_offered), self.deadline.elapsed() * 1000, reached)
 

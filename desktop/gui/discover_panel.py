@@ -119,12 +119,15 @@ class DiscoverPanel(QWidget):
         use_row.addStretch(1)
         use_row.addWidget(self.use)
         layout.addLayout(use_row)
+        layout.addStretch(0)  # spare height below while the lists are hidden; theirs once they show
 
         self.find_btn.clicked.connect(self.start)
         self.address.returnPressed.connect(self.start)
         self.stop.clicked.connect(self.cancel)
         self.use.clicked.connect(self.take)
         self.candidates.itemSelectionChanged.connect(self._selection_changed)
+        for w in (self.progress, self.candidates, self.use):  # no empty boxes before a search
+            w.hide()
 
     # -- running ---------------------------------------------------------------------------------
     @property
@@ -138,6 +141,8 @@ class DiscoverPanel(QWidget):
         self.error.hide()
         self.progress.clear()
         self.candidates.clear()
+        for w in (self.progress, self.candidates, self.use):
+            w.show()
         self.warning.hide()
         self.use.setEnabled(False)
         self.result = None

@@ -67,8 +67,10 @@ _imap._tcp.example.test.        60 IN SRV 0 1 {p['imap']} localhost.
 mail.example.test.              60 IN A 127.0.0.1
 localhost.                      60 IN A 127.0.0.1
 """)
+    assert panel.candidates.isHidden() and panel.progress.isHidden()  # no empty boxes before a search
     qtbot.keyClicks(panel.address, "alice@example.test")
     qtbot.mouseClick(find_button(panel), qtbot_left())
+    assert not panel.candidates.isHidden() and not panel.progress.isHidden()
     assert panel.running and panel.stop.isEnabled() and not find_button(panel).isEnabled()
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
     progress = lines(panel.progress)
