@@ -263,19 +263,9 @@ def test_the_wizard_signs_in_on_its_sign_in_page(qtbot, window, oauth_server, br
 
 
 def test_a_failed_sign_in_on_the_wizards_page_is_scrolled_into_view(qtbot, window):
-    from tests.gui.test_wizard import field, fill_text, start_wizard
+    from tests.gui.test_wizard import oauth_sign_in_page
 
-    wiz = start_wizard(window, "down-mail", "smtp")
-    wiz.next()
-    fill_text(field(wiz, "server", "host"), "localhost")
-    wiz.next()
-    auth = wiz.page_named("auth")
-    how = field(wiz, "auth", "auth")
-    how.setCurrentIndex(how.findData("oauth2"))
-    provider = field(wiz, "auth", "oauth_provider")
-    provider.setCurrentIndex(provider.findData("oidc"))
-    fill_text(field(wiz, "auth", "oauth_issuer"), "http://127.0.0.1:9")  # nobody listens there
-    fill_text(field(wiz, "auth", "oauth_client_id"), "mail-public")
+    wiz, auth = oauth_sign_in_page(window, "down-mail", "http://127.0.0.1:9", "mail-public")  # nobody listens
     auth.scroll_area.verticalScrollBar().setValue(0)
     with qtbot.waitSignal(auth.signin.failed, timeout=20000):
         qtbot.mouseClick(auth.signin.sign_in_btn, Qt.MouseButton.LeftButton)
@@ -285,18 +275,9 @@ def test_a_failed_sign_in_on_the_wizards_page_is_scrolled_into_view(qtbot, windo
 
 
 def test_a_complaint_about_a_field_leaves_once_the_field_is_filled_in(qtbot, window, oauth_server):
-    from tests.gui.test_wizard import field, fill_text, start_wizard
+    from tests.gui.test_wizard import field, fill_text, oauth_sign_in_page
 
-    wiz = start_wizard(window, "complaint-mail", "smtp")
-    wiz.next()
-    fill_text(field(wiz, "server", "host"), "localhost")
-    wiz.next()
-    auth = wiz.page_named("auth")
-    how = field(wiz, "auth", "auth")
-    how.setCurrentIndex(how.findData("oauth2"))
-    provider = field(wiz, "auth", "oauth_provider")
-    provider.setCurrentIndex(provider.findData("oidc"))
-    fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
+    wiz, auth = oauth_sign_in_page(window, "complaint-mail", oauth_server.issuer)  # no client id yet
     with qtbot.waitSignal(auth.signin.failed, timeout=20000):
         qtbot.mouseClick(auth.signin.sign_in_btn, Qt.MouseButton.LeftButton)
     assert "Client id" in auth.signin.banner.message.text() and auth.signin.banner.isVisible()

@@ -394,15 +394,9 @@ def test_a_certificate_nobody_vouches_for_is_not_shown(qtbot, ms_server, certs):
 
 def test_the_wizards_sign_in_page_offers_the_window_by_provider(qtbot, window):
     """In the real wizard (SMTP, OAuth): the window's button follows the provider chosen on the page."""
-    from tests.gui.test_wizard import field, fill_text, start_wizard
+    from tests.gui.test_wizard import field, oauth_sign_in_page
 
-    wiz = start_wizard(window, "window-mail", "smtp")
-    wiz.next()
-    fill_text(field(wiz, "server", "host"), "localhost")
-    wiz.next()
-    auth = wiz.page_named("auth")
-    how = field(wiz, "auth", "auth")
-    how.setCurrentIndex(how.findData("oauth2"))
+    wiz, auth = oauth_sign_in_page(window, "window-mail")
     provider = field(wiz, "auth", "oauth_provider")
     shown = {}
     for name in ("google", "microsoft", "oidc"):
@@ -479,23 +473,13 @@ def test_the_wizard_signs_in_in_the_window_validates_test_sends_and_saves(qtbot,
     comes back to the page, validation signs in to the real Postfix with XOAUTH2, a test message is sent,
     and Save keeps the token in the keychain only."""
     from desktop.core.store import Catalogue
-    from tests.gui.test_wizard import field, fill_text, start_wizard
+    from tests.gui.test_wizard import field, fill_text, oauth_sign_in_page
 
-    wiz = start_wizard(window, "erin-smtp", "smtp")
-    wiz.next()  # provider: any other server
-    fill_text(field(wiz, "server", "host"), oauth_mail.REMOTE)
-    field(wiz, "server", "port").setValue(oauth_mail.ports["submission"])
-    fill_text(field(wiz, "server", "ca_file"), str(certs.ca.ca_file))
-    wiz.next()
-    auth = wiz.page_named("auth")
-    how = field(wiz, "auth", "auth")
-    how.setCurrentIndex(how.findData("oauth2"))
+    wiz, auth = oauth_sign_in_page(window, "erin-smtp", oauth_server.issuer, oauth_server.public_client,
+                                   host=oauth_mail.REMOTE, port=oauth_mail.ports["submission"],
+                                   ca_file=str(certs.ca.ca_file))
     fill_text(field(wiz, "auth", "username"), ERIN)
     fill_text(field(wiz, "auth", "from_address"), ERIN)
-    provider = field(wiz, "auth", "oauth_provider")
-    provider.setCurrentIndex(provider.findData("oidc"))
-    fill_text(field(wiz, "auth", "oauth_issuer"), oauth_server.issuer)
-    fill_text(field(wiz, "auth", "oauth_client_id"), oauth_server.public_client)
     # The scopes are on this page once OAuth is chosen, typed as providers write them (spaces).
     assert auth.form.rows["oauth_scopes"].isVisibleTo(auth) and auth.form.rows["oauth_mechanism"].isVisibleTo(auth)
     fill_text(field(wiz, "auth", "oauth_scopes"), " ".join(SCOPES))

@@ -37,6 +37,29 @@ def fill_text(widget, text):  # type: ignore[no-untyped-def]
     le.insert(text)
 
 
+def oauth_sign_in_page(window, name, issuer=None, client_id=None, *, host="localhost", port=None,  # type: ignore[no-untyped-def]
+                       ca_file=None):
+    """The real wizard on the sign-in page of an SMTP connector that signs in with OAuth (with ``issuer``:
+    an OpenID provider's). Returns the wizard and that page."""
+    wiz = start_wizard(window, name, "smtp")
+    wiz.next()  # provider: any other server
+    fill_text(field(wiz, "server", "host"), host)
+    if port is not None:
+        field(wiz, "server", "port").setValue(port)
+    if ca_file is not None:
+        fill_text(field(wiz, "server", "ca_file"), ca_file)
+    wiz.next()
+    how = field(wiz, "auth", "auth")
+    how.setCurrentIndex(how.findData("oauth2"))
+    if issuer is not None:
+        provider = field(wiz, "auth", "oauth_provider")
+        provider.setCurrentIndex(provider.findData("oidc"))
+        fill_text(field(wiz, "auth", "oauth_issuer"), issuer)
+    if client_id is not None:
+        fill_text(field(wiz, "auth", "oauth_client_id"), client_id)
+    return wiz, wiz.page_named("auth")
+
+
 def walk_to_validation(qtbot, win, mail, certs, name, password, port=None, shoot=None):  # type: ignore[no-untyped-def]
     wiz = win.new_connector()
     qtbot.waitExposed(wiz)
