@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run_bench import RUNS, fmt, interleaved, timed  # noqa: E402
+from bench.run_bench import RUNS, add_section, fmt, interleaved, timed  # noqa: E402
 
 INNER = "BENCH_CLI_INNER"
 
@@ -308,13 +308,9 @@ def run(python: str, work: Path, ca: object, user: object, mail: object) -> int:
 
 
 def record(lines: list[str]) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text()
-    head, _, rest = text.partition("\n## ")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = " (dev venv)" if "--dev" in sys.argv else ""
-    block = f"\n## Command-line speed (issue #18), run of {when}{mode}\n\n" + "\n".join(lines) + "\n"
-    path.write_text(head.rstrip("\n") + "\n" + block + ("\n## " + rest if rest else ""))
+    add_section(f"Command-line speed (issue #18), run of {when}{mode}", "\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

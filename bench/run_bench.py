@@ -54,6 +54,13 @@ def series(fn, runs: int = RUNS) -> dict[str, float]:  # type: ignore[no-untyped
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def add_section(title: str, body: str) -> None:
+    """Put ``## title`` with ``body`` at the top of bench/RESULTS.md's runs (newest first)."""
+    path = ROOT / "bench" / "RESULTS.md"
+    head, sep, rest = path.read_text().partition("\n## ")
+    path.write_text(head.rstrip("\n") + f"\n\n## {title}\n{body.rstrip()}\n" + (sep + rest if sep else ""))
+
+
 def fmt(s: dict[str, float]) -> str:
     return f"{s['median']:.1f} ms (min {s['min']:.1f}, max {s['max']:.1f})"
 

@@ -40,17 +40,15 @@ def main() -> int:
         tail = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
         print(f"run {i}/{runs}: {took:.1f} s, rc={r.returncode}{' CRASH' if crashed else ''}"
               f"{' FAILED' if failed else ''} — {tail}", flush=True)
-    section = (f"\n## GUI soak of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
-               f"Machine: {platform.machine()}, {sys.version.split()[0]}; `make soak`: tests/gui {runs} times in a "
-               f"row, each a fresh process with faulthandler on.\n\n"
-               f"- crashes: **{crashes}** of {runs} runs (target 0)\n"
-               f"- runs with a failed test (no crash): {failures}\n"
-               f"- slowest run: {max(times):.1f} s; median {sorted(times)[len(times) // 2]:.1f} s\n")
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text()
-    head, sep, rest = text.partition("\n## ")
-    results.write_text(head.rstrip("\n") + "\n" + section + (sep + rest if sep else ""))
-    print(section)
+    body = (f"Machine: {platform.machine()}, {sys.version.split()[0]}; `make soak`: tests/gui {runs} times in a "
+            f"row, each a fresh process with faulthandler on.\n\n"
+            f"- crashes: **{crashes}** of {runs} runs (target 0)\n"
+            f"- runs with a failed test (no crash): {failures}\n"
+            f"- slowest run: {max(times):.1f} s; median {sorted(times)[len(times) // 2]:.1f} s\n")
+    sys.path.insert(0, str(ROOT))
+    from bench.run_bench import add_section
+    add_section(f"GUI soak of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", body)
+    print(body)
     return 1 if crashes else 0
 
 
