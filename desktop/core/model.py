@@ -287,9 +287,8 @@ def to_document(conn: Connector, secret_names: list[str] | None = None,
     names = conn.secret_names if secret_names is None else secret_names
     settings = dict(conn.settings)
     if fields is not None:
-        used = {f.name for f in fields if f.applies(conn.settings)}
-        settings = {k: v for k, v in settings.items() if v is not None and (k in used or k not in
-                                                                          {f.name for f in fields})}
+        unused = {f.name for f in fields if not f.applies(conn.settings)}
+        settings = {k: v for k, v in settings.items() if v is not None and k not in unused}
     doc: dict[str, Any] = {
         "name": conn.name,
         "type": conn.type,

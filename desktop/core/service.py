@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -341,12 +341,22 @@ class Desk:
                 self.vault.set(secret_key(conn.name, TOKEN_CACHE), token_cache)
         return conn
 
+    def linking(self, conns: Iterable[Connector], name: str) -> builtins.list[Connector]:
+        """Those of ``conns`` whose settings name the connector ``name`` (an SMTP connector's bounce
+        mailbox). Only the settings of types that link to another connector are read."""
+        from desktop.core.contract import ConnectorType
+        types = self.types
+        linkers = {t for t, ctype in types.items()
+                   if type(ctype).linked_connector is not ConnectorType.linked_connector}
+        return [c for c in conns if c.name != name and c.type in linkers
+                and types[c.type].linked_connector(c.settings) == name]
+
     def _relink(self, old: str, new: str) -> None:
-        """After a rename: the connectors that named ``old`` (an SMTP connector's bounce mailbox) name
-        ``new``, so nothing breaks silently. The caller holds the writer lock."""
+        """After a rename: the connectors that named ``old`` name ``new``, so nothing breaks silently.
+        The caller holds the writer lock."""
         changed = []
-        for other in self.catalogue.load():
-            settings = self.types[other.type].relinked(other.settings, old, new) if other.type in self.types else None
+        for other in self.linking(self.catalogue.load(), old):
+            settings = self.types[other.type].relinked(other.settings, old, new)
             if settings is not None:
                 other.settings = settings
                 changed.append((other, None, False))

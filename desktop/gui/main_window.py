@@ -349,11 +349,7 @@ class MainWindow(QMainWindow):
         also = ""
         if self._checking(name) is not None:
             also += self.tr(" Its running check is stopped.")
-        from desktop.core.contract import ConnectorType
-        linking = {t for t, ctype in self.desk.types.items()  # only these types' settings are read
-                   if type(ctype).linked_connector is not ConnectorType.linked_connector}
-        users = [c.name for c in self.connectors if c.name != name and c.type in linking
-                 and self.desk.types[c.type].linked_connector(c.settings) == name]
+        users = [c.name for c in self.desk.linking(self.connectors, name)]
         if users:
             also += self.tr(" The Failed sends… of {0} read its mailbox for bounces and will stop working.").format(
                 ", ".join(f"“{u}”" for u in users))
