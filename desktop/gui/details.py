@@ -88,6 +88,8 @@ class DetailsPane(QWidget):
             parts.append(self._table(self.tr("Last check (this session)"), steps or [("—", "no step ran")]))
         self.text.setText("".join(parts))
         self.validate_btn.setEnabled(not busy)
+        self.validate_btn.setToolTip(self.tr("A check of it is running (the toolbar's Cancel validation stops it)")
+                                     if busy else "")
         has = bool(ctype and ctype.has_failures(conn.settings))
         self.failures_btn.setEnabled(has)
         self.failures_btn.setToolTip("" if has else self.tr(

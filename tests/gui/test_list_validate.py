@@ -220,6 +220,8 @@ def test_a_single_check_shows_its_step_and_cancels_with_ctrl_r(qtbot, app_home, 
         qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: "Checking “hung-mail”: " in win.statusBar().currentMessage(), timeout=3000)
         assert win.validate_action.text() == "Cancel &validation"
+        pane = win.list_page.details.validate_btn
+        assert not pane.isEnabled() and "Cancel validation stops it" in pane.toolTip()  # disabled, and says why
         started = time.monotonic()
         qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: _status(win, "hung-mail") != "Validating…", timeout=5000)
