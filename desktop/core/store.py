@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -32,9 +31,10 @@ from typing import Any
 
 from desktop.core.atomic import file_lock, fsync_folder
 from desktop.core.errors import FieldError
+from desktop.core.logsetup import lazy_logger
 from desktop.core.model import Connector, Status
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)  # logging is imported when something is logged, not by a read
 
 SCHEMA = 3  # PRAGMA user_version of catalogue.db; the JSON catalogue was schema 1; 3 added the summary
 JSON_SCHEMA = 1

@@ -10,6 +10,11 @@
   deadline (``CONNECTOR_DESK_KEYCHAIN_TIMEOUT`` seconds, default 10): a keychain that does not
   answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once
   until the stuck call ends.
+* A command that will read a saved connector's secret (``validate NAME``) may have that session
+  opened ahead, in a helper process forked as the command starts (:func:`open_keychain_early`): the
+  imports, the D-Bus connection and the encrypted session's key exchange (~40 ms) run on another
+  core while the command reads its catalogue; the command's keychain calls then go to that process
+  over a private pipe. Anything wrong with it, and the session is opened in the process as before.
 * Secrets over 2,000 bytes (Windows caps one item at 2,560) are sealed with AES-GCM under a
   per-install key that itself lives in the keychain; only the sealed blob is on disk.
 * Where no keychain exists, the opt-in :class:`PassphraseVault` (scrypt + AES-GCM) is used when
@@ -31,7 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from desktop import APP_ID
 from desktop.core import errors
@@ -195,9 +200,19 @@ class _SecretServiceOps:
         path = getattr(kr, "preferred_collection", None)
         self.collection = (secretstorage.Collection(self.conn, path, session) if path
                            else secretstorage.get_default_collection(self.conn, session))
+        # get_default_collection() does not keep the session it is given (secretstorage 3.3): without
+        # this, every read would open another encrypted session (a key exchange, ~8 ms, each time).
+        self.collection.session = session
 
     def close(self) -> None:
         self.conn.close()
+
+    def warm(self) -> None:
+        """Load what the first read decrypts with (secretstorage's AES-CBC: cryptography's backend,
+        ~10 ms), so a helper process that has time to spare does it before the read is asked."""
+        from cryptography.hazmat.backends import default_backend
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        Cipher(algorithms.AES(bytes(16)), modes.CBC(bytes(16)), default_backend()).decryptor().update(bytes(16))
 
     def _unlocked(self, fn: Callable[[], Any]) -> Any:
         from secretstorage.exceptions import LockedException
@@ -282,6 +297,200 @@ def _direct_secret_service() -> _SecretServiceOps | None:
         raise
 
 
+# -- the session opened ahead, in a helper process --------------------------------------------------
+
+_CALLS = ("get", "set", "delete")
+
+
+class _HelperFailed(Exception):
+    """A keychain call that failed in the helper process (``kind``: the exception's class there)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class _HelperGone(Exception):
+    """The helper process ended or its pipe broke."""
+
+
+def _send(fd: int, message: Any) -> None:
+    data = json.dumps(message).encode("utf-8")
+    view = memoryview(len(data).to_bytes(4, "big") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            raise _HelperGone()
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _receive(fd: int) -> Any:
+    return json.loads(_read_exactly(fd, int.from_bytes(_read_exactly(fd, 4), "big")))
+
+
+def _serve(calls: int, replies: int) -> None:
+    """In the helper process: open the Secret Service session, say whether there is one, then make
+    the command's calls one at a time until it closes its end (it exited). Each call is bounded by
+    an alarm, so a stuck D-Bus call never keeps this process alive for long."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C ends the command; its end of the pipe closes
+    limit = int(keychain_timeout()) + 5
+    signal.alarm(limit)
+    ops = _direct_secret_service()
+    signal.alarm(0)
+    _send(replies, {"ready": ops is not None})
+    if ops is None:
+        return
+    ops.warm()
+    while True:
+        try:
+            call = _receive(calls)
+        except _HelperGone:
+            return
+        name, params = call[0], call[1:]
+        signal.alarm(limit)
+        try:
+            if name not in _CALLS:
+                raise ValueError(name)
+            _send(replies, {"value": getattr(ops, name)(*params)})
+        except _Locked:
+            _send(replies, {"error": "locked"})
+        except Exception as exc:  # noqa: BLE001 - said to the command by its class, which decides
+            _send(replies, {"error": type(exc).__name__})
+        signal.alarm(0)
+
+
+class _HelperOps:
+    """The Secret Service session of a helper process, through its pipes; the same calls as
+    :class:`_SecretServiceOps`. Should the helper be gone, the call is made in this process."""
+
+    def __init__(self, pid: int, calls: int, replies: int) -> None:
+        self.pid, self.calls, self.replies = pid, calls, replies
+        self._here: _SecretServiceOps | None = None
+
+    def ready(self) -> bool | None:
+        """Whether the helper found the Secret Service; None: it ended without saying."""
+        try:
+            return bool(_receive(self.replies)["ready"])
+        except (_HelperGone, OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _call(self, name: str, *params: str) -> Any:
+        if self._here is None:
+            try:
+                _send(self.calls, [name, *params])
+                reply = _receive(self.replies)
+            except (_HelperGone, OSError):
+                self.close()
+                self._here = _direct_secret_service()
+                if self._here is None:
+                    raise _HelperGone() from None
+            else:
+                if "error" in reply:
+                    raise _Locked() if reply["error"] == "locked" else _HelperFailed(str(reply["error"]))
+                return reply.get("value")
+        return getattr(self._here, name)(*params)
+
+    def get(self, service: str, key: str) -> str | None:
+        value: str | None = self._call("get", service, key)
+        return value
+
+    def set(self, service: str, key: str, value: str) -> None:
+        self._call("set", service, key, value)
+
+    def delete(self, service: str, key: str) -> None:
+        self._call("delete", service, key)
+
+    def close(self) -> None:
+        """Close the pipes (the helper then ends) and reap it; one still busy after ~50 ms (a stuck
+        D-Bus call) is killed. Run again at exit: nothing is left to the helper after its command."""
+        if self._here is not None:
+            self._here.close()
+            self._here = None
+        for fd in (self.calls, self.replies):
+            if fd >= 0:
+                os.close(fd)
+        self.calls = self.replies = -1
+        pid, self.pid = self.pid, 0
+        if pid:
+            import time
+            give_up = time.monotonic() + 0.05
+            try:
+                while not os.waitpid(pid, os.WNOHANG)[0]:
+                    if time.monotonic() > give_up:
+                        import signal
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                        break
+                    time.sleep(0.0002)
+            except ChildProcessError:  # reaped already
+                pass
+
+
+_EARLY: _HelperOps | None = None
+
+
+def _may_open_directly() -> bool:
+    return sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not _keyring_chosen_elsewhere()
+
+
+def open_keychain_early() -> bool:
+    """Start opening this process's Secret Service session in a helper process (a fork of this one,
+    made while it has no other thread), for a command about to read a secret. False where that
+    does not apply (another keychain, another platform, threads running): the session then opens
+    in this process when first used, as always."""
+    global _EARLY
+    running = sys.modules.get("threading")
+    if (_EARLY is not None or _PROCESS_KEYCHAIN is not None or not hasattr(os, "fork") or not _may_open_directly()
+            or (running is not None and running.active_count() > 1)):
+        return False
+    calls_r, calls_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the helper
+        code = 0
+        try:
+            os.close(calls_w)
+            os.close(replies_r)
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # the command's output is its own: no reader waits for the helper to end
+                os.dup2(quiet, fd)
+            os.close(quiet)
+            _serve(calls_r, replies_w)
+        except BaseException:  # noqa: BLE001 - the command falls back to its own session
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(calls_r)
+    os.close(replies_w)
+    _EARLY = _HelperOps(pid, calls_w, replies_r)
+    import atexit
+    atexit.register(_EARLY.close)
+    return True
+
+
+def _take_early() -> _HelperOps | Literal[False] | None:
+    """The helper's session (its ``ready`` said), False when the helper found no Secret Service,
+    None when there is no helper (or it ended without saying)."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if early is None:
+        return None
+    ready = early.ready()
+    if ready:
+        return early
+    early.close()
+    return None if ready is None else False
+
+
 def _locked() -> tuple[type[BaseException], ...]:
     """A locked keychain's errors: ours, and keyring's once keyring is loaded (the direct Secret
     Service never loads it)."""
@@ -295,7 +504,7 @@ class Keychain:
     def __init__(self, kr: Any = None) -> None:
         self._given = kr
         self._kr: Any = None
-        self._ops: _KeyringOps | _SecretServiceOps | None = None
+        self._ops: _KeyringOps | _SecretServiceOps | _HelperOps | None = None
         self._name = ""  # the backend in use, once found
         self._worker: _Worker | None = None
         self._broken: str | None = None
@@ -305,12 +514,14 @@ class Keychain:
             if reason:
                 raise _unavailable(f"No secure keychain is available: {reason}.")
 
-    def _open(self) -> _KeyringOps | _SecretServiceOps:
-        """On the worker thread: find the backend (once) and open its session."""
+    def _open(self) -> _KeyringOps | _SecretServiceOps | _HelperOps:
+        """On the worker thread: find the backend (once) and open its session (or take the one a
+        helper process opened ahead)."""
         if self._ops is None:
             if self._kr is None and self._given is None:
-                direct = _direct_secret_service()
-                if direct is not None:
+                early = _take_early() if self is _PROCESS_KEYCHAIN else None
+                direct = early if early is not None else _direct_secret_service()
+                if direct:
                     self._ops, self._name = direct, SECRET_SERVICE
                     return direct
             if self._kr is None:
@@ -331,7 +542,7 @@ class Keychain:
     def _drop(self) -> None:
         """After a failure, the next call starts a fresh session (the daemon may have restarted)."""
         ops, self._ops = self._ops, None
-        if isinstance(ops, _SecretServiceOps):
+        if isinstance(ops, _SecretServiceOps | _HelperOps):
             try:
                 ops.close()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close
@@ -372,7 +583,8 @@ class Keychain:
         except _locked():
             raise _unavailable(f"The keychain is locked ({what}). Unlock it and try again.") from None
         except Exception as exc:  # D-Bus, secretstorage and keyring failures alike
-            raise _unavailable(f"The keychain failed while {what} ({exc.__class__.__name__}).") from None
+            kind = exc.kind if isinstance(exc, _HelperFailed) else exc.__class__.__name__
+            raise _unavailable(f"The keychain failed while {what} ({kind}).") from None
 
     def _recovered(self) -> None:
         """The stuck call ended after all (the user answered the prompt, the service woke up)."""
@@ -389,8 +601,8 @@ _PROCESS_LOCK = threading.Lock()
 
 def _forget_after_fork() -> None:
     """A forked child has neither the keychain thread nor a usable copy of the D-Bus connection."""
-    global _PROCESS_KEYCHAIN
-    _PROCESS_KEYCHAIN = None
+    global _PROCESS_KEYCHAIN, _EARLY
+    _PROCESS_KEYCHAIN = _EARLY = None
 
 
 if hasattr(os, "register_at_fork"):

@@ -137,7 +137,7 @@ def test_a_secret_service_that_never_answers_fails_import_and_doctor_within_the_
     assert r.returncode == 1 and "What to do:" in r.stdout and "Traceback" not in r.stderr
 
 
-def test_a_locked_gnome_keyring_is_reported_as_locked(session, tmp_path):
+def _start_gnome_keyring(session: PrivateSession) -> subprocess.Popen[str]:
     keyring_daemon = session.start(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
                                    stdin=subprocess.PIPE, env=session.env)
     assert keyring_daemon.stdin is not None
@@ -149,6 +149,46 @@ def test_a_locked_gnome_keyring_is_reported_as_locked(session, tmp_path):
             break
         time.sleep(0.2)
     assert r.returncode == 0, r.stdout
+    return keyring_daemon
+
+
+def _processes_running(*args: str) -> list[int]:
+    """Processes whose command line ends with ``args`` (a command, or the keychain helper it forked)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
+            state = (entry / "stat").read_text().split(") ")[-1][:1]
+        except (OSError, ValueError):
+            continue
+        if words[-len(args):] == [a.encode() for a in args] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_validate_name_when_the_secret_service_stops_answering_ends_within_the_deadline(session, tmp_path):
+    # Saved while the keychain worked; then its service is replaced by one that never answers. The
+    # command's keychain session is opened ahead in a helper process (validate NAME): it must not
+    # outlive the command, and the command must end at the deadline with what to do.
+    keyring_daemon = _start_gnome_keyring(session)
+    r, _ = session.cli("import", str(_document(tmp_path, "hung-later")), KC_PASSWORD=PASSWORD)
+    assert r.returncode == 0, r.stderr
+    keyring_daemon.kill()
+    keyring_daemon.wait(10)
+    fake = session.python(NEVER_ANSWERS)
+    assert fake.stdout is not None and fake.stdout.readline().strip() == "owned"
+
+    r, took = session.cli("validate", "hung-later", "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert took < DEADLINE_S + 8
+    err = _error(r.stdout)
+    assert err["code"] == "secret_store_unavailable" and f"within {DEADLINE_S} s" in err["message"]
+    assert "Traceback" not in r.stderr and PASSWORD not in r.stdout + r.stderr
+    assert _processes_running("desktop", "validate", "hung-later", "--json") == []
+
+
+def test_a_locked_gnome_keyring_is_reported_as_locked(session, tmp_path):
+    _start_gnome_keyring(session)
 
     r, _ = session.cli("import", str(_document(tmp_path, "locked-mail")), KC_PASSWORD=PASSWORD)
     assert r.returncode == 0, r.stderr
