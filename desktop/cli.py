@@ -463,7 +463,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     args.name = args.name[0] if args.name else None
     desk = _desk_for(args)
     conn, secrets, saved = _draft_from_args(desk, args)
+    if saved:  # as Desk.validate_saved: msal's token cache in, a rotated refresh token kept
+        secrets = desk.with_token_cache(conn, secrets)
     result = desk.validate(conn, secrets)
+    if saved:
+        desk.keep_renewed(conn, result)
     code = _print_result(result, args.json)
     if saved:
         from desktop.core.store import CatalogueError

@@ -623,6 +623,25 @@ def test_a_rotated_refresh_token_is_kept(app_home, rotating_server, browser):
         kept = now
 
 
+def test_cli_validate_name_keeps_a_rotated_refresh_token(app_home, rotating_server, browser, monkeypatch, capsys):
+    """`connector-desk validate NAME` on a gateway host keeps the provider's new refresh token too: this
+    server refuses the used one, so a dropped one failed the next validation."""
+    from desktop import cli
+    desk = Desk({"fakemail": FakeMail()}, app_home)
+    settings = {"oauth_provider": "oidc", "oauth_issuer": rotating_server.issuer,
+                "oauth_client_id": rotating_server.public_client, "oauth_scopes": MAIL_SCOPES}
+    desk.save(Connector(name="team-mail", type="fakemail", settings=settings), {})
+    assert desk.sign_in("team-mail", browser.open, timeout_s=20).ok
+    monkeypatch.setattr(cli, "_desk", lambda *a: desk)
+    for _ in range(2):
+        kept = stored(desk)
+        assert kept is not None
+        assert cli.main(["validate", "team-mail", "--json"]) == 0, capsys.readouterr()
+        out = capsys.readouterr().out
+        assert json.loads(out)["ok"] is True
+        assert stored(desk) != kept and kept.reveal() not in out
+
+
 def test_validate_all_keeps_a_rotated_refresh_token(app_home, rotating_server, browser):
     """Validate all, like one validation, keeps the provider's new refresh token: this server refuses the
     used one, so a dropped one left the connector needing a new sign-in."""
