@@ -11,7 +11,7 @@
   answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once
   until the stuck call ends.
 * A command that will read a saved connector's secret (``validate NAME``) may have that session
-  opened ahead, in a helper process forked as the command starts (:func:`open_keychain_early`): the
+  opened ahead, in a helper process forked as the command starts (:mod:`desktop.core.keychain_ahead`): the
   imports, the D-Bus connection and the encrypted session's key exchange (~40 ms) run on another
   core while the command reads its catalogue; the command's keychain calls then go to that process
   over a private pipe. Anything wrong with it, and the session is opened in the process as before.
@@ -33,15 +33,14 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from desktop import APP_ID
-from desktop.core import errors
+from desktop.core import errors, keychain_ahead
 from desktop.core.atomic import file_lock, private_dir, write_atomic
 from desktop.core.errors import ConnectorError, FieldError
+from desktop.core.keychain_ahead import HelperFailed, HelperOps, secret_service_platform
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
 from desktop.core.secret import Secret
 
@@ -135,27 +134,67 @@ def weak_reason(kr: Any) -> str | None:
 
 # -- the process's keychain session ---------------------------------------------------------------
 
+class _Late(Exception):
+    """A keychain call that has not ended within the deadline."""
+
+
+class _Call:
+    """One keychain call handed to the keychain thread: its outcome, waited for under a deadline.
+    (Not concurrent.futures: its module imports ``logging``, and with it the log file's set-up,
+    ~8 ms of every command that reads a secret.)"""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._then: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            self._value = self.fn()
+        except BaseException as exc:  # handed to the caller
+            self._error = exc
+        with self._lock:
+            self._done.set()
+            then = self._then
+        if then is not None:
+            then()
+
+    def result(self, timeout: float) -> Any:
+        """The call's value or its exception; :class:`_Late` when it has not ended within ``timeout``."""
+        if not self._done.wait(timeout):
+            raise _Late()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def then(self, fn: Callable[[], None]) -> None:
+        """``fn()`` once the call has ended (at once if it has)."""
+        with self._lock:
+            if not self._done.is_set():
+                self._then = fn
+                return
+        fn()
+
+
 class _Worker:
     """One daemon thread that makes every keychain call (the D-Bus connection is used from it only;
     a call that never returns leaves it stuck, never the caller or the exit of the process)."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         threading.Thread(target=self._loop, name="keychain", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
-            fut, fn = self._jobs.get()
-            if fut.set_running_or_notify_cancel():
-                try:
-                    fut.set_result(fn())
-                except BaseException as exc:  # handed to the caller
-                    fut.set_exception(exc)
+            self._jobs.get().run()
 
-    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
-        fut: Future[Any] = Future()
-        self._jobs.put((fut, fn))
-        return fut
+    def submit(self, fn: Callable[[], Any]) -> _Call:
+        call = _Call(fn)
+        self._jobs.put(call)
+        return call
 
 
 class _KeyringOps:
@@ -196,6 +235,8 @@ class _SecretServiceOps:
         self.query: Callable[..., dict[str, str]] = kr._query if kr is not None else _keyring_query
         self.appid: str = kr.appid if kr is not None else KEYRING_APPID
         self.conn = conn if conn is not None else secretstorage.dbus_init()
+        import weakref
+        self._closer = weakref.finalize(self, self.conn.close)  # closed once: by close(), or when dropped
         session = open_session(self.conn)
         path = getattr(kr, "preferred_collection", None)
         self.collection = (secretstorage.Collection(self.conn, path, session) if path
@@ -205,7 +246,7 @@ class _SecretServiceOps:
         self.collection.session = session
 
     def close(self) -> None:
-        self.conn.close()
+        self._closer()
 
     def warm(self) -> None:
         """Load what the first read decrypts with (secretstorage's AES-CBC: cryptography's backend,
@@ -257,24 +298,12 @@ class _Locked(Exception):
     pass
 
 
-def _keyring_chosen_elsewhere() -> bool:
-    """The user chose a keyring backend or its properties (environment, keyring's config file), or
-    keyring may prefer KWallet (a KDE session): then keyring's own discovery decides."""
-    if os.environ.get("PYTHON_KEYRING_BACKEND") or any(k.startswith("KEYRING_PROPERTY_") for k in os.environ):
-        return True
-    if "KDE" in os.environ.get("XDG_CURRENT_DESKTOP", "").split(":"):
-        return True
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share")
-    return any((root / "python_keyring" / "keyringrc.cfg").exists() for root in (config, data))
-
-
 def _direct_secret_service() -> _SecretServiceOps | None:
     """The Secret Service session without the keyring package, where keyring would pick the Secret
     Service itself (Linux and BSDs, nothing configured, the service running): keyring's import and
     discovery of every backend cost ~95 ms of each process that reads a secret. Its items are the
     ones keyring writes (same attributes). None: ask keyring."""
-    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) or _keyring_chosen_elsewhere():
+    if not secret_service_platform():
         return None
     try:
         import secretstorage
@@ -297,200 +326,6 @@ def _direct_secret_service() -> _SecretServiceOps | None:
         raise
 
 
-# -- the session opened ahead, in a helper process --------------------------------------------------
-
-_CALLS = ("get", "set", "delete")
-
-
-class _HelperFailed(Exception):
-    """A keychain call that failed in the helper process (``kind``: the exception's class there)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-class _HelperGone(Exception):
-    """The helper process ended or its pipe broke."""
-
-
-def _send(fd: int, message: Any) -> None:
-    data = json.dumps(message).encode("utf-8")
-    view = memoryview(len(data).to_bytes(4, "big") + data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts = []
-    while size:
-        chunk = os.read(fd, size)
-        if not chunk:
-            raise _HelperGone()
-        parts.append(chunk)
-        size -= len(chunk)
-    return b"".join(parts)
-
-
-def _receive(fd: int) -> Any:
-    return json.loads(_read_exactly(fd, int.from_bytes(_read_exactly(fd, 4), "big")))
-
-
-def _serve(calls: int, replies: int) -> None:
-    """In the helper process: open the Secret Service session, say whether there is one, then make
-    the command's calls one at a time until it closes its end (it exited). Each call is bounded by
-    an alarm, so a stuck D-Bus call never keeps this process alive for long."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C ends the command; its end of the pipe closes
-    limit = int(keychain_timeout()) + 5
-    signal.alarm(limit)
-    ops = _direct_secret_service()
-    signal.alarm(0)
-    _send(replies, {"ready": ops is not None})
-    if ops is None:
-        return
-    ops.warm()
-    while True:
-        try:
-            call = _receive(calls)
-        except _HelperGone:
-            return
-        name, params = call[0], call[1:]
-        signal.alarm(limit)
-        try:
-            if name not in _CALLS:
-                raise ValueError(name)
-            _send(replies, {"value": getattr(ops, name)(*params)})
-        except _Locked:
-            _send(replies, {"error": "locked"})
-        except Exception as exc:  # noqa: BLE001 - said to the command by its class, which decides
-            _send(replies, {"error": type(exc).__name__})
-        signal.alarm(0)
-
-
-class _HelperOps:
-    """The Secret Service session of a helper process, through its pipes; the same calls as
-    :class:`_SecretServiceOps`. Should the helper be gone, the call is made in this process."""
-
-    def __init__(self, pid: int, calls: int, replies: int) -> None:
-        self.pid, self.calls, self.replies = pid, calls, replies
-        self._here: _SecretServiceOps | None = None
-
-    def ready(self) -> bool | None:
-        """Whether the helper found the Secret Service; None: it ended without saying."""
-        try:
-            return bool(_receive(self.replies)["ready"])
-        except (_HelperGone, OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _call(self, name: str, *params: str) -> Any:
-        if self._here is None:
-            try:
-                _send(self.calls, [name, *params])
-                reply = _receive(self.replies)
-            except (_HelperGone, OSError):
-                self.close()
-                self._here = _direct_secret_service()
-                if self._here is None:
-                    raise _HelperGone() from None
-            else:
-                if "error" in reply:
-                    raise _Locked() if reply["error"] == "locked" else _HelperFailed(str(reply["error"]))
-                return reply.get("value")
-        return getattr(self._here, name)(*params)
-
-    def get(self, service: str, key: str) -> str | None:
-        value: str | None = self._call("get", service, key)
-        return value
-
-    def set(self, service: str, key: str, value: str) -> None:
-        self._call("set", service, key, value)
-
-    def delete(self, service: str, key: str) -> None:
-        self._call("delete", service, key)
-
-    def close(self) -> None:
-        """Close the pipes (the helper then ends) and reap it; one still busy after ~50 ms (a stuck
-        D-Bus call) is killed. Run again at exit: nothing is left to the helper after its command."""
-        if self._here is not None:
-            self._here.close()
-            self._here = None
-        for fd in (self.calls, self.replies):
-            if fd >= 0:
-                os.close(fd)
-        self.calls = self.replies = -1
-        pid, self.pid = self.pid, 0
-        if pid:
-            import time
-            give_up = time.monotonic() + 0.05
-            try:
-                while not os.waitpid(pid, os.WNOHANG)[0]:
-                    if time.monotonic() > give_up:
-                        import signal
-                        os.kill(pid, signal.SIGKILL)
-                        os.waitpid(pid, 0)
-                        break
-                    time.sleep(0.0002)
-            except ChildProcessError:  # reaped already
-                pass
-
-
-_EARLY: _HelperOps | None = None
-
-
-def _may_open_directly() -> bool:
-    return sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not _keyring_chosen_elsewhere()
-
-
-def open_keychain_early() -> bool:
-    """Start opening this process's Secret Service session in a helper process (a fork of this one,
-    made while it has no other thread), for a command about to read a secret. False where that
-    does not apply (another keychain, another platform, threads running): the session then opens
-    in this process when first used, as always."""
-    global _EARLY
-    running = sys.modules.get("threading")
-    if (_EARLY is not None or _PROCESS_KEYCHAIN is not None or not hasattr(os, "fork") or not _may_open_directly()
-            or (running is not None and running.active_count() > 1)):
-        return False
-    calls_r, calls_w = os.pipe()
-    replies_r, replies_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the helper
-        code = 0
-        try:
-            os.close(calls_w)
-            os.close(replies_r)
-            quiet = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):  # the command's output is its own: no reader waits for the helper to end
-                os.dup2(quiet, fd)
-            os.close(quiet)
-            _serve(calls_r, replies_w)
-        except BaseException:  # noqa: BLE001 - the command falls back to its own session
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(calls_r)
-    os.close(replies_w)
-    _EARLY = _HelperOps(pid, calls_w, replies_r)
-    import atexit
-    atexit.register(_EARLY.close)
-    return True
-
-
-def _take_early() -> _HelperOps | Literal[False] | None:
-    """The helper's session (its ``ready`` said), False when the helper found no Secret Service,
-    None when there is no helper (or it ended without saying)."""
-    global _EARLY
-    early, _EARLY = _EARLY, None
-    if early is None:
-        return None
-    ready = early.ready()
-    if ready:
-        return early
-    early.close()
-    return None if ready is None else False
-
-
 def _locked() -> tuple[type[BaseException], ...]:
     """A locked keychain's errors: ours, and keyring's once keyring is loaded (the direct Secret
     Service never loads it)."""
@@ -504,7 +339,7 @@ class Keychain:
     def __init__(self, kr: Any = None) -> None:
         self._given = kr
         self._kr: Any = None
-        self._ops: _KeyringOps | _SecretServiceOps | _HelperOps | None = None
+        self._ops: _KeyringOps | _SecretServiceOps | HelperOps | None = None
         self._name = ""  # the backend in use, once found
         self._worker: _Worker | None = None
         self._broken: str | None = None
@@ -514,12 +349,12 @@ class Keychain:
             if reason:
                 raise _unavailable(f"No secure keychain is available: {reason}.")
 
-    def _open(self) -> _KeyringOps | _SecretServiceOps | _HelperOps:
+    def _open(self) -> _KeyringOps | _SecretServiceOps | HelperOps:
         """On the worker thread: find the backend (once) and open its session (or take the one a
         helper process opened ahead)."""
         if self._ops is None:
             if self._kr is None and self._given is None:
-                early = _take_early() if self is _PROCESS_KEYCHAIN else None
+                early = keychain_ahead.take() if self is _PROCESS_KEYCHAIN else None
                 direct = early if early is not None else _direct_secret_service()
                 if direct:
                     self._ops, self._name = direct, SECRET_SERVICE
@@ -542,7 +377,7 @@ class Keychain:
     def _drop(self) -> None:
         """After a failure, the next call starts a fresh session (the daemon may have restarted)."""
         ops, self._ops = self._ops, None
-        if isinstance(ops, _SecretServiceOps | _HelperOps):
+        if isinstance(ops, _SecretServiceOps | HelperOps):
             try:
                 ops.close()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close
@@ -569,21 +404,21 @@ class Keychain:
                 raise
 
         limit = keychain_timeout()
-        fut = worker.submit(job)
+        pending = worker.submit(job)
         try:
-            return fut.result(timeout=limit)
-        except FutureTimeout:
+            return pending.result(timeout=limit)
+        except _Late:
             with self._lock:
                 self._broken = broken = (f"The keychain did not answer within {limit:g} s (while {what}); "
                                          "it may be locked behind a prompt, or its service is not responding.")
-            fut.add_done_callback(lambda _f: self._recovered())
+            pending.then(self._recovered)
             raise _unavailable(broken) from None
         except ConnectorError:
             raise
         except _locked():
             raise _unavailable(f"The keychain is locked ({what}). Unlock it and try again.") from None
         except Exception as exc:  # D-Bus, secretstorage and keyring failures alike
-            kind = exc.kind if isinstance(exc, _HelperFailed) else exc.__class__.__name__
+            kind = exc.kind if isinstance(exc, HelperFailed) else exc.__class__.__name__
             raise _unavailable(f"The keychain failed while {what} ({kind}).") from None
 
     def _recovered(self) -> None:
@@ -601,8 +436,8 @@ _PROCESS_LOCK = threading.Lock()
 
 def _forget_after_fork() -> None:
     """A forked child has neither the keychain thread nor a usable copy of the D-Bus connection."""
-    global _PROCESS_KEYCHAIN, _EARLY
-    _PROCESS_KEYCHAIN = _EARLY = None
+    global _PROCESS_KEYCHAIN
+    _PROCESS_KEYCHAIN = None
 
 
 if hasattr(os, "register_at_fork"):

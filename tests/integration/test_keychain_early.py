@@ -1,4 +1,4 @@
-"""The keychain session opened ahead in a helper process (``validate NAME``: vault.open_keychain_early),
+"""The keychain session opened ahead in a helper process (``validate NAME``: desktop.core.keychain_ahead),
 against the suite's real gnome-keyring: the secret read through it is the saved one, a write through it
 is kept, a helper that died is replaced by the process's own session, and no helper outlives its command."""
 
@@ -19,10 +19,11 @@ SECRET = "Early-Canary-4417"
 SCRIPT = """
 import json, os, signal, sys
 from pathlib import Path
+from desktop.core import keychain_ahead
+started = keychain_ahead.open_early()
+helper = keychain_ahead._EARLY.pid if keychain_ahead._EARLY else 0
 from desktop.core import vault
 from desktop.core.secret import Secret
-started = vault.open_keychain_early()
-helper = vault._EARLY.pid if vault._EARLY else 0
 if "kill" in sys.argv:
     os.kill(helper, signal.SIGKILL)
     os.waitpid(helper, 0)
@@ -46,17 +47,22 @@ def run(home: Path, *args: str) -> dict[str, object]:
 
 
 def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "State:\tZ" in state  # not reaped by its parent would leave a zombie: fail on it too
+    """The process ``pid`` has ended (within 3 s; a zombie has ended, its reaping is the system's)."""
+    import time
+    for _ in range(300):
+        try:
+            if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_the_secret_is_read_through_the_helper_and_the_helper_ends_with_the_command(app_home):
     KeyringVault(app_home).set("early/password", Secret(SECRET))
     out = run(app_home)
-    assert out["started"] is True and out["ops"] == "_HelperOps" and out["here"] is False
+    assert out["started"] is True and out["ops"] == "HelperOps" and out["here"] is False
     assert out["same"] is True
     helper = out["helper"]
     assert isinstance(helper, int) and helper > 0 and gone(helper), "the helper outlived its command"
@@ -65,7 +71,7 @@ def test_the_secret_is_read_through_the_helper_and_the_helper_ends_with_the_comm
 def test_a_write_through_the_helper_is_kept(app_home):
     KeyringVault(app_home).set("early/password", Secret(SECRET))
     out = run(app_home, "write")
-    assert out["ops"] == "_HelperOps" and out["same"] is True
+    assert out["ops"] == "HelperOps" and out["same"] is True
     assert KeyringVault(app_home).get("early/token") == Secret("written-" + SECRET)
 
 
@@ -79,7 +85,7 @@ def test_a_helper_that_died_is_replaced_by_the_process_own_session(app_home):
 
 def test_no_helper_where_the_user_chose_another_keyring_backend(app_home, tmp_path):
     KeyringVault(app_home).set("early/password", Secret(SECRET))
-    r = subprocess.run([sys.executable, "-c", "from desktop.core import vault; print(vault.open_keychain_early())"],
+    r = subprocess.run([sys.executable, "-c", "from desktop.core import keychain_ahead as k; print(k.open_early())"],
                        capture_output=True, text=True, cwd=ROOT, timeout=60,
                        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"})
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
