@@ -11,7 +11,7 @@
   answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once
   until the stuck call ends.
 * A command that will read a saved connector's secret (``validate NAME``) may have that session
-  opened ahead, in a helper process forked as the command starts (:mod:`desktop.core.keychain_ahead`): the
+  opened ahead, in a helper process forked as the command starts (:mod:`desktop.core.secretservice`): the
   imports, the D-Bus connection and the encrypted session's key exchange (~40 ms) run on another
   core while the command reads its catalogue; the command's keychain calls then go to that process
   over a private pipe. Anything wrong with it, and the session is opened in the process as before.
@@ -37,19 +37,24 @@ from pathlib import Path
 from typing import Any
 
 from desktop import APP_ID
-from desktop.core import errors, keychain_ahead
+from desktop.core import errors, secretservice
 from desktop.core.atomic import file_lock, private_dir, write_atomic
 from desktop.core.errors import ConnectorError, FieldError
-from desktop.core.keychain_ahead import HelperFailed, HelperOps, secret_service_platform
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
 from desktop.core.secret import Secret
+from desktop.core.secretservice import (
+    HelperFailed,
+    HelperOps,
+    Locked,
+    SecretServiceOps,
+    direct_session,
+    keychain_timeout,
+)
 
 SERVICE = APP_ID
 ENVELOPE_OVER = 2000
 _ENVELOPE_PREFIX = "cd-envelope:v1:"
 _INSTALL_KEY = "__install_key__"
-TIMEOUT_ENV = "CONNECTOR_DESK_KEYCHAIN_TIMEOUT"
-DEFAULT_TIMEOUT_S = 10.0
 
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 STRONG_BACKENDS = frozenset({
@@ -61,7 +66,6 @@ STRONG_BACKENDS = frozenset({
     "keyring.backends.kwallet.DBusKeyringKWallet4",  # KWallet 4
 })
 CHAINER = "keyring.backends.chainer.ChainerBackend"
-KEYRING_APPID = "Python keyring library"  # the "application" attribute keyring's Secret Service items carry
 
 
 def service_name(folder: Path) -> str:
@@ -79,15 +83,6 @@ _HINT = ("Install and unlock your system keychain (GNOME Keyring or KWallet on L
 
 def _unavailable(message: str, hint: str = _HINT) -> ConnectorError:
     return ConnectorError(errors.SECRET_STORE_UNAVAILABLE, message, hint)
-
-
-def keychain_timeout() -> float:
-    raw = os.environ.get(TIMEOUT_ENV, "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return DEFAULT_TIMEOUT_S
-    return value if 0 < value <= 3600 else DEFAULT_TIMEOUT_S
 
 
 class Vault(ABC):
@@ -218,119 +213,11 @@ class _KeyringOps:
             pass
 
 
-def _keyring_query(service: str, key: str, **base: str) -> dict[str, str]:
-    """The attributes keyring's Secret Service backend gives an item (its default scheme)."""
-    return {"username": key, "service": service, **base}
-
-
-class _SecretServiceOps:
-    """The Secret Service over one D-Bus connection and one encrypted session, reused for every call
-    (keyring's own backend opens both anew per call). Items are the ones keyring reads and writes.
-    ``kr``: keyring's backend (its scheme and preferred collection), or None for keyring's defaults."""
-
-    def __init__(self, kr: Any = None, conn: Any = None) -> None:
-        import secretstorage
-        from secretstorage.util import open_session
-
-        self.query: Callable[..., dict[str, str]] = kr._query if kr is not None else _keyring_query
-        self.appid: str = kr.appid if kr is not None else KEYRING_APPID
-        self.conn = conn if conn is not None else secretstorage.dbus_init()
-        import weakref
-        self._closer = weakref.finalize(self, self.conn.close)  # closed once: by close(), or when dropped
-        session = open_session(self.conn)
-        path = getattr(kr, "preferred_collection", None)
-        self.collection = (secretstorage.Collection(self.conn, path, session) if path
-                           else secretstorage.get_default_collection(self.conn, session))
-        # get_default_collection() does not keep the session it is given (secretstorage 3.3): without
-        # this, every read would open another encrypted session (a key exchange, ~8 ms, each time).
-        self.collection.session = session
-
-    def close(self) -> None:
-        self._closer()
-
-    def warm(self) -> None:
-        """Load what the first read decrypts with (secretstorage's AES-CBC: cryptography's backend,
-        ~10 ms), so a helper process that has time to spare does it before the read is asked."""
-        from cryptography.hazmat.backends import default_backend
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-        Cipher(algorithms.AES(bytes(16)), modes.CBC(bytes(16)), default_backend()).decryptor().update(bytes(16))
-
-    def _unlocked(self, fn: Callable[[], Any]) -> Any:
-        from secretstorage.exceptions import LockedException
-        try:
-            return fn()
-        except LockedException:
-            # Ask once (the desktop shows its unlock prompt), under the same deadline as the call.
-            try:
-                dismissed = self.collection.unlock(timeout=max(0.1, keychain_timeout() - 1.0))
-            except TimeoutError:
-                raise _Locked() from None
-            if dismissed or self.collection.is_locked():
-                raise _Locked() from None
-            return fn()
-
-    def get(self, service: str, key: str) -> str | None:
-        def read() -> str | None:
-            for item in self.collection.search_items(self.query(service, key)):
-                item.ensure_not_locked()
-                return item.get_secret().decode("utf-8")
-            return None
-        result: str | None = self._unlocked(read)
-        return result
-
-    def set(self, service: str, key: str, value: str) -> None:
-        def write() -> None:
-            self.collection.ensure_not_locked()
-            attributes = self.query(service, key, application=self.appid)
-            self.collection.create_item(f"Password for '{key}' on '{service}'", attributes, value.encode("utf-8"),
-                                          replace=True)
-        self._unlocked(write)
-
-    def delete(self, service: str, key: str) -> None:
-        def remove() -> None:
-            for item in self.collection.search_items(self.query(service, key)):
-                item.delete()
-                return
-        self._unlocked(remove)
-
-
-class _Locked(Exception):
-    pass
-
-
-def _direct_secret_service() -> _SecretServiceOps | None:
-    """The Secret Service session without the keyring package, where keyring would pick the Secret
-    Service itself (Linux and BSDs, nothing configured, the service running): keyring's import and
-    discovery of every backend cost ~95 ms of each process that reads a secret. Its items are the
-    ones keyring writes (same attributes). None: ask keyring."""
-    if not secret_service_platform():
-        return None
-    try:
-        import secretstorage
-        from secretstorage.exceptions import SecretStorageException
-    except ImportError:
-        return None
-    if secretstorage.__version_tuple__ < (3, 2):  # as keyring requires
-        return None
-    try:
-        conn = secretstorage.dbus_init()
-    except SecretStorageException:
-        return None
-    try:
-        if not secretstorage.check_service_availability(conn):
-            conn.close()
-            return None
-        return _SecretServiceOps(None, conn)
-    except BaseException:
-        conn.close()
-        raise
-
-
 def _locked() -> tuple[type[BaseException], ...]:
     """A locked keychain's errors: ours, and keyring's once keyring is loaded (the direct Secret
     Service never loads it)."""
     errors_module = sys.modules.get("keyring.errors")
-    return (_Locked, errors_module.KeyringLocked) if errors_module is not None else (_Locked,)
+    return (Locked, errors_module.KeyringLocked) if errors_module is not None else (Locked,)
 
 
 class Keychain:
@@ -339,7 +226,7 @@ class Keychain:
     def __init__(self, kr: Any = None) -> None:
         self._given = kr
         self._kr: Any = None
-        self._ops: _KeyringOps | _SecretServiceOps | HelperOps | None = None
+        self._ops: _KeyringOps | SecretServiceOps | HelperOps | None = None
         self._name = ""  # the backend in use, once found
         self._worker: _Worker | None = None
         self._broken: str | None = None
@@ -349,13 +236,13 @@ class Keychain:
             if reason:
                 raise _unavailable(f"No secure keychain is available: {reason}.")
 
-    def _open(self) -> _KeyringOps | _SecretServiceOps | HelperOps:
+    def _open(self) -> _KeyringOps | SecretServiceOps | HelperOps:
         """On the worker thread: find the backend (once) and open its session (or take the one a
         helper process opened ahead)."""
         if self._ops is None:
             if self._kr is None and self._given is None:
-                early = keychain_ahead.take() if self is _PROCESS_KEYCHAIN else None
-                direct = early if early is not None else _direct_secret_service()
+                early = secretservice.take() if self is _PROCESS_KEYCHAIN else None
+                direct = early if early is not None else direct_session()
                 if direct:
                     self._ops, self._name = direct, SECRET_SERVICE
                     return direct
@@ -371,13 +258,13 @@ class Keychain:
                     raise _unavailable(f"No secure keychain is available: {reason}.")
             target = write_target(self._kr)
             self._name = backend_name(target)
-            self._ops = _SecretServiceOps(target) if self._name == SECRET_SERVICE else _KeyringOps(target)
+            self._ops = SecretServiceOps(target) if self._name == SECRET_SERVICE else _KeyringOps(target)
         return self._ops
 
     def _drop(self) -> None:
         """After a failure, the next call starts a fresh session (the daemon may have restarted)."""
         ops, self._ops = self._ops, None
-        if isinstance(ops, _SecretServiceOps | HelperOps):
+        if isinstance(ops, SecretServiceOps | HelperOps):
             try:
                 ops.close()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close

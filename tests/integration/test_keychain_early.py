@@ -1,4 +1,4 @@
-"""The keychain session opened ahead in a helper process (``validate NAME``: desktop.core.keychain_ahead),
+"""The keychain session opened ahead in a helper process (``validate NAME``: desktop.core.secretservice),
 against the suite's real gnome-keyring: the secret read through it is the saved one, a write through it
 is kept, a helper that died is replaced by the process's own session, and no helper outlives its command."""
 
@@ -19,9 +19,9 @@ SECRET = "Early-Canary-4417"
 SCRIPT = """
 import json, os, signal, sys
 from pathlib import Path
-from desktop.core import keychain_ahead
-started = keychain_ahead.open_early()
-helper = keychain_ahead._EARLY.pid if keychain_ahead._EARLY else 0
+from desktop.core import secretservice
+started = secretservice.open_early()
+helper = secretservice._EARLY.pid if secretservice._EARLY else 0
 from desktop.core import vault
 from desktop.core.secret import Secret
 if "kill" in sys.argv:
@@ -80,12 +80,12 @@ def test_a_helper_that_died_is_replaced_by_the_process_own_session(app_home):
     out = run(app_home, "kill")
     assert out["started"] is True and out["same"] is True
     # It died before saying it was ready: the session opened in the process itself.
-    assert out["ops"] == "_SecretServiceOps"
+    assert out["ops"] == "SecretServiceOps"
 
 
 def test_no_helper_where_the_user_chose_another_keyring_backend(app_home, tmp_path):
     KeyringVault(app_home).set("early/password", Secret(SECRET))
-    r = subprocess.run([sys.executable, "-c", "from desktop.core import keychain_ahead as k; print(k.open_early())"],
+    r = subprocess.run([sys.executable, "-c", "from desktop.core import secretservice as k; print(k.open_early())"],
                        capture_output=True, text=True, cwd=ROOT, timeout=60,
                        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"})
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
