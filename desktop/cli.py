@@ -963,11 +963,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from desktop.gui.app import run_gui
         return run_gui(smoke=args.smoke)
-    if argv is None and args.command == "validate" and len(args.name) == 1 and not (args.spec or args.all):
-        # It will read the connector's secret: the keychain's session opens in a helper process
-        # meanwhile (secretservice.open_early), while this one imports its modules and reads the catalogue.
-        from desktop.core import secretservice
-        secretservice.open_early()
     code = _headless(args)
     return _exit_now(code) if argv is None else code
 

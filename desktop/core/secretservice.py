@@ -1,40 +1,20 @@
 """The Secret Service (GNOME Keyring, KeePassXC… over D-Bus) spoken to directly, without keyring's
 discovery (~95 ms of each process that reads a secret): one D-Bus connection and one encrypted
 session per process, reading and writing the items keyring's own Secret Service backend reads and
-writes. :mod:`desktop.core.vault` decides when it is used; this module imports nothing heavy, so a
-process can fork before the rest of its imports.
-
-**The session opened ahead.** ``validate NAME`` reads a saved connector's password; opening the
-session costs ~35–40 ms (secretstorage, jeepney and cryptography imported, the D-Bus connection, the
-key exchange, the first decryption's set-up) — as long as the rest of the command before it.
-:func:`open_early`, called as the command starts (while the process has no other thread), forks a
-helper that does all that on another core while the command imports its modules and reads its
-catalogue. The process's keychain (:class:`desktop.core.vault.Keychain`) then takes that session
-(:func:`take`) and makes its calls through the helper's pipes, one at a time, under its usual
-deadline.
-
-Anything wrong with the helper, and the session opens in the process, as it always did: the helper
-found no Secret Service (the keychain's own discovery runs), or it ended before saying so; a helper
-that dies later is replaced for the call at hand. The helper never outlives the command: it is
-ended at the command's exit (and ends by itself at the closed pipe however the command ended), and
-each of its D-Bus calls is bounded by an alarm. Its standard streams are /dev/null. The pipes are
-private to the two processes (close-on-exec); secrets cross them as they cross the D-Bus
-connection, never a file.
-"""
+writes. :mod:`desktop.core.vault` decides when it is used (and runs every call on its keychain
+thread, under the deadline)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 TIMEOUT_ENV = "CONNECTOR_DESK_KEYCHAIN_TIMEOUT"
 DEFAULT_TIMEOUT_S = 10.0
 KEYRING_APPID = "Python keyring library"  # the "application" attribute keyring's Secret Service items carry
-_CALLS = ("get", "set", "delete")
 
 
 def keychain_timeout() -> float:
@@ -92,13 +72,6 @@ class SecretServiceOps:
 
     def close(self) -> None:
         self._closer()
-
-    def warm(self) -> None:
-        """Load what the first read decrypts with (secretstorage's AES-CBC: cryptography's backend,
-        ~10 ms), so a helper process that has time to spare does it before the read is asked."""
-        from cryptography.hazmat.backends import default_backend
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-        Cipher(algorithms.AES(bytes(16)), modes.CBC(bytes(16)), default_backend()).decryptor().update(bytes(16))
 
     def _unlocked(self, fn: Callable[[], Any]) -> Any:
         from secretstorage.exceptions import LockedException
@@ -169,200 +142,3 @@ def direct_session() -> SecretServiceOps | None:
     except BaseException:
         conn.close()
         raise
-
-
-# -- the session opened ahead, in a helper process --------------------------------------------------
-
-class HelperFailed(Exception):
-    """A keychain call that failed in the helper process (``kind``: the exception's class there)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-class _Gone(Exception):
-    """The helper process ended or its pipe broke."""
-
-
-def _send(fd: int, message: Any) -> None:
-    data = json.dumps(message).encode("utf-8")
-    view = memoryview(len(data).to_bytes(4, "big") + data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    parts = []
-    while size:
-        chunk = os.read(fd, size)
-        if not chunk:
-            raise _Gone()
-        parts.append(chunk)
-        size -= len(chunk)
-    return b"".join(parts)
-
-
-def _receive(fd: int) -> Any:
-    return json.loads(_read_exactly(fd, int.from_bytes(_read_exactly(fd, 4), "big")))
-
-
-def _serve(calls: int, replies: int) -> None:
-    """In the helper: open the Secret Service session, say whether there is one, get ready to
-    decrypt, then make the command's calls one at a time until it closes its end."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C ends the command; its end of the pipe closes
-    limit = int(keychain_timeout()) + 5
-    signal.alarm(limit)  # a D-Bus call that never returns ends the helper (SIGALRM's default)
-    ops = direct_session()
-    signal.alarm(0)
-    _send(replies, {"ready": ops is not None})
-    if ops is None:
-        return
-    ops.warm()
-    while True:
-        try:
-            call = _receive(calls)
-        except _Gone:
-            return
-        name, params = call[0], call[1:]
-        signal.alarm(limit)
-        try:
-            if name not in _CALLS:
-                raise ValueError(name)
-            _send(replies, {"value": getattr(ops, name)(*params)})
-        except Locked:
-            _send(replies, {"error": "locked"})
-        except Exception as exc:  # noqa: BLE001 - said to the command by its class; it decides
-            _send(replies, {"error": type(exc).__name__})
-        signal.alarm(0)
-
-
-class HelperOps:
-    """The helper's Secret Service session, through its pipes: the calls of
-    :class:`SecretServiceOps`. Should the helper be gone when a call is made, the
-    call is made in this process, on a session opened here."""
-
-    def __init__(self, pid: int, calls: int, replies: int) -> None:
-        self.pid, self.calls, self.replies = pid, calls, replies
-        self._here: SecretServiceOps | None = None
-
-    def ready(self) -> bool | None:
-        """Whether the helper found the Secret Service; None: it ended without saying."""
-        try:
-            return bool(_receive(self.replies)["ready"])
-        except (_Gone, OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _call(self, name: str, *params: str) -> Any:
-        if self._here is None:
-            try:
-                _send(self.calls, [name, *params])
-                reply = _receive(self.replies)
-            except (_Gone, OSError):
-                self.close()
-                self._here = direct_session()
-                if self._here is None:
-                    raise HelperFailed("the keychain's helper process ended") from None
-            else:
-                if "error" in reply:
-                    if reply["error"] == "locked":
-                        raise Locked()
-                    raise HelperFailed(str(reply["error"]))
-                return reply.get("value")
-        return getattr(self._here, name)(*params)
-
-    def get(self, service: str, key: str) -> str | None:
-        value: str | None = self._call("get", service, key)
-        return value
-
-    def set(self, service: str, key: str, value: str) -> None:
-        self._call("set", service, key, value)
-
-    def delete(self, service: str, key: str) -> None:
-        self._call("delete", service, key)
-
-    def close(self) -> None:
-        """Close the pipes and end the helper (killed: idle, it would end at the closed pipe anyway;
-        in a call, the command gave up on it). Never waits: a helper not reaped here is reaped by
-        the system once the command has exited. Called again at exit."""
-        if self._here is not None:
-            self._here.close()
-            self._here = None
-        for fd in (self.calls, self.replies):
-            if fd >= 0:
-                os.close(fd)
-        self.calls = self.replies = -1
-        pid, self.pid = self.pid, 0
-        if pid:
-            import signal
-            try:
-                os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still the helper's
-                os.waitpid(pid, os.WNOHANG)
-            except (ChildProcessError, ProcessLookupError):
-                pass
-
-
-_EARLY: HelperOps | None = None
-
-
-def open_early() -> bool:
-    """Start opening this process's Secret Service session in a helper process (a fork of this one),
-    for a command about to read a secret. False where that does not apply (another keychain, another
-    platform, threads running, a keychain session open already): the session then opens in this
-    process when first used, as always."""
-    global _EARLY
-    threads = sys.modules.get("threading")
-    vault = sys.modules.get("desktop.core.vault")  # not imported for this: it is what the helper spares
-    if (_EARLY is not None or not hasattr(os, "fork") or not secret_service_platform()
-            or (threads is not None and threads.active_count() > 1)
-            or (vault is not None and getattr(vault, "_PROCESS_KEYCHAIN", None) is not None)):
-        return False
-    calls_r, calls_w = os.pipe()
-    replies_r, replies_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the helper
-        code = 0
-        try:
-            os.close(calls_w)
-            os.close(replies_r)
-            quiet = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):  # the command's output is its own: no reader waits for the helper
-                os.dup2(quiet, fd)
-            os.close(quiet)
-            _serve(calls_r, replies_w)
-        except BaseException:  # noqa: BLE001 - the command falls back to its own session
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(calls_r)
-    os.close(replies_w)
-    _EARLY = HelperOps(pid, calls_w, replies_r)
-    import atexit
-    atexit.register(_EARLY.close)
-    return True
-
-
-def take() -> HelperOps | Literal[False] | None:
-    """The helper's session once it said it is ready; False when it found no Secret Service; None
-    when there is no helper (or it ended without saying). Blocks until the helper says."""
-    global _EARLY
-    early, _EARLY = _EARLY, None
-    if early is None:
-        return None
-    ready = early.ready()
-    if ready:
-        return early
-    early.close()
-    return None if ready is None else False
-
-
-def _forget_after_fork() -> None:
-    """A forked child has no helper of its own (its pipes are the parent's)."""
-    global _EARLY
-    _EARLY = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -10,11 +10,6 @@
   deadline (``CONNECTOR_DESK_KEYCHAIN_TIMEOUT`` seconds, default 10): a keychain that does not
   answer fails with ``secret_store_unavailable`` instead of hanging, and later calls fail at once
   until the stuck call ends.
-* A command that will read a saved connector's secret (``validate NAME``) may have that session
-  opened ahead, in a helper process forked as the command starts (:mod:`desktop.core.secretservice`): the
-  imports, the D-Bus connection and the encrypted session's key exchange (~40 ms) run on another
-  core while the command reads its catalogue; the command's keychain calls then go to that process
-  over a private pipe. Anything wrong with it, and the session is opened in the process as before.
 * Secrets over 2,000 bytes (Windows caps one item at 2,560) are sealed with AES-GCM under a
   per-install key that itself lives in the keychain; only the sealed blob is on disk.
 * Where no keychain exists, the opt-in :class:`PassphraseVault` (scrypt + AES-GCM) is used when
@@ -37,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop import APP_ID
-from desktop.core import errors, secretservice
+from desktop.core import errors
 from desktop.core.atomic import file_lock, private_dir, write_atomic
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
 from desktop.core.secret import Secret
 from desktop.core.secretservice import (
-    HelperFailed,
-    HelperOps,
     Locked,
     SecretServiceOps,
     direct_session,
@@ -226,7 +219,7 @@ class Keychain:
     def __init__(self, kr: Any = None) -> None:
         self._given = kr
         self._kr: Any = None
-        self._ops: _KeyringOps | SecretServiceOps | HelperOps | None = None
+        self._ops: _KeyringOps | SecretServiceOps | None = None
         self._name = ""  # the backend in use, once found
         self._worker: _Worker | None = None
         self._broken: str | None = None
@@ -236,14 +229,12 @@ class Keychain:
             if reason:
                 raise _unavailable(f"No secure keychain is available: {reason}.")
 
-    def _open(self) -> _KeyringOps | SecretServiceOps | HelperOps:
-        """On the worker thread: find the backend (once) and open its session (or take the one a
-        helper process opened ahead)."""
+    def _open(self) -> _KeyringOps | SecretServiceOps:
+        """On the worker thread: find the backend (once) and open its session."""
         if self._ops is None:
             if self._kr is None and self._given is None:
-                early = secretservice.take() if self is _PROCESS_KEYCHAIN else None
-                direct = early if early is not None else direct_session()
-                if direct:
+                direct = direct_session()
+                if direct is not None:
                     self._ops, self._name = direct, SECRET_SERVICE
                     return direct
             if self._kr is None:
@@ -264,7 +255,7 @@ class Keychain:
     def _drop(self) -> None:
         """After a failure, the next call starts a fresh session (the daemon may have restarted)."""
         ops, self._ops = self._ops, None
-        if isinstance(ops, SecretServiceOps | HelperOps):
+        if isinstance(ops, SecretServiceOps):
             try:
                 ops.close()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close
@@ -305,8 +296,7 @@ class Keychain:
         except _locked():
             raise _unavailable(f"The keychain is locked ({what}). Unlock it and try again.") from None
         except Exception as exc:  # D-Bus, secretstorage and keyring failures alike
-            kind = exc.kind if isinstance(exc, HelperFailed) else exc.__class__.__name__
-            raise _unavailable(f"The keychain failed while {what} ({kind}).") from None
+            raise _unavailable(f"The keychain failed while {what} ({exc.__class__.__name__}).") from None
 
     def _recovered(self) -> None:
         """The stuck call ended after all (the user answered the prompt, the service woke up)."""
