@@ -31,6 +31,18 @@ def test_real_keychain_round_trip(app_home):
     v.delete("c/password")  # deleting twice is fine
 
 
+def test_values_of_every_padding_length_and_any_script_read_back_exactly(app_home):
+    """Reads decrypt the Secret Service's AES-CBC answer themselves: a value filling whole blocks gets a
+    block of padding, and a multi-byte character may straddle a block boundary."""
+    v = KeyringVault(app_home)
+    values = ["x" * n for n in range(1, 34)] + ["pässwörd-€-日本語-" * 3, "ß" * 16, "🔑" * 5]
+    for i, value in enumerate(values):
+        v.set(f"pad{i}/password", Secret(value))
+    fresh = vault_module.Keychain(keyring.backends.SecretService.Keyring())  # a session of its own
+    for i, value in enumerate(values):
+        assert fresh.call("reading", lambda ops, i=i: ops.get(service_name(app_home), f"pad{i}/password")) == value
+
+
 @pytest.mark.parametrize("backend", [keyring.backends.fail.Keyring(), keyring.backends.null.Keyring()])
 def test_weak_backends_are_refused_with_what_to_do(app_home, backend):
     with pytest.raises(ConnectorError) as e:
