@@ -251,7 +251,7 @@ AADSTS = {
               "sign in again, or ask the administrator to exempt this service account."),
     "50194": (errors.OAUTH_INVALID_CLIENT,
               "The app is registered for a single tenant (AADSTS50194): put the tenant id or domain in "
-              "oauth_tenant instead of “organizations”/“common”."),
+              "“Tenant” (oauth_tenant) instead of “organizations”/“common”."),
 }
 
 BY_ERROR = {
