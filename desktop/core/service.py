@@ -61,6 +61,12 @@ def status_of(result: RunResult) -> Status | None:
                   result.error.code if result.error else None, result.error.message if result.error else None)
 
 
+def _logged(what: str, names: Sequence[str]) -> None:
+    """One log record of a change to the catalogue (names, never values): “saved a, b and 3 more”."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+    log.info("%s %s", what, shown)
+
+
 class Desk:
     """``types``: the connector types, or a function that returns them when first needed (the
     window shows before the connector modules are imported). ``team``: a team workspace
@@ -378,6 +384,7 @@ class Desk:
         A team workspace writes each connector with check-and-set instead (TeamStore.store)."""
         if self.team is not None:
             self.team.store(batch)
+            _logged("saved", [conn.name for conn, _s, _e in batch])
             return
         staged: list[Connector] = []
         for conn, secrets, existing in batch:
@@ -404,6 +411,7 @@ class Desk:
                 for sname in existing.secret_names:
                     if existing.name != conn.name or sname not in conn.secret_names:
                         self.vault.delete(secret_key(existing.name, sname))
+        _logged("saved", [conn.name for conn, _s, _e in batch])
 
     # -- rotation (DESIGN.md §4.9) ------------------------------------------------------------
     def rotate(self, name: str, secret: str, new_value: Secret, grace_hours: float = 24.0,
@@ -575,6 +583,7 @@ class Desk:
         connector whose secret is gone)."""
         if self.team is not None:
             self.team.delete(name)
+            _logged("deleted", [name])
             return
         with self.catalogue.locked():
             conn = self.get(name)
@@ -585,6 +594,7 @@ class Desk:
                     self.vault.delete(key)
             if REFRESH_TOKEN in conn.secret_names:
                 self.vault.delete(secret_key(name, TOKEN_CACHE))
+        _logged("deleted", [name])
 
     def duplicate_name(self, name: str) -> str:
         taken = self.catalogue.names()

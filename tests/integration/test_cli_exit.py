@@ -97,6 +97,9 @@ def test_validate_name_leaves_its_status_and_log_records_for_the_next_process(ap
 
     wrong = _write(tmp_path / "wrong.json", smtp_document(mail, certs, name="wrong-password", env="WRONG"))
     assert cli(app_home, "import", str(wrong), WRONG="not-the-password").returncode == 0
+    log = (app_home / "logs" / "connector-desk.log").read_text()
+    assert "INFO desktop.core.service: saved wrong-password" in log  # what changed, never a value
+    assert "not-the-password" not in log
     r = cli(app_home, "validate", "wrong-password", "--json")
     assert r.returncode == 1 and json.loads(r.stdout)["error"]["code"] == "auth_failed", r.stdout + r.stderr
     assert not (app_home / "catalogue.db-wal").exists()  # its writer's connection was closed (checkpointed)
