@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from desktop.core.model import (
     staged_key,
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
+from desktop.core.record import Record
 from desktop.core.secret import Secret
 
 log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
@@ -44,12 +44,14 @@ REFRESH_TOKEN = "oauth_refresh_token"
 TOKEN_CACHE = "oauth_token_cache"
 
 
-@dataclass
-class Draft:
+class Draft(Record):
     """A connector being edited together with the secrets typed for it (not yet stored)."""
 
-    connector: Connector
-    secrets: dict[str, Secret]
+    _fields = ("connector", "secrets")
+
+    def __init__(self, connector: Connector, secrets: dict[str, Secret]) -> None:
+        self.connector = connector
+        self.secrets = secrets
 
 
 def status_of(result: RunResult) -> Status | None:

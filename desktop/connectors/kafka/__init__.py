@@ -4,7 +4,6 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
@@ -12,6 +11,7 @@ from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
+from desktop.core.record import replace
 from desktop.core.secret import Secret
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ The protocol code in :mod:`.session` (and the sendgrid library) loads when a che
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ from desktop.core.contract import Action, ConnectorType, Fact, NoDelivery, Wordi
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
+from desktop.core.record import replace
 from desktop.core.secret import Secret
 
 API_BASES = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgrid.com"}
