@@ -9,9 +9,9 @@ them (``tests/unit/test_layering.py``)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import namedtuple
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
 
 from desktop.core import errors
 from desktop.core.errors import ConnectorError
@@ -20,6 +20,10 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run, StepResult
 from desktop.core.record import FrozenRecord
 from desktop.core.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 
 class Action(StrEnum):
@@ -32,11 +36,15 @@ class Action(StrEnum):
     RECEIVE = "receive"  # wait for a tagged message: the receiving end of a round trip (wait_for)
 
 
-class Fact(NamedTuple):
-    """One thing a check learned, for people: ("Certificate", "CN=…, issued by …")."""
+if TYPE_CHECKING:
+    class Fact(NamedTuple):
+        """One thing a check learned, for people: ("Certificate", "CN=…, issued by …")."""
 
-    label: str
-    text: str
+        label: str
+        text: str
+else:  # the same class as typing.NamedTuple makes, without importing typing (~3 ms of a command)
+    Fact = namedtuple("Fact", ("label", "text"))
+    Fact.__doc__ = """One thing a check learned, for people: ("Certificate", "CN=…, issued by …")."""
 
 
 class Row(FrozenRecord):

@@ -7,14 +7,17 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
 
 from desktop.core.errors import FieldError
 from desktop.core.record import FrozenRecord
 from desktop.core.textsafe import control_chars, escape, preview
 
-Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
-Page = Literal["provider", "server", "auth", "advanced"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
+    Page = Literal["provider", "server", "auth", "advanced"]
 
 _ADDR_PART = r"[^@\s<>\"\x00-\x1f\x7f-\x9f]+"  # no space, quote, bracket or control character
 EMAIL_RE = re.compile(rf"^{_ADDR_PART}@{_ADDR_PART}\.{_ADDR_PART}$")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import FieldError, InputErrors
 from desktop.core.fields import MAX_DESCRIPTION, MAX_LENGTH, Field, check_settings, check_text, is_email
@@ -16,7 +15,10 @@ from desktop.core.record import Record
 from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from desktop.core.contract import ConnectorType
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

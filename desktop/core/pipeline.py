@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from desktop.core import errors
 from desktop.core.deadline import CancelToken, Deadline
@@ -17,6 +16,10 @@ from desktop.core.logsetup import lazy_logger
 from desktop.core.record import FrozenRecord, Record
 from desktop.core.secret import Secret
 from desktop.core.transcript import Transcript
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = lazy_logger(__name__)  # logging is imported when a check logs (a bug), not by every run
 

@@ -13,10 +13,9 @@ no assignment when frozen, and :func:`replace`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from typing import Any, ClassVar, TypeVar
 
     R = TypeVar("R", bound="Record")
 

@@ -7,7 +7,6 @@ import builtins
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
@@ -32,7 +31,10 @@ from desktop.core.secret import Secret
 
 log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from desktop.core.contract import ConnectorType
     from desktop.core.store import Catalogue, ListedRow, Summary
     from desktop.core.teamvault import TeamStore

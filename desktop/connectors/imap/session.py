@@ -9,7 +9,6 @@ import base64
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
@@ -20,6 +19,10 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.record import Record
 from desktop.core.secret import MASK, Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_LITERAL = 1_000_000
 LITERAL_RE = re.compile(r"\{(\d{1,20})\+?\}$")
