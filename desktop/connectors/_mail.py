@@ -9,7 +9,6 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors
 from desktop.core.errors import ConnectorError
@@ -17,7 +16,10 @@ from desktop.core.fields import Field, SecretField
 from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from desktop.connectors.base import ConnectorType
     from desktop.core.pipeline import Run
 

@@ -6,7 +6,9 @@ low-level exceptions here, once, so the GUI and the CLI only render.
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 # Stable codes (DESIGN.md §3). Add new ones; never rename.
 BAD_INPUT: Final = "bad_input"

@@ -6,15 +6,18 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from desktop.core.errors import FieldError
+from desktop.core.record import FrozenRecord
 from desktop.core.textsafe import control_chars, escape, preview
 
-Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
-Page = Literal["provider", "server", "auth", "advanced"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Kind = Literal["text", "int", "bool", "choice", "email", "host", "path", "list"]
+    Page = Literal["provider", "server", "auth", "advanced"]
 
 _ADDR_PART = r"[^@\s<>\"\x00-\x1f\x7f-\x9f]+"  # no space, quote, bracket or control character
 EMAIL_RE = re.compile(rf"^{_ADDR_PART}@{_ADDR_PART}\.{_ADDR_PART}$")
@@ -55,24 +58,34 @@ def is_host(value: str) -> bool:
         return bare == value and bool(HOST_RE.match(value))
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(FrozenRecord):
     """One setting of a connector type."""
 
+    _fields = ("name", "label", "kind", "default", "required", "choices", "help", "page", "when", "default_from",
+               "minimum", "maximum", "placeholder", "picker")
     name: str
     label: str
-    kind: Kind = "text"
-    default: Any = None
-    required: bool = False
-    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
-    help: str = ""
-    page: Page = "server"
-    when: Mapping[str, tuple[Any, ...]] | None = None  # shown only when these settings match
-    default_from: tuple[str, Mapping[Any, Any]] | None = None  # e.g. port follows security
-    minimum: int | None = None
-    maximum: int | None = None
-    placeholder: str = ""
-    picker: str | None = None  # a connector action that lists choices for this field ("folders")
+    kind: Kind
+    default: Any
+    required: bool
+    choices: tuple[tuple[str, str], ...]  # (value, label)
+    help: str
+    page: Page
+    when: Mapping[str, tuple[Any, ...]] | None  # shown only when these settings match
+    default_from: tuple[str, Mapping[Any, Any]] | None  # e.g. port follows security
+    minimum: int | None
+    maximum: int | None
+    placeholder: str
+    picker: str | None  # a connector action that lists choices for this field ("folders")
+
+    def __init__(self, name: str, label: str, kind: Kind = "text", default: Any = None, required: bool = False,
+                 choices: tuple[tuple[str, str], ...] = (), help: str = "", page: Page = "server",
+                 when: Mapping[str, tuple[Any, ...]] | None = None,
+                 default_from: tuple[str, Mapping[Any, Any]] | None = None, minimum: int | None = None,
+                 maximum: int | None = None, placeholder: str = "", picker: str | None = None) -> None:
+        self.__dict__.update(name=name, label=label, kind=kind, default=default, required=required, choices=choices,
+                             help=help, page=page, when=when, default_from=default_from, minimum=minimum,
+                             maximum=maximum, placeholder=placeholder, picker=picker)
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:
@@ -156,16 +169,20 @@ class Field:
         return value
 
 
-@dataclass(frozen=True)
-class SecretField:
+class SecretField(FrozenRecord):
     """A credential of a connector type: lives in the keychain, never in a file."""
 
+    _fields = ("name", "label", "when", "help", "after", "optional")
     name: str
     label: str
-    when: Mapping[str, tuple[Any, ...]] | None = None
-    help: str = ""
-    after: str | None = None  # the field it is shown after on its page
-    optional: bool = False  # may be left empty
+    when: Mapping[str, tuple[Any, ...]] | None
+    help: str
+    after: str | None  # the field it is shown after on its page
+    optional: bool  # may be left empty
+
+    def __init__(self, name: str, label: str, when: Mapping[str, tuple[Any, ...]] | None = None, help: str = "",
+                 after: str | None = None, optional: bool = False) -> None:
+        self.__dict__.update(name=name, label=label, when=when, help=help, after=after, optional=optional)
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
 
 from desktop.core import paths
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from typing import Any
 
 INFO = 20  # logging.INFO
 
@@ -39,7 +40,7 @@ class _LazyLogger:
 def lazy_logger(name: str) -> logging.Logger:
     """A module's logger for a module whose usual run logs nothing (the validation pipeline, the
     service layer): ``logging`` is not imported until a record is made."""
-    return cast("logging.Logger", _LazyLogger(name))
+    return _LazyLogger(name)  # type: ignore[return-value]  # stands in for one
 
 
 def _install(level: int) -> None:

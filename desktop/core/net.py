@@ -11,14 +11,17 @@ import errno
 import socket
 import ssl
 import threading
-from typing import Any
 
 from desktop.core import errors, tls
 from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError
 from desktop.core.transcript import Transcript
 
-AddrInfo = tuple[Any, ...]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    AddrInfo = tuple[Any, ...]
 
 
 def ascii_host(host: str) -> str | bytes:

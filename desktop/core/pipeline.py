@@ -8,49 +8,62 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 from desktop.core import errors
 from desktop.core.deadline import CancelToken, Deadline
 from desktop.core.errors import ConnectorError
 from desktop.core.logsetup import lazy_logger
+from desktop.core.record import FrozenRecord, Record
 from desktop.core.secret import Secret
 from desktop.core.transcript import Transcript
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = lazy_logger(__name__)  # logging is imported when a check logs (a bug), not by every run
 
 
-@dataclass
-class StepResult:
-    name: str
-    label: str
-    ok: bool
-    ms: float
-    detail: str = ""
+class StepResult(Record):
+    _fields = ("name", "label", "ok", "ms", "detail")
+
+    def __init__(self, name: str, label: str, ok: bool, ms: float, detail: str = "") -> None:
+        self.name = name
+        self.label = label
+        self.ok = ok
+        self.ms = ms
+        self.detail = detail
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "ok": self.ok, "ms": round(self.ms, 1),
                 "detail": self.detail}
 
 
-@dataclass
-class RunResult:
-    """The outcome of one validation or test action."""
+class RunResult(Record):
+    """The outcome of one validation or test action. ``info``, ``renewed``, ``learned`` not given:
+    new empty ones."""
 
-    ok: bool
-    connector: str
-    type: str
-    action: str
-    steps: list[StepResult]
-    error: ConnectorError | None
-    transcript: list[str]
-    info: dict[str, Any] = field(default_factory=dict)
-    ms: float = 0.0
-    # Secrets a provider replaced during the run (a rotated OAuth refresh token): never printed; the
-    # caller that owns the connector keeps them (Desk.validate_saved, Desk.rotate).
-    renewed: dict[str, Secret] = field(default_factory=dict, repr=False)
-    learned: list[tuple[str, str]] = field(default_factory=list)  # the type's own facts
+    _fields = ("ok", "connector", "type", "action", "steps", "error", "transcript", "info", "ms", "renewed",
+               "learned")
+    _hidden = ("renewed",)
+
+    def __init__(self, ok: bool, connector: str, type: str, action: str, steps: list[StepResult],
+                 error: ConnectorError | None, transcript: list[str], info: dict[str, Any] | None = None,
+                 ms: float = 0.0, renewed: dict[str, Secret] | None = None,
+                 learned: list[tuple[str, str]] | None = None) -> None:
+        self.ok = ok
+        self.connector = connector
+        self.type = type
+        self.action = action
+        self.steps = steps
+        self.error = error
+        self.transcript = transcript
+        self.info: dict[str, Any] = {} if info is None else info
+        self.ms = ms
+        # Secrets a provider replaced during the run (a rotated OAuth refresh token): never printed; the
+        # caller that owns the connector keeps them (Desk.validate_saved, Desk.rotate).
+        self.renewed: dict[str, Secret] = {} if renewed is None else renewed
+        self.learned: list[tuple[str, str]] = [] if learned is None else learned  # the type's own facts
 
     def facts(self) -> list[tuple[str, str]]:
         """What the check learned, as (label, text) for people: the certificate (any type), what the
@@ -81,19 +94,25 @@ class RunResult:
         }
 
 
-@dataclass(frozen=True)
-class StepStarted:
+class StepStarted(FrozenRecord):
     """A step began (live progress)."""
 
+    _fields = ("name", "label")
     name: str
     label: str
 
+    def __init__(self, name: str, label: str) -> None:
+        self.__dict__.update(name=name, label=label)
 
-@dataclass(frozen=True)
-class StepFinished:
+
+class StepFinished(FrozenRecord):
     """A step ended, passed or failed."""
 
+    _fields = ("result",)
     result: StepResult
+
+    def __init__(self, result: StepResult) -> None:
+        self.__dict__.update(result=result)
 
 
 # Events for live progress.

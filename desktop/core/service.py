@@ -6,9 +6,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from desktop.core import errors, paths
 from desktop.core.deadline import CancelToken
@@ -28,11 +26,15 @@ from desktop.core.model import (
     staged_key,
 )
 from desktop.core.pipeline import Event, Run, RunResult, execute
+from desktop.core.record import Record
 from desktop.core.secret import Secret
 
 log = lazy_logger(__name__)  # logging is imported when something is logged, not by a check
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from desktop.core.contract import ConnectorType
     from desktop.core.store import Catalogue, ListedRow, Summary
     from desktop.core.teamvault import TeamStore
@@ -44,12 +46,14 @@ REFRESH_TOKEN = "oauth_refresh_token"
 TOKEN_CACHE = "oauth_token_cache"
 
 
-@dataclass
-class Draft:
+class Draft(Record):
     """A connector being edited together with the secrets typed for it (not yet stored)."""
 
-    connector: Connector
-    secrets: dict[str, Secret]
+    _fields = ("connector", "secrets")
+
+    def __init__(self, connector: Connector, secrets: dict[str, Secret]) -> None:
+        self.connector = connector
+        self.secrets = secrets
 
 
 def status_of(result: RunResult) -> Status | None:

@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,7 @@ NAME, TYPE, DOC, STATUS = 0, 1, 2, 3  # STATUS: the first of state, at, code, me
 DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 7, 8, 9, 10, 11, 12
 
 
-_FIELDS = tuple(f.name for f in fields(Connector))
+_FIELDS = Connector._fields
 
 
 class ListedConnector(Connector):

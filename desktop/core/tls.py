@@ -8,10 +8,13 @@ import os
 import re
 import ssl
 import sys
-from typing import Any
 
 from desktop.core import errors
 from desktop.core.errors import ConnectorError, FieldError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # OpenSSL X509_V_ERR_* codes we name precisely.
 _EXPIRED = {10}  # CERT_HAS_EXPIRED

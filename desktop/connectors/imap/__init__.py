@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypedDict
 
 from desktop.connectors import _mail
 from desktop.core.contract import Action, ConnectorType, Fact, Fix, Listing, Row, Wording, plural
@@ -15,6 +14,10 @@ from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypedDict
 
 # No port in the labels: the port is its own field and may differ (a choice saying "port 587"
 # beside port 21587 misleads); a differing port gets a note with the usual one instead.
@@ -92,7 +95,8 @@ class ImapConnector(ConnectorType):
 
 
 # One message a peek read (run.info["messages"], written by session.py; "from" is a keyword, hence the form).
-MailMessage = TypedDict("MailMessage", {"date": str, "from": str, "subject": str, "seen": bool | None})
+if TYPE_CHECKING:
+    MailMessage = TypedDict("MailMessage", {"date": str, "from": str, "subject": str, "seen": bool | None})
 
 
 def mailbox_facts(info: Mapping[str, Any]) -> list[Fact]:

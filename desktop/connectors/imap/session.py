@@ -9,8 +9,6 @@ import base64
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
@@ -19,26 +17,36 @@ from desktop.core.contract import plural
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
+from desktop.core.record import Record
 from desktop.core.secret import MASK, Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_LITERAL = 1_000_000
 LITERAL_RE = re.compile(r"\{(\d{1,20})\+?\}$")
 CODE_RE = re.compile(r"^\[([A-Z-]+)")
 
 
-@dataclass
-class Response:
-    """One response line; literal contents in ``literals``, marked as \\x00N\\x00 in ``text``."""
+class Response(Record):
+    """One response line; literal contents in ``literals`` (not given: a new empty list), marked as
+    \\x00N\\x00 in ``text``."""
 
-    text: str
-    literals: list[bytes] = field(default_factory=list)
+    _fields = ("text", "literals")
+
+    def __init__(self, text: str, literals: list[bytes] | None = None) -> None:
+        self.text = text
+        self.literals: list[bytes] = [] if literals is None else literals
 
 
-@dataclass
-class Tagged:
-    status: str  # OK / NO / BAD
-    text: str
-    untagged: list[Response]
+class Tagged(Record):
+    _fields = ("status", "text", "untagged")
+
+    def __init__(self, status: str, text: str, untagged: list[Response]) -> None:
+        self.status = status  # OK / NO / BAD
+        self.text = text
+        self.untagged = untagged
 
     @property
     def code(self) -> str | None:
@@ -46,12 +54,14 @@ class Tagged:
         return m.group(1) if m else None
 
 
-@dataclass
-class Folder:
-    name: str  # decoded
-    raw: str  # as on the wire (modified UTF-7)
-    delimiter: str | None
-    flags: list[str]
+class Folder(Record):
+    _fields = ("name", "raw", "delimiter", "flags")
+
+    def __init__(self, name: str, raw: str, delimiter: str | None, flags: list[str]) -> None:
+        self.name = name  # decoded
+        self.raw = raw  # as on the wire (modified UTF-7)
+        self.delimiter = delimiter
+        self.flags = flags
 
     @property
     def selectable(self) -> bool:

@@ -4,17 +4,19 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypedDict
 
 from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
 from desktop.core.errors import ConnectorError
 from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
+from desktop.core.record import replace
 from desktop.core.secret import Secret
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypedDict
+
     from desktop.core.failures import ReplayLog
 
 PROTOCOLS = (("PLAINTEXT", "PLAINTEXT — no encryption, no sign-in"), ("SSL", "SSL — TLS, optional client certificate"),
@@ -184,15 +186,16 @@ class KafkaConnector(ConnectorType):
         DeadLetters(self).replay(conn, secrets, run, ids, replays, force)
 
 
-class KafkaRecord(TypedDict):
-    """One record a dead-letter peek read (run.info["records"], written by session.py)."""
+if TYPE_CHECKING:
+    class KafkaRecord(TypedDict):
+        """One record a dead-letter peek read (run.info["records"], written by session.py)."""
 
-    partition: int
-    offset: int
-    timestamp: str
-    key: str | None
-    headers: dict[str, str | None]
-    value: str | None
+        partition: int
+        offset: int
+        timestamp: str
+        key: str | None
+        headers: dict[str, str | None]
+        value: str | None
 
 
 def cluster_facts(info: Mapping[str, Any]) -> list[Fact]:

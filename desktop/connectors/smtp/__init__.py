@@ -8,7 +8,6 @@ fast; the protocol code in :mod:`.session` is imported when a check runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from desktop.connectors import _mail
 from desktop.core.contract import Action, ConnectorType, Wording
@@ -16,6 +15,10 @@ from desktop.core.fields import Field, SecretField
 from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # No port in the labels: the port is its own field and may differ (a choice saying "port 587"
 # beside port 21587 misleads); a differing port gets a note with the usual one instead.

@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from desktop.connectors import _mail
 from desktop.connectors.base import ConnectorType
@@ -19,6 +18,10 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.secret import Secret
 from desktop.core.textsafe import preview
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 RETRY_DELAYS = (1.0, 3.0)  # backoff before the 2nd and 3rd attempt of a test send

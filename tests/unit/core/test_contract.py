@@ -68,3 +68,10 @@ def test_cancelled_is_the_error_code_constant():
     token_run.cancel.cancel()
     result = execute("c", "plain", "validate", token_run, lambda run: run.cancel.raise_if_cancelled())
     assert result.error is not None and result.error.code == errors.CANCELLED
+
+
+def test_a_fact_is_a_named_pair_of_label_and_text() -> None:
+    fact = Fact("Mailbox", "“INBOX”: 3 messages")
+    assert fact == ("Mailbox", "“INBOX”: 3 messages") and fact.label == "Mailbox" and fact.text.endswith("messages")
+    assert repr(fact) == "Fact(label='Mailbox', text='“INBOX”: 3 messages')"
+    assert fact._replace(text="x") == Fact(label="Mailbox", text="x")
