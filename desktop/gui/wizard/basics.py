@@ -104,13 +104,17 @@ class BasicsPage(Page):
         form.addRow(self.discovery)
         self._discoverable = DISCOVERED_TYPES
         self.types.buttonToggled.connect(lambda *_: self._show_discovery())
-        self.types.buttonToggled.connect(lambda _b, on: on and self._to_draft())
+        self.types.buttonToggled.connect(self._type_toggled)
         self._show_discovery()
 
     def _show_discovery(self) -> None:
         btn = self.types.checkedButton()
         self.discovery.setVisible(not self.flow.editing and btn is not None
                                   and btn.property("type_name") in self._discoverable)
+
+    def _type_toggled(self, _button: QRadioButton, on: bool) -> None:
+        if on:
+            self._to_draft()
 
     def _to_draft(self) -> None:
         """What is typed goes into the draft as it is typed (as on the other pages): Esc then knows
