@@ -166,3 +166,20 @@ def test_the_summary_lists_the_admin_details_that_are_set():
     rows = dict(f.summary())
     assert rows["Admin e-mail"] == "it-ops@example.com" and rows["Test recipient"] == "you@example.com"
     assert "Admin name" not in rows  # not set: not listed
+
+
+def test_field_problems_are_sentences_naming_the_label_and_the_cli_wording_stays():
+    """The wizard shows "Admin e-mail: “nobody” is not an e-mail address" beside the field; the CLI
+    keeps "field: problem" (FieldError.message), never "name: Name is required"."""
+    from desktop.core.errors import FieldError
+    f = flow()
+    f.set_admin("nobody", "", "")
+    assert f.problems(w.ADMIN)["email"].startswith("Admin e-mail: “nobody” is not an e-mail address")
+    f.set_basics("", "", "smtp")
+    try:
+        f.connector()
+    except ConnectorError as exc:
+        assert "name: is required" in exc.message and "Name is required" not in exc.message
+    else:
+        raise AssertionError("an empty name was accepted")
+    assert FieldError("settings.username", "is required").message == "settings.username: is required"
