@@ -109,6 +109,19 @@ class FieldError(ConnectorError):
         self.problem = problem
 
 
+# A problem that starts with one of these reads on from the field's label: "User name is required".
+_READS_ON = ("is ", "must ", "may ", "needs ", "has ", "holds ", "does ", "cannot ", "was ")
+
+
+def field_sentence(label: str, problem: str) -> str:
+    """A field's problem as the form shows it: a sentence naming the field by its ``label``
+    ("User name is required", "Host: “x y” is not a host name…"). FieldError.problem stays phrased
+    to follow the field's name (the CLI prints "name: is required")."""
+    if problem.startswith(_READS_ON):
+        return f"{label} {problem}"
+    return f"{label}: {problem}"
+
+
 class InputErrors(ConnectorError):
     """Several bad fields at once: every invalid field is reported by name."""
 

@@ -90,6 +90,17 @@ def check_name(name: Any, taken: set[str] | None = None) -> str:
     return clean
 
 
+def check_description(value: Any) -> str:
+    """The description as stored: text of at most MAX_DESCRIPTION characters, on one line (a tab
+    is allowed), trimmed. The same rule for import, the wizard and every save."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FieldError("description", "must be text")
+    check_text("description", value, MAX_DESCRIPTION, allow="\t")
+    return value.strip()
+
+
 def check_admin(raw: Any) -> tuple[dict[str, str], list[FieldError]]:
     problems: list[FieldError] = []
     if raw is None:
@@ -138,15 +149,11 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
     ctype = types.get(type_name) if isinstance(type_name, str) else None
     if ctype is None:
         problems.append(FieldError("type", f"must be one of {', '.join(sorted(types))}; got {preview(type_name)}"))
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        problems.append(FieldError("description", "must be text"))
-        description = ""
+    description = ""
     try:
-        check_text("description", description, MAX_DESCRIPTION, allow="\t")
+        description = check_description(data.get("description") or "")
     except FieldError as exc:
         problems.append(exc)
-        description = ""
     problems.extend(check_surrogates(data))
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, Mapping):
@@ -168,7 +175,7 @@ def parse_document(data: Any, types: Mapping[str, ConnectorType],
         raise InputErrors(problems)
     if ctype is None:  # an unknown type is always among the problems above
         raise InputErrors([FieldError("type", "is not a known connector type")])
-    return Connector(name=name, type=ctype.type_name, description=description.strip(),
+    return Connector(name=name, type=ctype.type_name, description=description,
                      settings=settings, admin=admin), refs
 
 

@@ -17,6 +17,7 @@ from desktop.core.model import (
     Connector,
     Status,
     check_admin,
+    check_description,
     check_name,
     parse_document,
     pending_key,
@@ -687,13 +688,18 @@ class Desk:
         settings, problems = check_settings(ctype.fields, conn.settings)
         admin, more = check_admin(conn.admin)
         problems += more
+        description = conn.description
+        try:
+            description = check_description(conn.description)
+        except FieldError as exc:
+            problems.insert(0, exc)
         for sf in ctype.secrets_needed(settings):
             if not secrets.get(sf.name):
                 problems.append(FieldError(f"secrets.{sf.name}", "is required"))
         if problems:
             raise InputErrors(problems)
         out = conn.copy()
-        out.settings, out.admin = settings, admin
+        out.settings, out.admin, out.description = settings, admin, description
         out.secret_names = ctype.secrets_kept(settings, secrets)
         return out
 

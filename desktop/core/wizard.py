@@ -9,9 +9,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.errors import FieldError, InputErrors
+from desktop.core.errors import FieldError, InputErrors, field_sentence
 from desktop.core.fields import Field, SecretField, check_settings
-from desktop.core.model import Connector, check_admin, check_name
+from desktop.core.model import Connector, check_admin, check_description, check_name
 from desktop.core.pipeline import RunResult
 from desktop.core.secret import Secret
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY = (
     "basics", "provider", "server", "auth", "validate", "admin", "summary")
 ALL_PAGES = (BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY)
+# The labels of the fields that are not a connector type's own, as the wizard's pages show them.
+BASIC_LABELS = {"name": "Name", "description": "Description", "type": "Type"}
+ADMIN_LABELS = {"name": "Admin name", "email": "Admin e-mail", "test_recipient": "Test recipient"}
 
 
 class WizardFlow:
@@ -157,14 +160,31 @@ class WizardFlow:
     def secrets_for(self, page: str) -> list[SecretField]:
         return [s for s in self.ctype.secrets if page == AUTH and s.applies(self.draft.settings)]
 
+    def label(self, page: str, key: str) -> str:
+        """The label a field of ``page`` is shown with."""
+        if page == BASICS:
+            return BASIC_LABELS.get(key, key)
+        if page == ADMIN:
+            return ADMIN_LABELS.get(key, key)
+        labels = {f.name: f.label for f in self.ctype.fields} | {s.name: s.label for s in self.ctype.secrets}
+        return labels.get(key, key)
+
     def problems(self, page: str) -> dict[str, str]:
-        """Field name → problem, for the fields on ``page``. Empty when Next may proceed."""
+        """Field name → what to show beside it, a sentence naming the field by its label ("User name is
+        required"), for the fields on ``page``. Empty when Next may proceed."""
+        return {key: field_sentence(self.label(page, key), problem) for key, problem in self._problems(page).items()}
+
+    def _problems(self, page: str) -> dict[str, str]:
         out: dict[str, str] = {}
         if page == BASICS:
             try:
                 check_name(self.draft.name, self.taken)
             except FieldError as exc:
                 out["name"] = exc.problem
+            try:
+                check_description(self.draft.description)
+            except FieldError as exc:
+                out["description"] = exc.problem
         elif page in (SERVER, AUTH):
             names = {f.name for f in self.fields_for(page)}
             _settings, problems = check_settings(self.ctype.fields, self.draft.settings)
@@ -172,7 +192,8 @@ class WizardFlow:
                 key = p.field.removeprefix("settings.")
                 if key in names:
                     out[key] = p.problem
-            linked = self.ctype.linked_problems(self.draft.settings, self.saved_types) if self.saved_types else {}
+            # Checked with no connector saved too: a first connector may not name one that does not exist.
+            linked = self.ctype.linked_problems(self.draft.settings, self.saved_types)
             for key, problem in {**self.ctype.field_problems(self.draft.settings), **linked}.items():
                 if key in names and key not in out:
                     out[key] = problem
@@ -190,14 +211,19 @@ class WizardFlow:
         settings, problems = check_settings(self.ctype.fields, self.draft.settings)
         admin, admin_problems = check_admin(self.draft.admin)
         problems += admin_problems
+        description = self.draft.description
         try:
             check_name(self.draft.name, self.taken)
+        except FieldError as exc:
+            problems.append(exc)
+        try:
+            description = check_description(self.draft.description)
         except FieldError as exc:
             problems.append(exc)
         if problems:
             raise InputErrors(problems)
         conn = self.draft.copy()
-        conn.settings, conn.admin = settings, admin
+        conn.settings, conn.admin, conn.description = settings, admin, description
         return conn
 
     def needed_secrets(self) -> dict[str, Secret]:
@@ -232,7 +258,10 @@ class WizardFlow:
         return self.validation_current and self.result is not None and self.result.ok
 
     def summary(self) -> list[tuple[str, str]]:
-        c, t = self.draft, self.ctype
+        """What will be saved, as it will be stored (trimmed, normalised), row by row."""
+        t = self.ctype
+        c = self.draft.copy()
+        c.settings, _problems = check_settings(t.fields, self.draft.settings)
         name = f"{c.name} (renamed from “{self.original_name}”: update the workflows that use it)" \
             if self.renamed else c.name
         rows = [("Name", name), ("Type", t.label), ("Description", c.description or "—"),
@@ -248,8 +277,7 @@ class WizardFlow:
                 rows.append((f.label, "yes" if value else "no"))
             elif value not in (None, "", []):
                 rows.append((f.label, ", ".join(value) if isinstance(value, list) else str(value)))
-        admin_labels = (("name", "Admin name"), ("email", "Admin e-mail"), ("test_recipient", "Test recipient"))
-        rows += [(label, str(c.admin[key])) for key, label in admin_labels if c.admin.get(key)]
+        rows += [(label, str(c.admin[key])) for key, label in ADMIN_LABELS.items() if c.admin.get(key)]
         kept = [s.label for s in t.secrets if s.name in t.secrets_kept(c.settings, self.secrets)]
         rows.append(("Secrets", f"{', '.join(kept)} — stored in the system keychain" if kept else "none"))
         if self.validated_ok:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.errors import ConnectorError, FieldError, InputErrors, field_sentence
 
 OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
 
@@ -42,7 +42,7 @@ def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None)
         problems = [(field_label(exc.field, labels), exc.problem)]
     else:
         return None
-    message = "; ".join(f"{label}: {problem}" for label, problem in problems)
+    message = "; ".join(field_sentence(label, problem) for label, problem in problems)
     named = ", ".join(f"“{label}”" for label, _p in problems)
     return message, f"Correct {named} and try again."
 

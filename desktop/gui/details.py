@@ -4,6 +4,7 @@ session step by step, and buttons for what can be done with it."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
@@ -15,6 +16,7 @@ from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR
 
+DESCRIPTION_SHOWN = 240  # characters of the description in the pane; the wizard shows all of it
 STATE_MARK = {"valid": ("✓", OK_COLOR), "failed": ("✗", FAIL_COLOR), "never": ("○", "#666666")}
 
 
@@ -73,7 +75,7 @@ class DetailsPane(QWidget):
         status = self.tr("Validating…") if busy else status_words(conn.status)
         parts = [f"<h3 style='margin:0'>{escape(conn.name)}</h3>",
                  f"<p style='margin-top:2px;color:#555'>{escape(ctype.label if ctype else conn.type)}"
-                 + (f" — {escape(conn.description)}" if conn.description else "") + "</p>",
+                 + (f" — {escape(short_description(conn.description))}" if conn.description else "") + "</p>",
                  f"<p><span style='color:{color};font-weight:bold'>{mark} {escape(status)}</span>"
                  + (f"<br><span style='color:#555'>[{escape(conn.status.code)}]</span>"
                     if conn.status.state == "failed" and conn.status.code and not busy else "") + "</p>"]
@@ -101,3 +103,11 @@ class DetailsPane(QWidget):
         body = "".join(f"<tr><td style='color:#555;padding-right:8px' valign='top'>{escape(k)}</td>"
                        f"<td>{escape(v)}</td></tr>" for k, v in rows)
         return f"<p style='margin-bottom:2px'><b>{escape(title)}</b></p><table>{body}</table>"
+
+
+def short_description(text: str, limit: int = DESCRIPTION_SHOWN) -> str:
+    """The description as the pane shows it: its start when long (it may be 4,000 characters, which
+    pushed the status out of view), and a break opportunity (a zero-width space) in every run of 30
+    characters without a space, so a pasted address or token wraps instead of widening the pane."""
+    shown = text if len(text) <= limit else text[:limit].rstrip() + "…"
+    return re.sub(r"(\S{30})(?=\S)", "\\1\u200b", shown)

@@ -13,7 +13,7 @@ def test_internal_field_paths_become_labels(qtbot):
                               FieldError("settings.bootstrap_servers", "“kafka” is not host:port")]),
                  "Some fields need attention")
     text = banner.message.text() + banner.hint.text()
-    assert banner.message.text().startswith("API key: is required; Bootstrap servers: “kafka” is not host:port")
+    assert banner.message.text().startswith("API key is required; Bootstrap servers: “kafka” is not host:port")
     assert "“API key”, “Bootstrap servers”" in banner.hint.text()
     for internal in ("secrets.", "settings.", "api_key", "bootstrap_servers"):
         assert internal not in text
@@ -24,5 +24,5 @@ def test_the_connector_types_own_labels_win(qtbot):
     banner = ResultBanner()
     qtbot.addWidget(banner)
     banner.error(FieldError("settings.username", "is required"), labels={"username": "User name / API key"})
-    assert banner.message.text().startswith("User name / API key: is required")
+    assert banner.message.text().startswith("User name / API key is required")
     assert "“User name / API key”" in banner.hint.text()

@@ -52,7 +52,7 @@ def test_rotate_dialog(qtbot, app_home, mail, certs, shoot):
         dialog.value.setText(old)
         qtbot.mouseClick(dialog.run_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "same as the current" in dialog.banner.message.text(), timeout=5000)
-        assert dialog.banner.message.text().startswith("New value: is the same as the current value")
+        assert dialog.banner.message.text().startswith("New value is the same as the current value")
         assert "new_value" not in dialog.banner.message.text() + dialog.banner.hint.text()
         assert "“New value”" in dialog.banner.hint.text()
     finally:

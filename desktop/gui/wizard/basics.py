@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import wizard as flowmod
-from desktop.core.errors import FieldError
-from desktop.core.model import check_name
 from desktop.gui.wizard.page import Page, wrap
 
 if TYPE_CHECKING:
@@ -56,9 +54,17 @@ class BasicsPage(Page):
         self.desc_edit = QLineEdit(self.flow.draft.description)
         self.desc_edit.setObjectName("description")
         self.desc_edit.setPlaceholderText(self.tr("What it is for, e.g. outbound mail for invoices"))
+        self.desc_edit.textChanged.connect(self._description_edited)
+        self.desc_error = wrap(QLabel())
+        self.desc_error.setObjectName("descriptionError")
+        self.desc_error.setProperty("role", "error")
+        self.desc_error.hide()
         dl = QLabel(self.tr("&Description:"))
         dl.setBuddy(self.desc_edit)
-        form.addRow(dl, self.desc_edit)
+        dbox = QVBoxLayout()
+        dbox.addWidget(self.desc_edit)
+        dbox.addWidget(self.desc_error)
+        form.addRow(dl, dbox)
         self.types = QButtonGroup(self)
         tbox = QVBoxLayout()
         for type_name, ctype in sorted(self.flow.types.items(), key=lambda item: (item[1].rank, item[0])):
@@ -98,6 +104,7 @@ class BasicsPage(Page):
         form.addRow(self.discovery)
         self._discoverable = DISCOVERED_TYPES
         self.types.buttonToggled.connect(lambda *_: self._show_discovery())
+        self.types.buttonToggled.connect(self._type_toggled)
         self._show_discovery()
 
     def _show_discovery(self) -> None:
@@ -105,12 +112,23 @@ class BasicsPage(Page):
         self.discovery.setVisible(not self.flow.editing and btn is not None
                                   and btn.property("type_name") in self._discoverable)
 
+    def _type_toggled(self, _button: QRadioButton, on: bool) -> None:
+        if on:
+            self._to_draft()
+
+    def _to_draft(self) -> None:
+        """What is typed goes into the draft as it is typed (as on the other pages): Esc then knows
+        there is something to lose."""
+        btn = self.types.checkedButton()
+        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(),
+                             btn.property("type_name") if btn else self.flow.draft.type)
+
     def _found(self, found: dict[str, Any]) -> None:
         """The chosen settings go into the draft (still editable on the following pages); the name
         is suggested from the address when none was typed."""
         btn = self.types.checkedButton()
         type_name = btn.property("type_name") if btn else self.flow.draft.type
-        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(), type_name)
+        self._to_draft()
         candidate = found.get(type_name)
         if candidate is None:
             return
@@ -119,13 +137,22 @@ class BasicsPage(Page):
             self.name_edit.setText(f"{str(found.get('address', '')).split('@')[-1].split('.')[0]}-{type_name}")
         self.wiz.next()
 
+    def _show_problems(self, problems: dict[str, str], only_shown: bool = False) -> None:
+        """Each problem under its field ("⚠ Name is required"); with ``only_shown``, only the lines
+        already showing follow what is typed (a problem is not raised while typing)."""
+        for key, label in (("name", self.name_error), ("description", self.desc_error)):
+            if only_shown and label.isHidden():
+                continue
+            label.setText("⚠ " + problems.get(key, ""))
+            label.setVisible(key in problems)
+
+    def _description_edited(self, _text: str) -> None:
+        self._to_draft()
+        self._show_problems(self.flow.problems(self.name), only_shown=True)
+
     def _name_edited(self, text: str) -> None:
-        if self.name_error.isVisible():  # once a problem is shown, it follows what is typed
-            try:
-                check_name(text, self.flow.taken)
-                self.name_error.hide()
-            except FieldError as exc:
-                self.name_error.setText("⚠ " + exc.problem)
+        self._to_draft()
+        self._show_problems(self.flow.problems(self.name), only_shown=True)
         renamed = self.flow.editing and text.strip() != self.flow.original_name
         self.rename_note.setText(self.tr("Workflows refer to this connector by its name “{0}”. After renaming, "
                                          "change the name in every workflow that uses it, or they stop "
@@ -133,14 +160,13 @@ class BasicsPage(Page):
         self.rename_note.setVisible(renamed)
 
     def validatePage(self) -> bool:
-        btn = self.types.checkedButton()
-        self.flow.set_basics(self.name_edit.text(), self.desc_edit.text(),
-                             btn.property("type_name") if btn else self.flow.draft.type)
+        self._to_draft()
         problems = self.flow.problems(self.name)
-        self.name_error.setText("⚠ " + problems.get("name", ""))
-        self.name_error.setVisible("name" in problems)
-        if problems:
+        self._show_problems(problems)
+        if "name" in problems:
             self.name_edit.setFocus()
+        elif problems:
+            self.desc_edit.setFocus()
         return not problems
 
 

@@ -79,3 +79,26 @@ def test_names_that_differ_only_in_case_are_refused():
     with pytest.raises(FieldError) as caught:
         check_name("Billing-Mail", {"billing-mail"})
     assert "differ only in upper and lower case" in caught.value.problem
+
+
+@pytest.mark.parametrize("description, problem", [
+    ("Line one\r\nLine two\x1b[31mred", "may not contain control characters"),
+    ("x" * 20_000, "is too long (20,000 characters; at most 4,000)"),
+])
+def test_no_save_path_stores_a_description_import_refuses(app_home, description, problem):
+    """Desk.check (every save: wizard, rename, CLI) applies import's rule to the description, so a
+    full export can always be imported back."""
+    from desktop.core.model import Connector
+    from desktop.core.secret import Secret
+    from desktop.core.service import Desk
+    conn, _refs = parse_document(GOOD, registry())
+    conn.description = description
+    desk = Desk(registry(), app_home)
+    with pytest.raises(InputErrors) as e:
+        desk.check(conn, {"password": Secret("pw")}, new=True)
+    assert e.value.fields["description"].startswith(problem)
+    with pytest.raises(InputErrors) as e:
+        parse_document({**GOOD, "description": description}, registry())
+    assert e.value.fields["description"].startswith(problem)
+    ok = Connector(**{**conn.__dict__, "description": "  fits\ton one line  "})
+    assert desk.check(ok, {"password": Secret("pw")}, new=True).description == "fits\ton one line"

@@ -27,9 +27,21 @@ def test_basics_needs_a_unique_valid_name():
     f.set_basics("taken", "", "smtp")
     assert "already exists" in f.problems(w.BASICS)["name"]
     f.set_basics("", "", "smtp")
-    assert f.problems(w.BASICS)["name"] == "is required"
+    assert f.problems(w.BASICS)["name"] == "Name is required"
     f.set_basics("new-one", "d", "smtp")
     assert f.problems(w.BASICS) == {}
+
+
+def test_basics_refuses_the_description_import_would_refuse():
+    """The same rule as import (model.check_description): what the wizard lets through, an export
+    of it can be imported back."""
+    f = flow()
+    f.set_basics("described", "Line one\r\nLine two\x1b[31mred", "smtp")
+    assert f.problems(w.BASICS)["description"].startswith("Description may not contain control characters")
+    f.set_basics("described", "x" * 20_000, "smtp")
+    assert f.problems(w.BASICS)["description"] == "Description is too long (20,000 characters; at most 4,000)"
+    f.set_basics("described", "  tabs\tare fine  ", "smtp")
+    assert f.problems(w.BASICS) == {} and f.draft.description == "tabs\tare fine"
 
 
 def test_presets_fill_the_server():
@@ -54,7 +66,7 @@ def test_port_follows_security_unless_typed_by_hand():
 def test_auth_page_needs_user_and_password_only_for_password_sign_in():
     f = flow()
     problems = f.problems(w.AUTH)
-    assert problems == {"username": "is required", "password": "is required"}
+    assert problems == {"username": "User name is required", "password": "Password is required"}
     f.set_setting("auth", "none")
     assert f.problems(w.AUTH) == {}
     assert f.secrets_for(w.AUTH) == []
@@ -127,11 +139,24 @@ def test_the_bounce_mailbox_must_name_a_saved_imap_connector():
     flow.set_basics("m", "", "smtp")
     flow.set_setting("host", "mail.example.com")
     flow.set_setting("bounce_mailbox_connector", "bouncez")
-    assert flow.problems(SERVER)["bounce_mailbox_connector"].startswith("no saved connector is named “bouncez”")
+    assert flow.problems(SERVER)["bounce_mailbox_connector"].startswith(
+        "Bounce mailbox (IMAP connector): no saved connector is named “bouncez”")
     flow.set_setting("bounce_mailbox_connector", "orders")
     assert "is not an IMAP connector (its type is kafka)" in flow.problems(SERVER)["bounce_mailbox_connector"]
     flow.set_setting("bounce_mailbox_connector", "bounces")
     assert "bounce_mailbox_connector" not in flow.problems(SERVER)
+
+
+def test_a_first_connector_may_not_name_a_bounce_mailbox_that_does_not_exist():
+    from desktop.core.wizard import SERVER
+    f = WizardFlow(registry(), set(), saved_types={})
+    f.set_basics("first", "", "smtp")
+    f.set_setting("host", "mail.example.com")
+    f.set_setting("bounce_mailbox_connector", "nosuch-imap")
+    assert f.problems(SERVER)["bounce_mailbox_connector"].startswith(
+        "Bounce mailbox (IMAP connector): no saved connector is named “nosuch-imap”")
+    f.set_setting("bounce_mailbox_connector", "")
+    assert "bounce_mailbox_connector" not in f.problems(SERVER)
 
 
 def test_the_summary_lists_the_admin_details_that_are_set():
@@ -141,3 +166,20 @@ def test_the_summary_lists_the_admin_details_that_are_set():
     rows = dict(f.summary())
     assert rows["Admin e-mail"] == "it-ops@example.com" and rows["Test recipient"] == "you@example.com"
     assert "Admin name" not in rows  # not set: not listed
+
+
+def test_field_problems_are_sentences_naming_the_label_and_the_cli_wording_stays():
+    """The wizard shows "Admin e-mail: “nobody” is not an e-mail address" beside the field; the CLI
+    keeps "field: problem" (FieldError.message), never "name: Name is required"."""
+    from desktop.core.errors import FieldError
+    f = flow()
+    f.set_admin("nobody", "", "")
+    assert f.problems(w.ADMIN)["email"].startswith("Admin e-mail: “nobody” is not an e-mail address")
+    f.set_basics("", "", "smtp")
+    try:
+        f.connector()
+    except ConnectorError as exc:
+        assert "name: is required" in exc.message and "Name is required" not in exc.message
+    else:
+        raise AssertionError("an empty name was accepted")
+    assert FieldError("settings.username", "is required").message == "settings.username: is required"
