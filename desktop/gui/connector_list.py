@@ -58,6 +58,7 @@ COLUMNS = ("Name", "Type", "Server", "Status")
 Index = QModelIndex | QPersistentModelIndex
 SEARCH_DELAY_MS = 120  # typing pauses shorter than this filter once, not per keystroke
 SEARCH_SLICE = 1000  # rows whose search texts are made per idle moment after a new list
+SEARCH_START_MS = 50  # the first slice waits this long: a new list is painted first (a zero timer came before)
 
 
 @dataclass(slots=True)
@@ -183,7 +184,7 @@ class ConnectorModel(QAbstractTableModel):
         self.endResetModel()
         self._generation += 1
         generation = self._generation
-        QTimer.singleShot(0, self, lambda: self._prepare_search(generation))
+        QTimer.singleShot(SEARCH_START_MS, self, lambda: self._prepare_search(generation))
 
     def set_search(self, text: str) -> None:
         self.beginResetModel()

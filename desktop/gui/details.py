@@ -4,8 +4,6 @@ session step by step, and buttons for what can be done with it."""
 
 from __future__ import annotations
 
-from html import escape
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -14,6 +12,13 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR
+
+
+def escape(text: str) -> str:
+    """html.escape, whose module is loaded when a connector is first shown (not to get the list on
+    screen: it loads the table of HTML entities too)."""
+    from html import escape as html_escape
+    return html_escape(text)
 
 STATE_MARK = {"valid": ("✓", OK_COLOR), "failed": ("✗", FAIL_COLOR), "never": ("○", "#666666")}
 
