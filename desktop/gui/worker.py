@@ -9,7 +9,7 @@ Object lifetimes across threads (the rules this module keeps; breaking them cras
 - A worker thread never holds a Qt object nor calls Qt. The pool runs a plain function that knows
   only a task number; every result and event goes on a Python queue of one process-wide ``_Bridge``
   that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. A
-  task's final outcome also wakes the bridge at once: the worker writes a byte to a socket (no Qt
+  task's final outcome also wakes the bridge at once: the worker writes a byte to a pipe (no Qt
   call), which a socket notifier of the bridge's, on the GUI thread, reads. The bridge hands each
   outcome to the ``Task`` if that still exists (``shiboken6.isValid``), otherwise drops it: a
   window closed while its check was running is fine.
@@ -26,8 +26,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import queue
-import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -82,9 +82,9 @@ class _Bridge(QObject):
     deadlocked: Qt held a connection lock while PySide waited for the GIL to copy the Python
     argument, and the GUI thread, holding the GIL, waited for that lock while building a widget.)
     A final outcome is not left waiting for the next tick (up to TICK_MS, e.g. the catalogue read
-    the list waits for at start-up): the pool thread also writes a byte to a socket pair — a plain
-    system call, no Qt — and a ``QSocketNotifier`` of the bridge's drains the queue when it is
-    readable. Progress events stay on the tick (a flood of them is handled in batches).
+    the list waits for at start-up): the pool thread also writes a byte to a pipe — a plain system
+    call, no Qt — and a ``QSocketNotifier`` of the bridge's drains the queue when it is readable.
+    Progress events stay on the tick (a flood of them is handled in batches).
     """
 
     TICK_MS = 10  # how often outcomes are looked for while tasks run (idle: the timer is stopped)
@@ -99,11 +99,25 @@ class _Bridge(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(self.TICK_MS)
         self.timer.timeout.connect(self._drain)
-        # Never closed: the bridge lives as long as the process.
-        self._wake_in, self._wake_out = socket.socketpair()
-        self._wake_in.setblocking(False)
-        self._wake_out.setblocking(False)
-        self.notifier = QSocketNotifier(self._wake_in.fileno(), QSocketNotifier.Type.Read, self)
+        # The wake: a pipe — a socket pair only on Windows, where a notifier watches sockets only (the
+        # socket module would be one more import before the window paints, ~3 ms). Never closed: the
+        # bridge lives as long as the process.
+        self._send_wake: Callable[[], object]
+        self._read_wakes: Callable[[], bytes]
+        if os.name == "nt":
+            import socket
+            ends = socket.socketpair()
+            for end in ends:
+                end.setblocking(False)
+            self._wake_ends = ends
+            fd = ends[0].fileno()
+            self._send_wake, self._read_wakes = lambda: ends[1].send(b"\0"), lambda: ends[0].recv(4096)
+        else:
+            fd, out = os.pipe()
+            os.set_blocking(fd, False)
+            os.set_blocking(out, False)
+            self._send_wake, self._read_wakes = lambda: os.write(out, b"\0"), lambda: os.read(fd, 4096)
+        self.notifier = QSocketNotifier(fd, QSocketNotifier.Type.Read, self)
         self.notifier.activated.connect(self._woken)
         self._draining = False
 
@@ -116,11 +130,11 @@ class _Bridge(QObject):
         if kind != "progress":
             # Full (BlockingIOError): earlier wakes are unread, and they drain this outcome too.
             with contextlib.suppress(OSError):
-                self._wake_out.send(b"\0")
+                self._send_wake()
 
     def _woken(self, *_: object) -> None:  # GUI thread: a final outcome was posted
         with contextlib.suppress(OSError):  # BlockingIOError: all read
-            while self._wake_in.recv(4096):
+            while self._read_wakes():
                 pass
         self._drain()
 
