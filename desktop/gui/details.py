@@ -20,6 +20,7 @@ def escape(text: str) -> str:
     from html import escape as html_escape
     return html_escape(text)
 
+
 STATE_MARK = {"valid": ("✓", OK_COLOR), "failed": ("✗", FAIL_COLOR), "never": ("○", "#666666")}
 
 
