@@ -5,7 +5,6 @@ session step by step, and buttons for what can be done with it."""
 from __future__ import annotations
 
 import re
-from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
@@ -17,6 +16,15 @@ from desktop.core.service import Desk
 from desktop.gui.banner import FAIL_COLOR, OK_COLOR, WARN_COLOR
 
 DESCRIPTION_SHOWN = 240  # characters of the description in the pane; the wizard shows all of it
+
+
+def escape(text: str) -> str:
+    """html.escape, whose module is loaded when a connector is first shown (not to get the list on
+    screen: it loads the table of HTML entities too)."""
+    from html import escape as html_escape
+    return html_escape(text)
+
+
 STATE_MARK = {"valid": ("✓", OK_COLOR), "failed": ("✗", FAIL_COLOR), "never": ("○", "#666666")}
 
 

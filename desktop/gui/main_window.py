@@ -217,11 +217,12 @@ class MainWindow(QMainWindow):
             self.rotate_action.setEnabled(False)
             self.rotate_action.setToolTip(self.tr("{0} — “{1}” keeps no secret in the keychain").format(
                 self._tip(self.rotate_action), conn.name))
-        from desktop.core.contract import Action  # loaded with the connector types, after the first paint
-        if conn is not None and not (ctype and ctype.actions & {Action.SEND, Action.RECEIVE}):
-            self.roundtrip_action.setEnabled(False)
-            self.roundtrip_action.setToolTip(self.tr("{0} — a round trip needs a connector that sends or "
-                                                     "receives mail").format(self._tip(self.roundtrip_action)))
+        if conn is not None:
+            from desktop.core.contract import Action  # loaded with the connector types, when one is selected
+            if not (ctype and ctype.actions & {Action.SEND, Action.RECEIVE}):
+                self.roundtrip_action.setEnabled(False)
+                self.roundtrip_action.setToolTip(self.tr("{0} — a round trip needs a connector that sends or "
+                                                         "receives mail").format(self._tip(self.roundtrip_action)))
         if conn is not None and not self._signs_in_with_oauth(conn):
             self.signin_action.setEnabled(False)
             self.signin_action.setToolTip(self.tr("{0} — “{1}” does not sign in with OAuth").format(

@@ -8,9 +8,11 @@ Object lifetimes across threads (the rules this module keeps; breaking them cras
 
 - A worker thread never holds a Qt object nor calls Qt. The pool runs a plain function that knows
   only a task number; every result and event goes on a Python queue of one process-wide ``_Bridge``
-  that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. The
-  bridge hands each outcome to the ``Task`` if that still exists (``shiboken6.isValid``), otherwise
-  drops it: a window closed while its check was running is fine.
+  that lives on the GUI thread, is never deleted, and drains it with a timer while tasks run. A
+  task's final outcome also wakes the bridge at once: the worker writes a byte to a pipe (no Qt
+  call), which a socket notifier of the bridge's, on the GUI thread, reads. The bridge hands each
+  outcome to the ``Task`` if that still exists (``shiboken6.isValid``), otherwise drops it: a
+  window closed while its check was running is fine.
 - A worker thread never drops the last reference to the work function (whose closure usually holds
   a widget: letting a pool thread free it would delete that widget on the wrong thread). The GUI
   thread keeps the function in the ``Task`` until the outcome has been delivered, and the worker lets
@@ -21,8 +23,10 @@ Object lifetimes across threads (the rules this module keeps; breaking them cras
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -31,7 +35,7 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from desktop.core.deadline import CancelToken
 
@@ -77,6 +81,10 @@ class _Bridge(QObject):
     Qt's. A timer on the GUI thread drains it while tasks run. (Emitting a signal from a pool thread
     deadlocked: Qt held a connection lock while PySide waited for the GIL to copy the Python
     argument, and the GUI thread, holding the GIL, waited for that lock while building a widget.)
+    A final outcome is not left waiting for the next tick (up to TICK_MS, e.g. the catalogue read
+    the list waits for at start-up): the pool thread also writes a byte to a pipe — a plain system
+    call, no Qt — and a ``QSocketNotifier`` of the bridge's drains the queue when it is readable.
+    Progress events stay on the tick (a flood of them is handled in batches).
     """
 
     TICK_MS = 10  # how often outcomes are looked for while tasks run (idle: the timer is stopped)
@@ -91,6 +99,27 @@ class _Bridge(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(self.TICK_MS)
         self.timer.timeout.connect(self._drain)
+        # The wake: a pipe — a socket pair only on Windows, where a notifier watches sockets only (the
+        # socket module would be one more import before the window paints, ~3 ms). Never closed: the
+        # bridge lives as long as the process.
+        self._send_wake: Callable[[], object]
+        self._read_wakes: Callable[[], bytes]
+        if os.name == "nt":
+            import socket
+            ends = socket.socketpair()
+            for end in ends:
+                end.setblocking(False)
+            self._wake_ends = ends
+            fd = ends[0].fileno()
+            self._send_wake, self._read_wakes = lambda: ends[1].send(b"\0"), lambda: ends[0].recv(4096)
+        else:
+            fd, out = os.pipe()
+            os.set_blocking(fd, False)
+            os.set_blocking(out, False)
+            self._send_wake, self._read_wakes = lambda: os.write(out, b"\0"), lambda: os.read(fd, 4096)
+        self.notifier = QSocketNotifier(fd, QSocketNotifier.Type.Read, self)
+        self.notifier.activated.connect(self._woken)
+        self._draining = False
 
     def take(self, number: int) -> tuple[Work, CancelToken] | None:  # any thread
         with self.lock:
@@ -98,19 +127,37 @@ class _Bridge(QObject):
 
     def post(self, number: int, kind: str, payload: object) -> None:  # any thread
         self.outcomes.put((number, kind, payload))
+        if kind != "progress":
+            # Full (BlockingIOError): earlier wakes are unread, and they drain this outcome too.
+            with contextlib.suppress(OSError):
+                self._send_wake()
+
+    def _woken(self, *_: object) -> None:  # GUI thread: a final outcome was posted
+        with contextlib.suppress(OSError):  # BlockingIOError: all read
+            while self._read_wakes():
+                pass
+        self._drain()
 
     def watch(self) -> None:  # GUI thread: a task was started
         if not self.timer.isActive():
             self.timer.start()
 
     def _drain(self) -> None:
-        for _ in range(self.BATCH):
-            try:
-                number, kind, payload = self.outcomes.get_nowait()
-            except queue.Empty:
-                break
-            self._deliver(number, kind, payload)
-            del payload
+        # Not within itself: a callback's own event loop (a message box) can let the notifier fire
+        # (a timer never fires inside its own timeout); the outcomes wait, in order, until it returns.
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            for _ in range(self.BATCH):
+                try:
+                    number, kind, payload = self.outcomes.get_nowait()
+                except queue.Empty:
+                    break
+                self._deliver(number, kind, payload)
+                del payload
+        finally:
+            self._draining = False
         if not self.tasks and self.outcomes.empty():
             self.timer.stop()
 

@@ -102,3 +102,40 @@ def test_a_callback_holding_the_last_reference_to_its_window(qtbot):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
     assert sorted(results) == sorted(f"window {i}" for i in range(20))
+
+
+def test_a_result_arrives_without_waiting_for_the_next_tick(qtbot):
+    """A final outcome wakes the GUI thread at once (the list at start-up waits for one); the timer
+    is only what carries progress events."""
+    runner = TaskRunner()
+    bridge = runner.bridge
+    bridge.timer.setInterval(60_000)
+    try:
+        results: list[object] = []
+        runner.run(lambda t, e: 42, "t", on_finished=results.append)
+        qtbot.waitUntil(lambda: results == [42], timeout=3000)
+    finally:
+        bridge.timer.setInterval(bridge.TICK_MS)
+
+
+def test_outcomes_wait_for_a_callback_running_its_own_event_loop(qtbot):
+    """A callback that runs an event loop of its own (a message box asking a question): the outcomes
+    of other tasks finishing meanwhile are delivered after it returns, in order, never inside it."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    runner = TaskRunner()
+    order: list[str] = []
+    first_called = threading.Event()
+
+    def first_done(_r: object) -> None:
+        order.append("first begins")
+        first_called.set()  # the second task finishes while this "dialog" is open
+        loop = QEventLoop()
+        QTimer.singleShot(300, loop.quit)
+        loop.exec()
+        order.append("first ends")
+
+    runner.run(lambda t, e: None, "first", on_finished=first_done)
+    runner.run(lambda t, e: first_called.wait(5), "second", on_finished=lambda _r: order.append("second"))
+    qtbot.waitUntil(lambda: len(order) == 3, timeout=5000)
+    assert order == ["first begins", "first ends", "second"]
