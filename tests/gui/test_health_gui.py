@@ -27,7 +27,7 @@ class Answers:
         self.answers = list(answers)
         self.asked: list[str] = []
 
-    def __call__(self, title: str, text: str) -> bool:
+    def __call__(self, title: str, text: str, _yes: str = "") -> bool:
         self.asked.append(text)
         return self.answers.pop(0)
 
