@@ -36,12 +36,12 @@ class BoxAnswer:
     """Answers the next modal question box with Alt+``letter``, as a user would; if the box is still
     open a moment later (the letter did nothing), it is closed with Esc and ``pressed`` stays False."""
 
-    def __init__(self, qtbot: Any, letter: Qt.Key, shoot: Any = None, shot: str = "") -> None:
+    def __init__(self, qtbot: Any, letter: Qt.Key, shoot: Any = None, shot: str = "", wait_s: float = 5) -> None:
         self.qtbot, self.letter, self.shoot, self.shot = qtbot, letter, shoot, shot
         self.title = ""
         self.buttons: list[str] = []
         self.pressed = False
-        self.tries = 100  # 5 s for the box to come
+        self.tries = int(wait_s * 20)  # for the box to come
         QTimer.singleShot(50, self._act)
 
     def _act(self) -> None:
