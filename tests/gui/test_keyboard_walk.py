@@ -106,6 +106,17 @@ def test_down_and_enter_from_the_search_reach_the_first_match(qtbot, window, sho
     qtbot.keyClick(page.search, Qt.Key.Key_Down)
     assert window.selected_name() == "billing-mail"
 
+    # Enter in the search field with a row selected: that row opens, once (not also the first match).
+    opened: list[str] = []
+    page.activated.connect(lambda: opened.append("list"))
+    window.edit_action.triggered.connect(lambda: opened.append("edit"))
+    window.wizard = None
+    page.search.setFocus()
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: getattr(window, "wizard", None) is not None and window.wizard.isVisible(), timeout=5000)
+    assert window.wizard.flow.original_name == "billing-mail" and len(opened) == 1, opened
+    window.wizard.reject()
+
 
 def test_tab_into_the_list_selects_its_row(qtbot, window):
     _smtp(window, "billing-mail", "alerts-mail")

@@ -91,3 +91,28 @@ def test_a_save_without_a_check_of_its_values_drops_the_old_last_check(qtbot, wi
                     timeout=10000)
     qtbot.wait(200)
     assert "Last check" not in _pane(window)  # it was of another topic
+
+
+def test_imap_last_check_follows_the_mailbox_changed_in_the_wizard(qtbot, window, mailboxes, certs):
+    from tests.conftest import imap_document
+    env = {"CD_LC_PW": mailboxes.users[0].password}
+    window.desk.import_document(imap_document(mailboxes, certs, name="inbox-watch", env="CD_LC_PW",
+                                              mailbox="Archive/2024"), env)
+    window.reload(select="inbox-watch")
+    qtbot.waitUntil(lambda: window.selected_name() == "inbox-watch", timeout=5000)
+    window.validate_selected()
+    qtbot.waitUntil(lambda: "Last check" in _pane(window) and "Validating" not in _pane(window), timeout=30000)
+    assert "Archive/2024" in _pane(window) and "Failed at" in _pane(window)
+    wiz = _edit(qtbot, window, "inbox-watch")
+    while wiz.currentPage() is not wiz.page_named("auth"):
+        wiz.next()
+    fill_text(field(wiz, "auth", "mailbox"), "Archive/2025")
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
+    assert wiz.flow.result.ok, wiz.flow.result.error
+    _save(qtbot, wiz)
+    qtbot.waitUntil(lambda: "Valid at" in _pane(window), timeout=10000)
+    qtbot.wait(100)
+    pane = _pane(window)
+    assert "Archive/2024" not in pane and "✗" not in pane  # the check of the old folder is gone
+    assert "Last check (this session)" in pane
