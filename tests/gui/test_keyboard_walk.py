@@ -173,7 +173,7 @@ def test_save_without_a_passing_check_is_alt_s(qtbot, window, shoot):
     assert window.desk.get("unchecked").status.state == "failed"
 
 
-def test_delete_is_alt_d_and_cancel_alt_c(qtbot, window):
+def test_delete_is_alt_d_and_cancel_alt_c(qtbot, window, shoot):
     _smtp(window, "to-delete")
     window.reload(select="to-delete")
     qtbot.waitUntil(lambda: window.selected_name() == "to-delete", timeout=5000)
@@ -183,10 +183,19 @@ def test_delete_is_alt_d_and_cancel_alt_c(qtbot, window):
     assert answer.title == "Delete connector?" and answer.pressed
     qtbot.wait(200)
     assert window.model.rowCount() == 1  # Cancel: kept
-    answer = BoxAnswer(qtbot, Qt.Key.Key_D)
+    answer = BoxAnswer(qtbot, Qt.Key.Key_D, shoot, "ask-delete")
     window.delete_action.trigger()
     assert answer.pressed and "&Delete" in answer.buttons
     qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=5000)
+
+
+def test_two_buttons_of_one_question_never_share_a_letter(qtbot):
+    import pytest
+
+    from desktop.gui import ask
+    with pytest.raises(ValueError, match="share Alt\\+C"):
+        ask.question(None, "Clash", "?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                     QMessageBox.StandardButton.Cancel, {QMessageBox.StandardButton.Yes: "&Clear"})
 
 
 def test_team_vault_dialog_enter_connects_and_labels_have_letters(qtbot, window, monkeypatch, shoot):
