@@ -356,7 +356,11 @@ class ConnectorList(QWidget):
     Signals:
         selection_changed(): the selected connector changed (or the filter hid it).
         filtered(): the search changed which rows are shown.
-        activated(): a connector was double-clicked.
+        activated(): a connector was double-clicked (or Enter pressed in the search field: the
+            first match, as Enter on a row — the window's Edit… shortcut).
+
+    Keyboard: Down in the search field goes into the list and selects the first row (or the one
+    after the selected one); focus coming into the table (Tab) selects its current row.
     """
 
     selection_changed = Signal()
@@ -379,6 +383,7 @@ class ConnectorList(QWidget):
         self.search.setPlaceholderText(self.tr("Search by name, type, server or status  (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._search_entered)
         find = QAction(self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self.search.setFocus)
@@ -404,6 +409,8 @@ class ConnectorList(QWidget):
             h.resizeSection(col, width)
         h.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.activated.emit())
+        self.table.installEventFilter(self)
+        self.search.installEventFilter(self)  # (after the table: the filter looks at both)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         from desktop.gui.details import DetailsPane
         self.details = DetailsPane(desk)
@@ -423,6 +430,52 @@ class ConnectorList(QWidget):
         v.addWidget(self.no_match)
         self.banner = ResultBanner()
         v.addWidget(self.banner)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        from PySide6.QtCore import QEvent
+        if watched is self.search and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Down \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            return self._search_down()
+        if watched is self.table and event.type() == QEvent.Type.FocusIn \
+                and event.reason() != Qt.FocusReason.MouseFocusReason:  # a click selects what it clicks
+            self._focus_selects()
+        return super().eventFilter(watched, event)
+
+    def _search_down(self) -> bool:
+        """Down in the search field: into the list, on the first row or the one after the selected."""
+        if self._search_timer.isActive():
+            self.apply_search()
+        count = self.model.rowCount()
+        if count == 0:
+            return False
+        rows = self.table.selectionModel().selectedRows()
+        row = 0 if not rows else min(rows[0].row() + 1, count - 1)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._select_row(row)
+        return True
+
+    def _focus_selects(self) -> None:
+        if self.table.selectionModel().selectedRows() or self.model.rowCount() == 0:
+            return
+        current = self.table.currentIndex()
+        self._select_row(current.row() if current.isValid() else 0)
+
+    def _select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.table.setCurrentIndex(index)  # the keyboard's place, and (single selection) the selected row
+        self.table.selectRow(row)
+        self.table.scrollTo(index)
+
+    def _search_entered(self) -> None:
+        """Enter in the search field (no row selected: the window's Enter went unused): the first
+        match is selected and opened, as Enter on a row does."""
+        if self._search_timer.isActive():
+            self.apply_search()
+        if self.model.rowCount() == 0:
+            return
+        if not self.table.selectionModel().selectedRows():
+            self._select_row(0)
+        self.activated.emit()
 
     def selected_name(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()

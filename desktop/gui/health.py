@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import health
+from desktop.core import errors, health
 from desktop.core.contract import counted
 from desktop.core.describe import local_time
 from desktop.core.failures import SPAM_REPORT_WARNING
@@ -29,6 +29,7 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
 from desktop.core.textsafe import escape
+from desktop.gui import ask
 from desktop.gui.banner import ResultBanner
 from desktop.gui.worker import TaskRunner
 
@@ -188,10 +189,11 @@ class FailuresDialog(QDialog):
         self.remove_btn.setToolTip("" if len(chosen) == 1 else self.tr("Select one address"))
 
     # -- acting (asks first) ------------------------------------------------------------------
-    def ask(self, title: str, text: str) -> bool:
-        """Yes/No, No by default (tests replace this to answer)."""
-        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes |
-                                      QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    def ask(self, title: str, text: str, yes: str = "") -> bool:
+        """``yes`` (the action's verb, with its Alt+letter) or Cancel, Cancel by default (tests replace
+        this to answer)."""
+        answer = ask.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                              QMessageBox.StandardButton.Cancel, {QMessageBox.StandardButton.Yes: yes or "&Yes"})
         return answer == QMessageBox.StandardButton.Yes
 
     def replay(self) -> None:
@@ -203,12 +205,31 @@ class FailuresDialog(QDialog):
                        "again. Each original record is replayed only once.").format(
             counted(len(chosen), ('dead letter', 'dead letters')),
             ", ".join(f"“{escape(t)}”" for t in topics))
-        if not self.ask(self.tr("Replay dead letters"), text):
+        if not self.ask(self.tr("Replay dead letters"), text, self.tr("&Replay")):
             return
-        desk, name, ids = self.desk, self.conn.name, [f["id"] for f in chosen]
-        self.banner.busy(self.tr("Replaying…"))
-        self.runner.run(lambda token, _emit: health.replay_or_queue(desk, name, ids, False, token)[0], "replay",
-                        on_finished=self._acted, on_failed=self._failed)
+        self._replay([f["id"] for f in chosen], force=False)
+
+    def _replay(self, ids: list[str], force: bool) -> None:
+        desk, name = self.desk, self.conn.name
+        self.banner.busy(self.tr("Replaying again…") if force else self.tr("Replaying…"))
+        self.runner.run(lambda token, _emit: health.replay_or_queue(desk, name, ids, force, token)[0], "replay",
+                        on_finished=lambda r: self._replayed(r, ids, force), on_failed=self._failed)
+
+    def _replayed(self, result: RunResult, ids: list[str], forced: bool) -> None:
+        """A dead letter replayed before is refused (core's hint is the command line's --force); here
+        the window asks, and "Replay again" is that forced replay."""
+        error = result.error
+        if forced or error is None or error.code != errors.ALREADY_REPLAYED:
+            self._acted(result)
+            return
+        self.outcome = result
+        again = self.ask(self.tr("Replay it again?"), self.tr(
+            "{0}\n\nReplaying it again produces the record to its topic once more: its consumers will process "
+            "it a second time.").format(error.message), self.tr("&Replay again"))
+        if again:
+            self._replay(ids, force=True)
+        else:
+            self.banner.info(self.tr("Not replayed again"), escape(error.message))
 
     def remove(self) -> None:
         chosen = self.selected()
@@ -219,7 +240,7 @@ class FailuresDialog(QDialog):
         warning = SPAM_REPORT_WARNING + "\n\n" if kind == "spam_reports" else ""
         text = warning + self.tr("Remove {0} from the {1} list? SendGrid will send to this address again.").format(
             escape(email), kind.replace("_", " "))
-        if not self.ask(self.tr("Remove from suppression list"), text):
+        if not self.ask(self.tr("Remove from suppression list"), text, self.tr("&Remove")):
             return
         desk, name = self.desk, self.conn.name
         self.banner.busy(self.tr("Removing…"))

@@ -30,6 +30,7 @@ from desktop.core import errors
 from desktop.core.errors import ConnectorError
 from desktop.core.model import Connector
 from desktop.core.service import Desk
+from desktop.gui import ask
 from desktop.gui.firstpaint import FirstPaint
 from desktop.gui.worker import TaskRunner
 
@@ -288,12 +289,28 @@ class MainWindow(QMainWindow):
         from desktop.gui.wizard import ConnectorWizard  # its widgets load when first needed
         wiz = ConnectorWizard(self.desk, TaskRunner(), flow, self)
         wiz.runner.setParent(wiz)
-        wiz.saved.connect(lambda c: self.reload(select=c.name))
+        wiz.saved.connect(lambda c: self._wizard_saved(wiz, c))
         wiz.saved.connect(lambda c: self.statusBar().showMessage(self.tr("Saved “{0}”").format(c.name), 5000))
         wiz.setModal(True)
         wiz.show()
         self.wizard = wiz
         return wiz
+
+    def _wizard_saved(self, wiz: ConnectorWizard, conn: Connector) -> None:
+        """The pane's "Last check" follows the save: the wizard's check of exactly the saved values
+        (if it ran one, and it was not cancelled) is the connector's last check; otherwise the one
+        kept from before (of other settings, or of the old name) is dropped."""
+        flow = wiz.flow
+        self._last.pop(flow.original_name or "", None)
+        self._last.pop(conn.name, None)
+        result = flow.result
+        if flow.validation_current and result is not None and not (
+                result.error is not None and result.error.code == errors.CANCELLED):
+            self._last[conn.name] = result
+        if self._banner_for in (flow.original_name, conn.name):
+            self.banner.hide()  # it spoke of the settings before the save
+            self._banner_for = None
+        self.reload(select=conn.name)
 
     def new_connector(self) -> ConnectorWizard:
         from desktop.core.wizard import WizardFlow
@@ -340,6 +357,7 @@ class MainWindow(QMainWindow):
         then(conn, secrets)
 
     def _deleted(self, name: str) -> None:
+        self._last.pop(name, None)  # a new connector given this name has not been checked
         self.reload()
         self.statusBar().showMessage(self.tr("Deleted “{0}”").format(name), 5000)
 
@@ -354,12 +372,12 @@ class MainWindow(QMainWindow):
         if users:
             also += self.tr(" The Failed sends… of {0} read its mailbox for bounces and will stop working.").format(
                 ", ".join(f"“{u}”" for u in users))
-        answer = QMessageBox.warning(
+        answer = ask.warning(
             self, self.tr("Delete connector?"),
             self.tr("Delete “{0}” and remove its secrets from the keychain? Workflows that use it will "
                     "stop working. This cannot be undone.").format(name) + also,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Cancel, {QMessageBox.StandardButton.Yes: self.tr("&Delete")})
         if answer != QMessageBox.StandardButton.Yes:
             return
         running = self._checking(name)  # its running check has nothing left to check
@@ -430,11 +448,12 @@ class MainWindow(QMainWindow):
     def _confirm_and_validate(self, conn: Connector, error: ConnectorError) -> None:
         """A secret would go to an address the connector's type does not know as its own (SendGrid's
         api_base): ask once; yes is kept with the connector, and the check runs again."""
-        answer = QMessageBox.warning(
+        answer = ask.warning(
             self, self.tr("Send the secret to this address?"),
             self.tr("{0}\n\nOnly say yes if you run or trust this address: whoever runs it receives the "
                     "connector's key from your keychain.").format(error.message),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+            {QMessageBox.StandardButton.Yes: self.tr("&Send it there")})
         if answer != QMessageBox.StandardButton.Yes:
             self.banner.error(error, self.tr("“{0}” was not checked").format(conn.name))
             return

@@ -45,7 +45,9 @@ class WorkspaceDialog(QDialog):
         self.name = self._line("workspaceName", "Workspace name", "team")
         self.address = self._line("workspaceAddress", "Vault address", "https://vault.example.com:8200")
         self.ca_file = self._line("workspaceCaFile", "CA file", "the PEM of an internal CA (optional)")
-        browse = QPushButton("Browse…")
+        browse = self.browse_button = QPushButton("&Browse…")
+        browse.setObjectName("workspaceBrowse")
+        browse.setAutoDefault(False)  # Enter in the form is Connect, never the file browser
         browse.clicked.connect(self._browse)
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_file, 1)
@@ -55,9 +57,9 @@ class WorkspaceDialog(QDialog):
         self.prefix = self._line("workspacePrefix", "Path prefix", "")
         self.prefix.setText("connector-desk")
 
-        self.use_token = QRadioButton("Token")
+        self.use_token = QRadioButton("&Token")
         self.use_token.setChecked(True)
-        self.use_password = QRadioButton("User name and password")
+        self.use_password = QRadioButton("&User name and password")
         group = QButtonGroup(self)
         group.addButton(self.use_token)
         group.addButton(self.use_password)
@@ -67,19 +69,24 @@ class WorkspaceDialog(QDialog):
         self.use_token.toggled.connect(self._method_changed)
 
         form = QFormLayout()
-        form.addRow("Workspace name", self.name)
-        form.addRow("Vault address", self.address)
-        form.addRow("CA file", ca_row)
-        form.addRow("Mount", self.mount)
-        form.addRow("Path prefix", self.prefix)
+
+        def label(text: str, buddy: QWidget) -> QLabel:  # Alt+its letter goes to the field
+            lab = QLabel(text)
+            lab.setBuddy(buddy)
+            return lab
+        form.addRow(label("Workspace &name", self.name), self.name)
+        form.addRow(label("Vault a&ddress", self.address), self.address)
+        form.addRow(label("C&A file", self.ca_file), ca_row)
+        form.addRow(label("&Mount", self.mount), self.mount)
+        form.addRow(label("Path &prefix", self.prefix), self.prefix)
         method = QHBoxLayout()
         method.addWidget(self.use_token)
         method.addWidget(self.use_password)
         method.addStretch(1)
         form.addRow("Sign in with", method)
-        form.addRow("Token", self.token)
-        form.addRow("User name", self.username)
-        form.addRow("Password", self.password)
+        form.addRow(label("To&ken", self.token), self.token)
+        form.addRow(label("Us&er name", self.username), self.username)
+        form.addRow(label("Pass&word", self.password), self.password)
 
         self.error = QLabel()
         self.error.setObjectName("fieldError")
@@ -90,9 +97,8 @@ class WorkspaceDialog(QDialog):
                              "keychain, never in a file.")
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.connect_button = self.buttons.addButton("Connect", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.connect_button = self.buttons.addButton("&Connect", QDialogButtonBox.ButtonRole.AcceptRole)
         self.connect_button.setObjectName("workspaceConnect")
-        self.connect_button.setDefault(True)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
 
@@ -101,6 +107,9 @@ class WorkspaceDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        # Only now, inside the dialog: set before, it was lost, and the dialog made the first
+        # auto-default button of its focus chain (Browse…) the one Enter pressed.
+        self.connect_button.setDefault(True)
         self._method_changed()
 
     def _line(self, object_name: str, label: str, placeholder: str, *, secret: bool = False) -> QLineEdit:

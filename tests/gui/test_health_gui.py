@@ -27,7 +27,7 @@ class Answers:
         self.answers = list(answers)
         self.asked: list[str] = []
 
-    def __call__(self, title: str, text: str) -> bool:
+    def __call__(self, title: str, text: str, _yes: str = "") -> bool:
         self.asked.append(text)
         return self.answers.pop(0)
 
@@ -207,3 +207,55 @@ def test_outbox_retried_in_the_background(qtbot, app_home):
         retrier.set_interval(0)
         runner.wait(3000)
     assert done[0][0][1].ok and box.entries() == []
+
+
+def test_replaying_a_dead_letter_again_asks_and_replays_on_purpose(qtbot, window, kafka_plain, shoot):
+    # The second Replay said "[already_replayed] … add --force": a command-line flag, in the window.
+    from tests.gui.test_keyboard_walk import BoxAnswer, _focus_window
+    base = f"again-{uuid.uuid4().hex[:6]}"
+    kafka_plain.create_topics(base, f"{base}.dlq")
+    from kafka import KafkaProducer
+    p = KafkaProducer(**kafka_plain.client_config())
+    p.send(f"{base}.dlq", key=b"order-5", value=b'{"order": 5}', headers=spring_headers(base, 0, 5)).get(timeout=20)
+    p.close()
+    window.desk.import_document(kafka_document(kafka_plain.bootstrap, name="orders", topic=base,
+                                               dead_letter_topic=f"{base}.dlq", timeout_s=20), {})
+    window.reload(select="orders")
+    qtbot.waitUntil(lambda: window.selected_name() == "orders", timeout=5000)
+    window.failures_action.trigger()
+    dialog = window.failures_dialog
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    dialog.table.selectRow(0)
+    _focus_window(qtbot, dialog)
+
+    def replay(*answers: tuple[Qt.Key, str]) -> list[BoxAnswer]:
+        dialog.outcome = None
+        boxes = [BoxAnswer(qtbot, answers[0][0], shoot, answers[0][1])]
+        qtbot.mouseClick(dialog.replay_btn, Qt.MouseButton.LeftButton)
+        for key, shot in answers[1:]:
+            boxes.append(BoxAnswer(qtbot, key, shoot, shot, wait_s=30))
+            qtbot.waitUntil(lambda b=boxes[-1]: b.pressed or not b.tries, timeout=31000)
+        return boxes
+
+    first = replay((Qt.Key.Key_R, "replay-ask"))
+    assert first[0].title == "Replay dead letters" and first[0].pressed
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert dialog.outcome.ok, dialog.outcome.error
+    # Again, declined: nothing replayed, and no word of a command-line flag.
+    boxes = replay((Qt.Key.Key_R, "replay-ask"), (Qt.Key.Key_C, "replay-again-ask"))
+    assert boxes[1].title == "Replay it again?" and "&Replay again" in boxes[1].buttons and boxes[1].pressed
+    assert "Not replayed again" in dialog.banner.title.text()
+    assert "--force" not in dialog.banner.message.text() + dialog.banner.title.text()
+    shoot(dialog, "replay-not-again")
+    # Again, "Replay again" (Alt+R): replayed on purpose.
+    boxes = replay((Qt.Key.Key_R, "replay-ask"), (Qt.Key.Key_R, "replay-again-ask"))
+    assert boxes[1].pressed
+    qtbot.waitUntil(lambda: dialog.outcome is not None and dialog.outcome.error is None, timeout=30000)
+    assert dialog.outcome.ok and "Replayed" in dialog.banner.title.text()
+    shoot(dialog, "replay-again-done")
+    from kafka import KafkaConsumer
+    c = KafkaConsumer(base, **kafka_plain.client_config(), auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    assert sum(1 for _ in c) == 2  # replayed twice: once, then once more on purpose
+    c.close()
+    dialog.reject()
+    dialog.runner.wait(3000)

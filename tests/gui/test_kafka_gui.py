@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QRadioButton
 
+from desktop.gui import ask
 from tests.gui.test_wizard import field, fill_text, start_wizard
 
 
@@ -16,7 +17,7 @@ def test_kafka_wizard(qtbot, window, kafka_plain, shoot, monkeypatch):
     def question(_parent, title, text, *_a, **_k):  # type: ignore[no-untyped-def]
         asked.append(f"{title}\n{text}")
         return reply[0]
-    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(ask, "question", question)
     win = window
     wiz = start_wizard(win, "orders-trigger", "kafka")
     provider = wiz.page_named("provider")

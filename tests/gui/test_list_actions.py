@@ -7,6 +7,7 @@ import keyring
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.core.vault import service_name
+from desktop.gui import ask
 from tests.conftest import import_smtp_for
 
 
@@ -19,6 +20,8 @@ def _answer(monkeypatch, button):  # type: ignore[no-untyped-def]
         return button
     for name in ("question", "warning", "information"):
         monkeypatch.setattr(QMessageBox, name, reply)
+    for name in ("question", "warning"):  # the window's own questions (desktop.gui.ask)
+        monkeypatch.setattr(ask, name, reply)
     return asked
 
 

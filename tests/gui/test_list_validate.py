@@ -145,6 +145,8 @@ def test_closing_the_window_during_a_check_is_safe(qtbot, app_home, mail, certs)
 def test_a_foreign_api_address_is_confirmed_once_before_the_key_goes_there(qtbot, app_home, sendgrid, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
+    from desktop.gui import ask
+
     desk = Desk(registry(), app_home)
     key = sendgrid.add_key(["mail.send", "verified_senders.read"])
     desk.import_document(sendgrid_document(sendgrid.base, name="sg-foreign", env="K", api_base_confirmed=False),
@@ -152,7 +154,7 @@ def test_a_foreign_api_address_is_confirmed_once_before_the_key_goes_there(qtbot
     win = _window(qtbot, desk, "sg-foreign")
     asked: list[str] = []
     answer = [QMessageBox.StandardButton.Cancel]
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: (asked.append(a[2]), answer[0])[1])
+    monkeypatch.setattr(ask, "warning", lambda *a, **k: (asked.append(a[2]), answer[0])[1])
     status = _validate_and_wait(qtbot, win, "sg-foreign")
     assert asked and "127.0.0.1" in asked[0]  # the address the key would go to is named
     assert status.startswith("Failed at ") and sendgrid.requests == []  # nothing was sent
@@ -188,6 +190,8 @@ def test_deleting_a_connector_while_it_is_checked(qtbot, app_home, mail, certs, 
     """The running check is stopped, and no failure banner appears later for a connector that is gone."""
     from PySide6.QtWidgets import QMessageBox
 
+    from desktop.gui import ask
+
     desk = Desk(registry(), app_home)
     with ScriptedServer(scripted.hung) as srv:
         doc = smtp_document(mail, certs, name="going-mail", env="PW", port=srv.port, security="tls", timeout_s=20)
@@ -196,7 +200,7 @@ def test_deleting_a_connector_while_it_is_checked(qtbot, app_home, mail, certs, 
         win = _window(qtbot, desk, "going-mail")
         win.validate_action.trigger()
         qtbot.waitUntil(lambda: _status(win, "going-mail") == "Validating…", timeout=2000)
-        monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
+        monkeypatch.setattr(ask, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
         started = time.monotonic()
         win.delete_action.trigger()
         qtbot.waitUntil(lambda: win.model.total() == 0, timeout=5000)
@@ -209,6 +213,8 @@ def test_deleting_a_connector_while_it_is_checked(qtbot, app_home, mail, certs, 
 
 def test_a_single_check_shows_its_step_and_cancels_with_ctrl_r(qtbot, app_home, mail, certs, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
+
+    from desktop.gui import ask
     desk = Desk(registry(), app_home)
     import_smtp_for(desk, mail, certs, mail.users[0], "billing-mail")
     with ScriptedServer(scripted.hung) as srv:
@@ -232,7 +238,7 @@ def test_a_single_check_shows_its_step_and_cancels_with_ctrl_r(qtbot, app_home, 
         qtbot.keyClick(win.list_page.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: _status(win, "hung-mail") == "Validating…", timeout=3000)
         asked: list[str] = []
-        monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
+        monkeypatch.setattr(ask, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
                             or QMessageBox.StandardButton.Cancel)
         win.delete_action.trigger()
         assert "Its running check is stopped." in asked[0]
@@ -242,13 +248,15 @@ def test_a_single_check_shows_its_step_and_cancels_with_ctrl_r(qtbot, app_home, 
 
 def test_deleting_a_bounce_mailbox_names_the_senders_that_read_it(qtbot, app_home, mail, certs, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
+
+    from desktop.gui import ask
     desk = Desk(registry(), app_home)
     desk.import_document(imap_document(mail, certs, name="billing-bounces", env="PW"), {"PW": "pw"})
     desk.import_document(smtp_document(mail, certs, name="billing-mail", env="PW",
                                        bounce_mailbox_connector="billing-bounces"), {"PW": "pw"})
     win = _window(qtbot, desk, "billing-bounces")
     asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
+    monkeypatch.setattr(ask, "warning", lambda _p, _t, text, *a, **k: asked.append(text)
                         or QMessageBox.StandardButton.Cancel)
     win.delete_action.trigger()
     assert "The Failed sends… of “billing-mail” read its mailbox for bounces" in asked[0]

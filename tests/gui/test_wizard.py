@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
 
 from desktop.core.store import Catalogue
 from desktop.core.vault import service_name
+from desktop.gui import ask
 from tests.conftest import imap_document
 from tests.servers import scripted
 from tests.servers.scripted import ScriptedServer
@@ -236,7 +237,7 @@ def test_list_search_duplicate_and_delete(qtbot, window, app_home, monkeypatch, 
     assert wiz.flow.secrets["password"].reveal() == "pw-for-list"  # read from the keychain in a worker
     wiz.reject()
 
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(ask, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.list_page.table.selectRow(0)
     window.delete_connector()
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)

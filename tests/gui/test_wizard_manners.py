@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QRadioButton, QWizard
 
+from desktop.gui import ask
 from tests.conftest import smtp_document
 from tests.gui.test_wizard import field, fill_text, start_wizard
 from tests.servers import scripted
@@ -60,7 +61,7 @@ def test_esc_asks_before_discarding(qtbot, window, monkeypatch):
         def question(_parent, title, text, *_a, **_k):  # type: ignore[no-untyped-def]
             asked.append(f"{title} {text}")
             return reply
-        monkeypatch.setattr(QMessageBox, "question", question)
+        monkeypatch.setattr(ask, "question", question)
 
     # Nothing entered: Esc closes at once.
     answer(QMessageBox.StandardButton.Cancel)
@@ -85,7 +86,7 @@ def test_esc_asks_before_discarding(qtbot, window, monkeypatch):
 
 def test_esc_during_a_check_asks_and_stops_it(qtbot, window, monkeypatch):
     asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(ask, "question",
                         lambda _p, title, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.Cancel)
     with ScriptedServer(scripted.hung) as srv:
         wiz = start_wizard(window, "hung-esc", "smtp")
@@ -102,7 +103,7 @@ def test_esc_during_a_check_asks_and_stops_it(qtbot, window, monkeypatch):
         qtbot.keyClick(wiz, Qt.Key.Key_Escape)
         assert wiz.isVisible() and vpage.task is not None  # kept, still checking
         assert "still running" in asked[0]
-        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+        monkeypatch.setattr(ask, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
         qtbot.keyClick(wiz, Qt.Key.Key_Escape)
         assert not wiz.isVisible()
         qtbot.waitUntil(lambda: vpage.task is None, timeout=3000)  # the check was cancelled

@@ -23,6 +23,7 @@ from desktop.core import contract
 from desktop.core import wizard as flowmod
 from desktop.core.contract import Action
 from desktop.core.pipeline import RunResult
+from desktop.gui import ask
 from desktop.gui.wizard.check_page import CheckPage
 
 if TYPE_CHECKING:
@@ -157,12 +158,13 @@ class AdminPage(CheckPage):
                     self.tr("Producing a test record to “{0}”…").format(conn.settings.get("topic")))
 
     def _confirm_produce(self, topic: str) -> bool:
-        answer = QMessageBox.question(
+        answer = ask.question(
             self, self.tr("Write a test record to “{0}”?").format(topic),
             self.tr("This produces one test record into the live topic “{0}” and reads it back. Every consumer "
                     "of “{0}” will receive it (its headers mark it as a Connector Desk test). Produce it?")
             .format(topic),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+            {QMessageBox.StandardButton.Yes: self.tr("&Produce it")})
         return answer == QMessageBox.StandardButton.Yes
 
     def peek(self) -> None:

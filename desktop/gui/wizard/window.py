@@ -17,6 +17,7 @@ from desktop.core.errors import ConnectorError, InputErrors
 from desktop.core.model import Connector, Status
 from desktop.core.service import Desk
 from desktop.core.wizard import WizardFlow
+from desktop.gui import ask
 from desktop.gui.wizard.admin_page import AdminPage
 from desktop.gui.wizard.basics import BasicsPage, ProviderPage
 from desktop.gui.wizard.check_page import CheckPage
@@ -84,10 +85,12 @@ class ConnectorWizard(QWizard):
         text = self.tr("A check is still running; it will be stopped. ") if self.busy else ""
         text += (self.tr("The changes to “{0}” will be lost.").format(self.flow.original_name) if self.flow.editing
                  else self.tr("The values entered for this new connector will be lost."))
-        answer = QMessageBox.question(self, self.tr("Discard this connector?") if not self.flow.editing
-                                      else self.tr("Discard the changes?"), text,
-                                      QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-                                      QMessageBox.StandardButton.Cancel)
+        answer = ask.question(self, self.tr("Discard this connector?") if not self.flow.editing
+                              else self.tr("Discard the changes?"), text,
+                              QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                              QMessageBox.StandardButton.Cancel,
+                              {QMessageBox.StandardButton.Discard: self.tr("&Discard"),
+                               QMessageBox.StandardButton.Cancel: self.tr("&Keep editing")})
         return answer == QMessageBox.StandardButton.Discard
 
     def keyPressEvent(self, event: Any) -> None:
@@ -140,12 +143,14 @@ class ConnectorWizard(QWizard):
         return Status("failed", at, r.error.code, r.error.message)
 
     def _confirm_unvalidated(self) -> bool:
-        answer = QMessageBox.question(
+        answer = ask.question(
             self, self.tr("Save without a passing check?"),
             self.tr("The last validation of these values did not pass (or was not run). Save the connector "
                     "anyway? It will be listed with its failure so you can fix it later."),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Cancel,
+            {QMessageBox.StandardButton.Save: self.tr("&Save anyway"),
+             QMessageBox.StandardButton.Cancel: self.tr("&Cancel")})
         return answer == QMessageBox.StandardButton.Save
 
     def _saved(self, conn: Connector) -> None:
