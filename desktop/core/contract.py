@@ -154,6 +154,15 @@ class ConnectorType(ABC):
     def default_settings(self) -> dict[str, Any]:
         return defaults(self.fields)
 
+    def labels(self) -> dict[str, str]:
+        """Setting and secret name → the label the form shows."""
+        return {**{f.name: f.label for f in self.fields}, **{s.name: s.label for s in self.secrets}}
+
+    def field_label(self, path: str) -> str:
+        """The label of ``settings.x`` / ``secrets.y`` as the form shows it (messages name fields by it)."""
+        from desktop.core.fields import field_label
+        return field_label(path, self.labels())
+
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:

@@ -27,6 +27,28 @@ MAX_LENGTH: Mapping[str, int] = {"text": 1024, "choice": 64, "email": 254, "host
 MAX_ITEMS = 100  # entries of a list field
 MAX_DESCRIPTION = 4000
 
+# Fields that are not a connector type's settings or secrets, by the label the user sees.
+FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "new_value": "New value",
+                "secret": "Secret", "to": "To address", "sender": "Send through", "receiver": "Wait in",
+                "admin.email": "Admin e-mail", "admin.name": "Admin name",
+                "admin.test_recipient": "Test recipient"}
+
+
+def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``):
+    from ``labels`` (the connector type at hand) first, then the fixed fields, then any type's."""
+    labels = labels or {}
+    key = path.removeprefix("settings.").removeprefix("secrets.")
+    if path in labels or key in labels:
+        return labels.get(path) or labels[key]
+    if path in FIXED_LABELS:
+        return FIXED_LABELS[path]
+    from desktop.connectors import registry
+    for ctype in registry().values():
+        if key in (labels_of := ctype.labels()):
+            return labels_of[key]
+    return key.replace("_", " ").capitalize()
+
 
 def check_text(name: str, value: str, max_length: int, allow: str = "") -> None:
     """Refuse control characters (CR, LF, NUL, ESC …, except those in ``allow``) and values longer

@@ -8,31 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
+from desktop.core.fields import field_label
 
 OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
-
-# Fields that are not a connector type's settings or secrets, by the label the user sees.
-FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "new_value": "New value",
-                "secret": "Secret", "to": "To address", "sender": "Send through", "receiver": "Wait in",
-                "admin.email": "Admin e-mail", "admin.name": "Admin name",
-                "admin.test_recipient": "Test recipient"}
-
-
-def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
-    """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``)."""
-    labels = labels or {}
-    key = path.removeprefix("settings.").removeprefix("secrets.")
-    if path in labels or key in labels:
-        return labels.get(path) or labels[key]
-    if path in FIXED_LABELS:
-        return FIXED_LABELS[path]
-    from desktop.connectors import registry
-    for ctype in registry().values():
-        labels_of = {f.name: f.label for f in ctype.fields} | {s.name: s.label for s in ctype.secrets}
-        if key in labels_of:
-            return labels_of[key]
-    return key.replace("_", " ").capitalize()
-
 
 def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """Message and hint of bad input, naming each field by its label; None for other errors."""
@@ -44,6 +22,8 @@ def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None)
         return None
     message = "; ".join(f"{label}: {problem}" for label, problem in problems)
     named = ", ".join(f"“{label}”" for label, _p in problems)
+    if isinstance(exc, FieldError) and exc.own_hint:
+        return message, exc.hint
     return message, f"Correct {named} and try again."
 
 

@@ -65,8 +65,7 @@ class ConnectorWizard(QWizard):
 
     def field_labels(self) -> dict[str, str]:
         """Field name → label for the connector type being edited (errors name fields by them)."""
-        ctype = self.flow.ctype
-        return {**{f.name: f.label for f in ctype.fields}, **{s.name: s.label for s in ctype.secrets}}
+        return self.flow.ctype.labels()
 
     @property
     def busy(self) -> bool:
