@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +95,7 @@ class Field:
     maximum: int | None = None
     placeholder: str = ""
     picker: str | None = None  # a connector action that lists choices for this field ("folders")
+    check: Callable[[str], str | None] | None = None  # a text value's own rule: the problem, or None
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:
@@ -175,6 +176,8 @@ class Field:
             if not Path(value).expanduser().is_file():
                 raise FieldError(name, f"no such file: {preview(value, 200)}")
             value = str(Path(value).expanduser())
+        if self.check is not None and (problem := self.check(value)):
+            raise FieldError(name, problem)
         return value
 
 
