@@ -69,6 +69,10 @@ class ResultBanner(QFrame):
     def info(self, title: str, message: str = "") -> None:
         self._show("info", title, message)
 
+    def partial(self, title: str, message: str = "", hint: str = "") -> None:
+        """Done, but not all of it: what was and was not done, and what to do (amber, no ✓)."""
+        self._show("partial", "⚠ " + title, message, hint)
+
     def error(self, exc: BaseException, title: str | None = None, labels: Mapping[str, str] | None = None) -> None:
         """``labels``: field name → label of the connector type at hand (bad input names fields by them)."""
         if isinstance(exc, ConnectorError):
