@@ -68,7 +68,7 @@ class Wording:
     server_text: str = "Where the server is and how the connection is protected."
     checks: str = "Connector Desk connects, negotiates encryption and signs in"
     auth_title: str = "Sign-in"
-    auth_text: str = "How Connector Desk signs in. Secrets go to the system keychain, never to a file."
+    auth_text: str = "How Connector Desk signs in. Secrets go to {secrets}, never to a file."  # {secrets}: where
     test_title: str = "Admin details and test send"
     test_text: str = ("Who looks after this connector, and where test messages go. A test send delivers a real "
                       "message.")

@@ -110,6 +110,18 @@ class Desk:
             self._vault = open_vault(self.folder)
         return self._vault
 
+    def secrets_place(self) -> str:
+        """Where this workspace keeps secrets, as the pages say it: the team vault “team”, the
+        passphrase vault, or your system keychain. Opens nothing (the GUI asks on its thread)."""
+        from desktop.core import describe
+        if self.team is not None:
+            return describe.team_vault_place(self.team.ws.name)
+        if self._vault is not None:
+            return str(getattr(self._vault, "place", describe.KEYCHAIN_PLACE))
+        import os
+        return describe.PASSPHRASE_PLACE if os.environ.get("CONNECTOR_DESK_VAULT") == "passphrase" \
+            else describe.KEYCHAIN_PLACE
+
     def ctype(self, conn: Connector) -> ConnectorType:
         try:
             return self.types[conn.type]

@@ -55,7 +55,7 @@ def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     rows = dict(wiz.flow.summary())
     assert rows["Sender (From) address"] == "billing@example.com"
     assert rows["Sandbox test sends (validated by SendGrid, nothing delivered)"] == "yes"
-    assert rows["Secrets"] == "API key — stored in the system keychain"
+    assert rows["Secrets"] == "API key — stored in your system keychain"
     shoot(wiz, "sendgrid-summary")
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()

@@ -59,8 +59,8 @@ class KafkaConnector(ConnectorType):
         server_text="Where the cluster is and how the connection is protected.",
         checks="Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
         auth_title="Sign-in and topic",
-        auth_text="How Connector Desk signs in to the cluster, and the topic to check. Secrets go to the system "
-                  "keychain, never to a file.",
+        auth_text="How Connector Desk signs in to the cluster, and the topic to check. Secrets go to {secrets}, "
+                  "never to a file.",
         test_title="Admin details and test record",
         test_text="Produce a test record into the live topic and read it back (its consumers see it too; you are "
                   "asked first), or look at the newest dead-letter records. No consumer offsets are committed.",

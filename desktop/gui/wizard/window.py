@@ -121,7 +121,7 @@ class ConnectorWizard(QWizard):
         old = self.flow.original_name
         summary.saving = True
         summary.completeChanged.emit()
-        summary.banner.busy(self.tr("Saving — storing secrets in the keychain…"))
+        summary.banner.busy(self.tr("Saving — storing secrets in {0}…").format(self.flow.secrets_place))
         desk, cache = self.desk, self.flow.token_cache
         self.runner.run(lambda _t, _e: desk.save(conn, secrets, old_name=old, status=status, token_cache=cache), "save",
                         on_finished=self._saved, on_failed=self._save_failed)
