@@ -34,19 +34,15 @@ FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "n
                 "admin.test_recipient": "Test recipient"}
 
 
-def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
+def field_label(path: str, labels: Mapping[str, str] | None = None,
+                fallback: Mapping[str, str] | None = None) -> str:
     """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``):
-    from ``labels`` (the connector type at hand) first, then the fixed fields, then any type's."""
-    labels = labels or {}
+    from ``labels`` (the connector type at hand) first, then the fixed fields, then ``fallback``
+    (any type's, where the type is not known)."""
     key = path.removeprefix("settings.").removeprefix("secrets.")
-    if path in labels or key in labels:
-        return labels.get(path) or labels[key]
-    if path in FIXED_LABELS:
-        return FIXED_LABELS[path]
-    from desktop.connectors import registry
-    for ctype in registry().values():
-        if key in (labels_of := ctype.labels()):
-            return labels_of[key]
+    for table in (labels or {}, FIXED_LABELS if path in FIXED_LABELS else {}, fallback or {}):
+        if path in table or key in table:
+            return table.get(path) or table[key]
     return key.replace("_", " ").capitalize()
 
 

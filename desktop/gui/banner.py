@@ -8,9 +8,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.errors import ConnectorError, FieldError, InputErrors
-from desktop.core.fields import field_label
+from desktop.core.fields import field_label as core_field_label
 
 OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
+
+def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
+    """:func:`desktop.core.fields.field_label`, falling back on every connector type's labels."""
+    from desktop.connectors import registry
+    every: dict[str, str] = {}
+    for ctype in registry().values():
+        for name, label in ctype.labels().items():
+            every.setdefault(name, label)
+    return core_field_label(path, labels, every)
+
 
 def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """Message and hint of bad input, naming each field by its label; None for other errors."""
