@@ -454,7 +454,7 @@ class Desk:
                     st.detail = "a new version in the vault, marked pending; the current value is untouched"
                 else:
                     self.vault.set(pending_key(name, secret), new_value)
-                    st.detail = "stored in the keychain; the current value is untouched"
+                    st.detail = f"stored in {self.secrets_place()}; the current value is untouched"
             try:
                 ctype.validate(conn, {**current, secret: new_value}, r)
                 self._promote(r, conn, secret, new_value, current, grace_hours)

@@ -76,6 +76,10 @@ def test_a_team_vault_workspace_says_the_team_vault_everywhere(qtbot, app_home, 
     details = win.list_page.details.text.text()
     assert f"in {TEAM}" in details and "keychain" not in details
     shoot(win, "team-details")
+    from desktop.gui.rotate_dialog import RotateDialog
+    rotate = RotateDialog(win.desk, win.desk.get("sg-shared"), win)
+    assert f"the previous value stays in {TEAM} for the grace period" in rotate.ui.intro.text()
+    rotate.reject()
     # Back on this computer: the keychain again.
     box.activated.emit(box.findData("local"))
     qtbot.waitUntil(lambda: win.desk.team is None and win.loaded and box.isEnabled(), timeout=10000)
