@@ -778,7 +778,8 @@ def _cmd_failures(args: argparse.Namespace) -> int:
         return _print_result(result, args.json)
     found = result.info.get("failures", [])
     if args.json:
-        print(json_text({"connector": result.connector, "failures": found}, indent=2))
+        print(json_text({"connector": result.connector, "failures": found,
+                         "unread": result.info.get("unread", [])}, indent=2))
         return EXIT_OK
     for line in result.info.get("notes", []):
         _say(f"  note: {line}")
@@ -798,7 +799,11 @@ def _cmd_failures(args: argparse.Namespace) -> int:
     for day in result.info.get("stats", []):
         _say(f"  {day['date']}  requests {day['requests']}, delivered {day['delivered']}, deferred "
              f"{day['deferred']}, bounces {day['bounces']}, blocks {day['blocks']}, dropped {day['bounce_drops']}")
-    _say(f"{len(found)} failed send(s) of {result.connector}" if found else f"No failed sends for {result.connector}.")
+    from desktop.core.failures import read_outcome
+    outcome = read_outcome(result.info)
+    _say(f"{result.connector}: {outcome.title}" + (f". {outcome.message}" if outcome.message else ""))
+    if outcome.hint:
+        _say(f"  what to do: {outcome.hint}")
     return EXIT_OK
 
 

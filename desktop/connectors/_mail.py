@@ -152,7 +152,8 @@ OAUTH_SECRETS = (
     SecretField("oauth_client_secret", "Client secret", when=OAUTH, after="oauth_client_id", optional=True,
                 help="Only for a confidential client; leave empty for a public (desktop) client."),
     SecretField("oauth_refresh_token", "Refresh token", when=OAUTH, optional=True,
-                help="Written by Sign in…; kept in the keychain. The access token is never stored."),
+                help="Written by Sign in…; kept with the connector's other secrets. The access token is never "
+                     "stored."),
 )
 
 

@@ -85,7 +85,7 @@ class Wording(FrozenRecord):
     server_text: str
     checks: str
     auth_title: str
-    auth_text: str
+    auth_text: str  # {secrets}: where the workspace keeps secrets (WizardFlow.auth_text)
     test_title: str
     test_text: str
     next_step: str
@@ -100,7 +100,7 @@ class Wording(FrozenRecord):
                  server_text: str = "Where the server is and how the connection is protected.",
                  checks: str = "Connector Desk connects, negotiates encryption and signs in",
                  auth_title: str = "Sign-in",
-                 auth_text: str = "How Connector Desk signs in. Secrets go to the system keychain, never to a file.",
+                 auth_text: str = "How Connector Desk signs in. Secrets go to {secrets}, never to a file.",
                  test_title: str = "Admin details and test send",
                  test_text: str = ("Who looks after this connector, and where test messages go. A test send "
                                    "delivers a real message."),
@@ -202,6 +202,15 @@ class ConnectorType(ABC):
 
     def default_settings(self) -> dict[str, Any]:
         return defaults(self.fields)
+
+    def labels(self) -> dict[str, str]:
+        """Setting and secret name → the label the form shows."""
+        return {**{f.name: f.label for f in self.fields}, **{s.name: s.label for s in self.secrets}}
+
+    def field_label(self, path: str) -> str:
+        """The label of ``settings.x`` / ``secrets.y`` as the form shows it (messages name fields by it)."""
+        from desktop.core.fields import field_label
+        return field_label(path, self.labels())
 
     def field(self, name: str) -> Field:
         for f in self.fields:

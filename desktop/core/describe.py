@@ -20,6 +20,14 @@ SUMMARY_OF = f"{__version__}/1"
 
 SHOWN_IN_SERVER = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
 
+# Where a workspace keeps its secrets, as every page says it (Desk.secrets_place() picks one).
+KEYCHAIN_PLACE = "your system keychain"
+PASSPHRASE_PLACE = "the passphrase vault on this computer"
+
+
+def team_vault_place(name: str) -> str:
+    return f"the team vault “{name}”"
+
 
 @dataclass(frozen=True)
 class Line:
@@ -73,13 +81,15 @@ def settings_lines(conn: Connector, ctype: ConnectorType) -> list[Line]:
     return lines
 
 
-def secret_lines(conn: Connector, ctype: ConnectorType, now: datetime | None = None) -> list[Line]:
-    """Each secret kept in the keychain, and whether a previous value is still kept after a rotation."""
+def secret_lines(conn: Connector, ctype: ConnectorType, now: datetime | None = None,
+                 place: str = KEYCHAIN_PLACE) -> list[Line]:
+    """Each secret kept in ``place`` (Desk.secrets_place()), and whether a previous value is still
+    kept after a rotation."""
     now = now or datetime.now(UTC)
     labels = {s.name: s.label for s in ctype.secrets}
     lines = []
     for name in conn.secret_names:
-        value = "in the system keychain"
+        value = f"in {place}"
         until = conn.previous_until.get(name)
         if until:
             try:
@@ -89,4 +99,4 @@ def secret_lines(conn: Connector, ctype: ConnectorType, now: datetime | None = N
             value += (f"; rotated — the previous value is kept until {local_time(until)} (Rotate… restores it)"
                       if kept else "; rotated — the previous value has expired")
         lines.append(Line(labels.get(name, name), value))
-    return lines or [Line("Kept in the keychain", "nothing yet")]
+    return lines or [Line(f"Kept in {place}", "nothing yet")]

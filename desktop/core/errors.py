@@ -103,10 +103,14 @@ class ConnectorError(Exception):
 class FieldError(ConnectorError):
     """Bad input in one named field."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(BAD_INPUT, f"{field}: {problem}", f"Correct the field “{field}” and try again.")
+    def __init__(self, field: str, problem: str, hint: str = "", *, label: str | None = None) -> None:
+        """``label``: the field as the form shows it, for the message (default: ``field``); ``hint``:
+        what to do, where more can be said than "correct the field"."""
+        named = label or field
+        super().__init__(BAD_INPUT, f"{named}: {problem}", hint or f"Correct the field “{named}” and try again.")
         self.field = field
         self.problem = problem
+        self.own_hint = bool(hint)
 
 
 # A problem that starts with one of these reads on from the field's label: "User name is required".

@@ -316,3 +316,41 @@ def suppression(kind: str, entry: Mapping[str, Any]) -> Failure:
                    time=iso_ms(created * 1000) if isinstance(created, int | float) else None,
                    reason=reason, status=status.group(1) if status else None, recipient=email,
                    original={"list": kind}, detail={k: v for k, v in entry.items() if k == "ip"})
+
+
+# -- what a read found, in words (the GUI and the CLI show it; never an all-clear for a part) ---------
+@dataclass(frozen=True)
+class ReadOutcome:
+    """``state``: "found" (failed sends listed), "none" (every source was read and held none) or
+    "partial" (some sources could not be read: what was read, what was not and why, what to do —
+    never an all-clear)."""
+
+    state: str
+    title: str
+    message: str = ""
+    hint: str = ""
+
+
+def read_outcome(info: Mapping[str, Any]) -> ReadOutcome:
+    """The outcome of a failures read from its ``run.info``: ``failures``; ``read``, the sources read
+    (names as a user says them); ``unread``, ``{"what", "why"}`` for each that could not be; and
+    ``unread_hint``, what to do about them."""
+    n = len(info.get("failures") or [])
+    found = f"{n:,} failed send" + ("" if n == 1 else "s")
+    unread = [u for u in info.get("unread") or [] if isinstance(u, Mapping)]
+    if not unread:
+        return ReadOutcome("found", found) if n else ReadOutcome("none", "No failed sends")
+    read = [str(r) for r in info.get("read") or []]
+    total = len(read) + len(unread)
+    by_why: dict[str, list[str]] = {}
+    for u in unread:
+        by_why.setdefault(str(u.get("why") or "not read"), []).append(str(u.get("what")))
+    not_read = "; ".join(f"{', '.join(what)} ({why})" for why, what in by_why.items())
+    if read:
+        in_read = f"{found} in {', '.join(read)}" if n else f"no failed sends in {', '.join(read)}"
+        message = f"Read: {', '.join(read)} — {in_read}. Not read: {not_read}."
+    else:
+        message = f"Not read: {not_read}."
+    title = (f"{found} — {len(unread)} of {total} lists could not be read" if n else
+             f"Only {len(read)} of {total} lists could be read: failed sends may be missing")
+    return ReadOutcome("partial", title, message, str(info.get("unread_hint") or ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from desktop.core.errors import FieldError
@@ -29,6 +29,24 @@ MAX_LENGTH: Mapping[str, int] = {"text": 1024, "choice": 64, "email": 254, "host
                                  "list": 1024}
 MAX_ITEMS = 100  # entries of a list field
 MAX_DESCRIPTION = 4000
+
+# Fields that are not a connector type's settings or secrets, by the label the user sees.
+FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "new_value": "New value",
+                "secret": "Secret", "to": "To address", "sender": "Send through", "receiver": "Wait in",
+                "admin.email": "Admin e-mail", "admin.name": "Admin name",
+                "admin.test_recipient": "Test recipient"}
+
+
+def field_label(path: str, labels: Mapping[str, str] | None = None,
+                fallback: Mapping[str, str] | None = None) -> str:
+    """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``):
+    from ``labels`` (the connector type at hand) first, then the fixed fields, then ``fallback``
+    (any type's, where the type is not known)."""
+    key = path.removeprefix("settings.").removeprefix("secrets.")
+    for table in (labels or {}, FIXED_LABELS if path in FIXED_LABELS else {}, fallback or {}):
+        if path in table or key in table:
+            return table.get(path) or table[key]
+    return key.replace("_", " ").capitalize()
 
 
 def check_text(name: str, value: str, max_length: int, allow: str = "") -> None:
@@ -62,7 +80,7 @@ class Field(FrozenRecord):
     """One setting of a connector type."""
 
     _fields = ("name", "label", "kind", "default", "required", "choices", "help", "page", "when", "default_from",
-               "minimum", "maximum", "placeholder", "picker")
+               "minimum", "maximum", "placeholder", "picker", "check")
     name: str
     label: str
     kind: Kind
@@ -77,15 +95,17 @@ class Field(FrozenRecord):
     maximum: int | None
     placeholder: str
     picker: str | None  # a connector action that lists choices for this field ("folders")
+    check: Callable[[str], str | None] | None  # a text value's own rule: the problem, or None
 
     def __init__(self, name: str, label: str, kind: Kind = "text", default: Any = None, required: bool = False,
                  choices: tuple[tuple[str, str], ...] = (), help: str = "", page: Page = "server",
                  when: Mapping[str, tuple[Any, ...]] | None = None,
                  default_from: tuple[str, Mapping[Any, Any]] | None = None, minimum: int | None = None,
-                 maximum: int | None = None, placeholder: str = "", picker: str | None = None) -> None:
+                 maximum: int | None = None, placeholder: str = "", picker: str | None = None,
+                 check: Callable[[str], str | None] | None = None) -> None:
         self.__dict__.update(name=name, label=label, kind=kind, default=default, required=required, choices=choices,
                              help=help, page=page, when=when, default_from=default_from, minimum=minimum,
-                             maximum=maximum, placeholder=placeholder, picker=picker)
+                             maximum=maximum, placeholder=placeholder, picker=picker, check=check)
 
     def applies(self, settings: Mapping[str, Any]) -> bool:
         if not self.when:
@@ -166,6 +186,8 @@ class Field(FrozenRecord):
             if not Path(value).expanduser().is_file():
                 raise FieldError(name, f"no such file: {preview(value, 200)}")
             value = str(Path(value).expanduser())
+        if self.check is not None and (problem := self.check(value)):
+            raise FieldError(name, problem)
         return value
 
 

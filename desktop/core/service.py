@@ -115,6 +115,18 @@ class Desk:
             self._vault = open_vault(self.folder)
         return self._vault
 
+    def secrets_place(self) -> str:
+        """Where this workspace keeps secrets, as the pages say it: the team vault “team”, the
+        passphrase vault, or your system keychain. Opens nothing (the GUI asks on its thread)."""
+        from desktop.core import describe
+        if self.team is not None:
+            return describe.team_vault_place(self.team.ws.name)
+        if self._vault is not None:
+            return str(getattr(self._vault, "place", describe.KEYCHAIN_PLACE))
+        import os
+        return describe.PASSPHRASE_PLACE if os.environ.get("CONNECTOR_DESK_VAULT") == "passphrase" \
+            else describe.KEYCHAIN_PLACE
+
     def ctype(self, conn: Connector) -> ConnectorType:
         try:
             return self.types[conn.type]
@@ -447,7 +459,7 @@ class Desk:
                     st.detail = "a new version in the vault, marked pending; the current value is untouched"
                 else:
                     self.vault.set(pending_key(name, secret), new_value)
-                    st.detail = "stored in the keychain; the current value is untouched"
+                    st.detail = f"stored in {self.secrets_place()}; the current value is untouched"
             try:
                 ctype.validate(conn, {**current, secret: new_value}, r)
                 self._promote(r, conn, secret, new_value, current, grace_hours)

@@ -99,9 +99,7 @@ class CatalogueError(FieldError):
     input in the field ``catalogue`` (the CLI exits 2), never as a traceback."""
 
     def __init__(self, problem: str, hint: str = "") -> None:
-        super().__init__("catalogue", problem)
-        if hint:
-            self.hint = hint
+        super().__init__("catalogue", problem, hint)
 
 
 @dataclass

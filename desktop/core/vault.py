@@ -34,6 +34,7 @@ from typing import Any
 from desktop import APP_ID
 from desktop.core import errors
 from desktop.core.atomic import file_lock, private_dir, write_atomic
+from desktop.core.describe import KEYCHAIN_PLACE, PASSPHRASE_PLACE
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
 from desktop.core.secret import Secret
@@ -79,6 +80,8 @@ def _unavailable(message: str, hint: str = _HINT) -> ConnectorError:
 
 
 class Vault(ABC):
+    place = KEYCHAIN_PLACE  # where the pages say the secrets are
+
     @property
     @abstractmethod
     def backend_name(self) -> str: ...
@@ -410,6 +413,8 @@ class KeyringVault(Vault):
 
 class PassphraseVault(Vault):
     """Opt-in encrypted file for machines with no keychain: scrypt-derived key, AES-GCM items."""
+
+    place = PASSPHRASE_PLACE  # where the pages say the secrets are
 
     def __init__(self, path: Path, passphrase: str) -> None:
         if not passphrase:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.describe import KEYCHAIN_PLACE
 from desktop.core.errors import FieldError, InputErrors, field_sentence
 from desktop.core.fields import Field, SecretField, check_settings
 from desktop.core.model import Connector, check_admin, check_description, check_name
@@ -29,8 +30,10 @@ ADMIN_LABELS = {"name": "Admin name", "email": "Admin e-mail", "test_recipient":
 class WizardFlow:
     def __init__(self, types: Mapping[str, ConnectorType], taken_names: set[str],
                  existing: Connector | None = None, secrets: Mapping[str, Secret] | None = None,
-                 duplicate: bool = False, saved_types: Mapping[str, str] | None = None) -> None:
+                 duplicate: bool = False, saved_types: Mapping[str, str] | None = None,
+                 secrets_place: str = KEYCHAIN_PLACE) -> None:
         self.types = types
+        self.secrets_place = secrets_place  # where the workspace keeps secrets (Desk.secrets_place())
         self.taken = set(taken_names)
         self.saved_types = dict(saved_types or {})  # saved name → type, for settings naming another connector
         self.original_name = existing.name if existing is not None and not duplicate else None
@@ -257,6 +260,10 @@ class WizardFlow:
     def validated_ok(self) -> bool:
         return self.validation_current and self.result is not None and self.result.ok
 
+    def auth_text(self) -> str:
+        """The sign-in page's words, saying where secrets go in this workspace."""
+        return self.ctype.test_wording(self.draft.settings).auth_text.replace("{secrets}", self.secrets_place)
+
     def summary(self) -> list[tuple[str, str]]:
         """What will be saved, as it will be stored (trimmed, normalised), row by row."""
         t = self.ctype
@@ -279,7 +286,7 @@ class WizardFlow:
                 rows.append((f.label, ", ".join(value) if isinstance(value, list) else str(value)))
         rows += [(label, str(c.admin[key])) for key, label in ADMIN_LABELS.items() if c.admin.get(key)]
         kept = [s.label for s in t.secrets if s.name in t.secrets_kept(c.settings, self.secrets)]
-        rows.append(("Secrets", f"{', '.join(kept)} — stored in the system keychain" if kept else "none"))
+        rows.append(("Secrets", f"{', '.join(kept)} — stored in {self.secrets_place}" if kept else "none"))
         if self.validated_ok:
             state = "passed"
         elif self.validation_current and self.result is not None and self.result.error is not None:

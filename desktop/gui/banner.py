@@ -8,30 +8,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.errors import ConnectorError, FieldError, InputErrors, field_sentence
+from desktop.core.fields import field_label as core_field_label
 
 OK_COLOR, FAIL_COLOR, WARN_COLOR = "#1b7f3b", "#b3261e", "#8a5a00"
 
-# Fields that are not a connector type's settings or secrets, by the label the user sees.
-FIXED_LABELS = {"name": "Name", "description": "Description", "type": "Type", "new_value": "New value",
-                "secret": "Secret", "to": "To address", "sender": "Send through", "receiver": "Wait in",
-                "admin.email": "Admin e-mail", "admin.name": "Admin name",
-                "admin.test_recipient": "Test recipient"}
-
-
 def field_label(path: str, labels: Mapping[str, str] | None = None) -> str:
-    """The label a user knows a field by, for an internal path (``settings.bootstrap_servers``)."""
-    labels = labels or {}
-    key = path.removeprefix("settings.").removeprefix("secrets.")
-    if path in labels or key in labels:
-        return labels.get(path) or labels[key]
-    if path in FIXED_LABELS:
-        return FIXED_LABELS[path]
+    """:func:`desktop.core.fields.field_label`, falling back on every connector type's labels."""
     from desktop.connectors import registry
+    every: dict[str, str] = {}
     for ctype in registry().values():
-        labels_of = {f.name: f.label for f in ctype.fields} | {s.name: s.label for s in ctype.secrets}
-        if key in labels_of:
-            return labels_of[key]
-    return key.replace("_", " ").capitalize()
+        for name, label in ctype.labels().items():
+            every.setdefault(name, label)
+    return core_field_label(path, labels, every)
 
 
 def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None) -> tuple[str, str] | None:
@@ -44,6 +32,8 @@ def describe_input(exc: ConnectorError, labels: Mapping[str, str] | None = None)
         return None
     message = "; ".join(field_sentence(label, problem) for label, problem in problems)
     named = ", ".join(f"“{label}”" for label, _p in problems)
+    if isinstance(exc, FieldError) and exc.own_hint:
+        return message, exc.hint
     return message, f"Correct {named} and try again."
 
 
@@ -88,6 +78,10 @@ class ResultBanner(QFrame):
 
     def info(self, title: str, message: str = "") -> None:
         self._show("info", title, message)
+
+    def partial(self, title: str, message: str = "", hint: str = "") -> None:
+        """Done, but not all of it: what was and was not done, and what to do (amber, no ✓)."""
+        self._show("partial", "⚠ " + title, message, hint)
 
     def error(self, exc: BaseException, title: str | None = None, labels: Mapping[str, str] | None = None) -> None:
         """``labels``: field name → label of the connector type at hand (bad input names fields by them)."""

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import errors
-from desktop.core.describe import summary
+from desktop.core.describe import KEYCHAIN_PLACE, summary
 from desktop.core.model import Connector
 from desktop.core.service import Desk
 from desktop.core.store import (
@@ -538,7 +538,7 @@ class EmptyState(QWidget):
 
     create_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, secrets_place: str = KEYCHAIN_PLACE) -> None:
         super().__init__(parent)
         self.setObjectName("emptyState")
         ev = QVBoxLayout(self)
@@ -550,7 +550,10 @@ class EmptyState(QWidget):
             "A connector holds the server, sign-in and checks for one thing your workflows use —\n"
             "an SMTP server or SendGrid key to send mail, an IMAP mailbox to watch, a Kafka topic.\n"
             "Create one and Connector Desk checks it live — encryption, sign-in, the target — before you "
-            "save it.\nPasswords and keys go to your system keychain, never to a file."))
+            "save it.\n"))
+        self._text = text.text()
+        self.text = text
+        self.set_secrets_place(secrets_place)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setWordWrap(True)
         text.setProperty("role", "help")
@@ -567,3 +570,7 @@ class EmptyState(QWidget):
         ev.addSpacing(12)
         ev.addLayout(row)
         ev.addStretch(3)
+
+    def set_secrets_place(self, place: str) -> None:
+        """Say where this workspace keeps passwords and keys (Desk.secrets_place())."""
+        self.text.setText(self._text + self.tr("Passwords and keys go to {0}, never to a file.").format(place))

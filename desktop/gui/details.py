@@ -91,7 +91,8 @@ class DetailsPane(QWidget):
             for w in ctype.warnings(conn.settings):
                 parts.append(f"<p style='color:{WARN_COLOR}'>⚠ {escape(w)}</p>")
             parts.append(self._table(self.tr("Settings"), [(ln.label, ln.value) for ln in settings_lines(conn, ctype)]))
-            parts.append(self._table(self.tr("Secrets"), [(ln.label, ln.value) for ln in secret_lines(conn, ctype)]))
+            parts.append(self._table(self.tr("Secrets"), [(ln.label, ln.value) for ln in secret_lines(
+                conn, ctype, place=self.desk.secrets_place())]))
         if last is not None:
             steps = [(("✓ " if s.ok else "✗ ") + s.label, f"{s.ms:.0f} ms" + (f" — {s.detail}" if s.detail else ""))
                      for s in last.steps]

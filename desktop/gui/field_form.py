@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.describe import KEYCHAIN_PLACE
 from desktop.core.fields import Field, SecretField
 from desktop.gui.secret_edit import SecretEdit
 
@@ -36,8 +37,10 @@ class FieldForm(QWidget):
     pick_requested = Signal(str)
 
     def __init__(self, fields: list[Field], secrets: list[SecretField] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, secrets_place: str = KEYCHAIN_PLACE) -> None:
+        """``secrets_place``: where the workspace keeps secrets (Desk.secrets_place()), for their placeholder."""
         super().__init__(parent)
+        self.secrets_place = secrets_place
         self.fields = {f.name: f for f in fields}
         self.secret_fields = {s.name: s for s in (secrets or [])}
         self.editors: dict[str, QWidget] = {}
@@ -162,7 +165,7 @@ class FieldForm(QWidget):
     def _secret_editor(self, s: SecretField) -> QWidget:
         w = SecretEdit().named(f"secret_{s.name}", f"show_{s.name}")
         le = w.edit
-        le.setPlaceholderText(self.tr("stored in the system keychain"))
+        le.setPlaceholderText(self.tr("stored in {0}").format(self.secrets_place))
         le.textChanged.connect(lambda v, n=s.name: self._emit(n, v))
         self.editors[s.name] = le
         return w

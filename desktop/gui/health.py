@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.core import errors, health
 from desktop.core.contract import counted
 from desktop.core.describe import local_time
-from desktop.core.failures import SPAM_REPORT_WARNING
+from desktop.core.failures import SPAM_REPORT_WARNING, read_outcome
 from desktop.core.model import Connector
 from desktop.core.pipeline import RunResult
 from desktop.core.service import Desk
@@ -161,11 +161,13 @@ class FailuresDialog(QDialog):
         notes = list(result.info.get("notes", []))
         self.notes.setText("\n".join(escape(n) for n in notes))
         self.notes.setVisible(bool(notes))
-        if self.failures:
-            n = len(self.failures)
-            self.banner.info(self.tr("1 failed send") if n == 1 else self.tr("{0} failed sends").format(n))
+        outcome = read_outcome(result.info)
+        if outcome.state == "none":
+            self.banner.success(outcome.title)
+        elif outcome.state == "partial":  # some lists could not be read: never a green all-clear
+            self.banner.partial(outcome.title, escape(outcome.message), escape(outcome.hint))
         else:
-            self.banner.success(self.tr("No failed sends"))
+            self.banner.info(outcome.title)
         self._update()
 
     def _failed(self, exc: BaseException) -> None:

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
             return
         from desktop.gui.connector_list import ConnectorList, EmptyState
 
-        self.empty_page = EmptyState()
+        self.empty_page = EmptyState(secrets_place=self.desk.secrets_place())
         self.empty_page.create_requested.connect(self.new_connector)
         self.list_page = ConnectorList(self.desk)
         self.list_page.selection_changed.connect(self._update_actions)
@@ -216,8 +216,8 @@ class MainWindow(QMainWindow):
                                                                                 conn.name))
         if conn is not None and not conn.secret_names:
             self.rotate_action.setEnabled(False)
-            self.rotate_action.setToolTip(self.tr("{0} — “{1}” keeps no secret in the keychain").format(
-                self._tip(self.rotate_action), conn.name))
+            self.rotate_action.setToolTip(self.tr("{0} — “{1}” keeps no secret in {2}").format(
+                self._tip(self.rotate_action), conn.name, self.desk.secrets_place()))
         if conn is not None:
             from desktop.core.contract import Action  # loaded with the connector types, when one is selected
             if not (ctype and ctype.actions & {Action.SEND, Action.RECEIVE}):
@@ -315,7 +315,8 @@ class MainWindow(QMainWindow):
     def new_connector(self) -> ConnectorWizard:
         from desktop.core.wizard import WizardFlow
         taken = {c.name for c in self.connectors}
-        return self._open_wizard(WizardFlow(self.desk.types, taken, saved_types=self._saved_types()))
+        return self._open_wizard(WizardFlow(self.desk.types, taken, saved_types=self._saved_types(),
+                                            secrets_place=self.desk.secrets_place()))
 
     def _saved_types(self) -> dict[str, str]:
         return {c.name: c.type for c in self.connectors}
@@ -324,10 +325,10 @@ class MainWindow(QMainWindow):
         conn = next((c for c in self.connectors if c.name == name), None)
         if conn is None:
             return
-        self.statusBar().showMessage(self.tr("Reading the keychain…"))
+        self.statusBar().showMessage(self.tr("Reading the secrets from {0}…").format(self.desk.secrets_place()))
         self.runner.run(lambda _t, _e: self.desk.load_secrets(conn), doing,
                         on_finished=lambda secrets: self._keychain_read(conn, secrets, then),
-                        on_failed=lambda exc: self.banner.error(exc, self.tr("Could not read the keychain")))
+                        on_failed=lambda exc: self.banner.error(exc, self.tr("Could not read the secrets")))
 
     def edit_connector(self) -> None:
         name = self.selected_name()
@@ -335,7 +336,8 @@ class MainWindow(QMainWindow):
             from desktop.core.wizard import WizardFlow
             taken = {c.name for c in self.connectors}
             self._with_secrets(name, lambda c, s: self._open_wizard(
-                WizardFlow(self.desk.types, taken, existing=c, secrets=s, saved_types=self._saved_types())), "edit")
+                WizardFlow(self.desk.types, taken, existing=c, secrets=s, saved_types=self._saved_types(),
+                           secrets_place=self.desk.secrets_place())), "edit")
 
     def duplicate_connector(self) -> None:
         name = self.selected_name()
@@ -349,7 +351,7 @@ class MainWindow(QMainWindow):
             copy.name = self.desk.duplicate_name(conn.name)
             copy.status = type(conn.status)()
             self._open_wizard(WizardFlow(self.desk.types, taken, existing=copy, secrets=secrets, duplicate=True,
-                                         saved_types=self._saved_types()))
+                                         saved_types=self._saved_types(), secrets_place=self.desk.secrets_place()))
         self._with_secrets(name, open_copy, "duplicate")
 
     def _keychain_read(self, conn: Connector, secrets: Any, then: Any) -> None:
@@ -374,8 +376,8 @@ class MainWindow(QMainWindow):
                 ", ".join(f"“{u}”" for u in users))
         answer = ask.warning(
             self, self.tr("Delete connector?"),
-            self.tr("Delete “{0}” and remove its secrets from the keychain? Workflows that use it will "
-                    "stop working. This cannot be undone.").format(name) + also,
+            self.tr("Delete “{0}” and remove its secrets from {1}? Workflows that use it will "
+                    "stop working. This cannot be undone.").format(name, self.desk.secrets_place()) + also,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel, {QMessageBox.StandardButton.Yes: self.tr("&Delete")})
         if answer != QMessageBox.StandardButton.Yes:
@@ -451,7 +453,7 @@ class MainWindow(QMainWindow):
         answer = ask.warning(
             self, self.tr("Send the secret to this address?"),
             self.tr("{0}\n\nOnly say yes if you run or trust this address: whoever runs it receives the "
-                    "connector's key from your keychain.").format(error.message),
+                    "connector's key from {1}.").format(error.message, self.desk.secrets_place()),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
             {QMessageBox.StandardButton.Yes: self.tr("&Send it there")})
         if answer != QMessageBox.StandardButton.Yes:
@@ -654,6 +656,8 @@ class MainWindow(QMainWindow):
             self.list_page.model.desk = self.list_page.details.desk = desk
         if self._validate_all_job is not None:
             self._validate_all_job.desk = desk
+        if self.empty_page is not None:
+            self.empty_page.set_secrets_place(desk.secrets_place())
         self.workspace_choice.setEnabled(True)
         self.setWindowTitle(APP_NAME if name == "local" else f"{APP_NAME} — {name}")
         self.reload()

@@ -26,6 +26,10 @@ class RotateDialog(CheckDialog):
         self.ui: Any = cast(Any, Ui_RotateForm())  # generated, untyped: its widgets are named in ui/rotate.ui
         self.ui.setupUi(self)
         self.setWindowTitle(self.tr("Rotate a secret of “{0}”").format(conn.name))
+        self.ui.intro.setText(self.tr(
+            "The new value is checked live first. Only if the check passes does it replace the current one; the "
+            "previous value stays in {0} for the grace period so it can be restored. If anything fails, nothing "
+            "changes.").format(desk.secrets_place()))
         self.secret: QComboBox = self.ui.secretName
         labels = {s.name: s.label for s in desk.types[conn.type].secrets}
         for name in conn.secret_names:

@@ -124,7 +124,7 @@ def test_suppressions_removed_with_the_spam_warning(qtbot, app_home, sendgrid, s
     dialog.refresh()
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=15000)
     assert dialog.table.rowCount() == 2 and dialog.remove_btn.isVisible() and not dialog.replay_btn.isVisible()
-    assert "suppression.blocks.read" in dialog.notes.text() and dialog.notes.isVisible()
+    assert "suppression.blocks.read" in dialog.banner.hint.text() and dialog.banner.property("state") == "partial"
     _select_row(dialog, 2, "angry@example.com")
     qtbot.wait(100)
     shoot(dialog, "failures-sendgrid")
@@ -257,5 +257,29 @@ def test_replaying_a_dead_letter_again_asks_and_replays_on_purpose(qtbot, window
     c = KafkaConsumer(base, **kafka_plain.client_config(), auto_offset_reset="earliest", consumer_timeout_ms=5000)
     assert sum(1 for _ in c) == 2  # replayed twice: once, then once more on purpose
     c.close()
+
+
+def test_suppressions_a_key_may_read_only_in_part_are_never_a_green_all_clear(qtbot, app_home, sendgrid, shoot):
+    """Bounces read and empty, the other four lists not readable: not “✓ No failed sends” but what was
+    read, what was not and why, and the scopes to add."""
+    sendgrid.suppressions = {"blocks": [{"created": int(time.time()), "email": "blocked@example.com",
+                                         "reason": "554 blocked"}]}  # there, but this key cannot see it
+    key = sendgrid.add_key(["mail.send", "suppression.bounces.read"])
+    desk = Desk(registry(), app_home)
+    desk.import_document(sendgrid_document(sendgrid.base, env="K"), {"K": key})
+    dialog = FailuresDialog(desk, desk.get("sg-mail"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.refresh()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=15000)
+    banner = dialog.banner
+    assert dialog.table.rowCount() == 0
+    assert banner.property("state") == "partial" and "✓" not in banner.title.text()
+    assert "No failed sends" not in banner.title.text()
+    assert "Only 1 of 5 lists could be read" in banner.title.text()
+    assert banner.message.text().startswith("Read: bounces — no failed sends in bounces. Not read: blocks, invalid "
+                                            "emails, spam reports, unsubscribes (this key may not read them).")
+    assert "“suppression.blocks.read”" in banner.hint.text() and "Suppressions → Read Access" in banner.hint.text()
+    shoot(dialog, "failures-sendgrid-partial")
     dialog.reject()
     dialog.runner.wait(3000)

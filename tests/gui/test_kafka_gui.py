@@ -147,3 +147,31 @@ def test_kafka_provider_hints_are_shown(qtbot, window, kafka_auth, shoot):
     assert "Confluent Cloud refused the API key" in vpage.banner.hint.text()
     shoot(wiz, "kafka-validate-confluent-hint")
     wiz.reject()
+
+
+def test_an_invalid_topic_name_is_a_field_error_before_any_network(qtbot, window, shoot):
+    """`ord ers!` is refused beside “Topic” (and the dead-letter topic beside its own field) on the
+    sign-in page; Next does not go on to the live check."""
+    wiz = start_wizard(window, "bad-topic", "kafka")
+    wiz.next()  # self-managed
+    proto = field(wiz, "server", "security_protocol")
+    proto.setCurrentIndex(proto.findData("PLAINTEXT"))
+    fill_text(field(wiz, "server", "bootstrap_servers"), "127.0.0.1:1")
+    wiz.next()
+    auth = wiz.page_named("auth")
+    assert wiz.currentPage() is auth
+    fill_text(field(wiz, "auth", "topic"), "ord ers!")
+    fill_text(field(wiz, "auth", "dead_letter_topic"), "..")
+    wiz.next()
+    assert wiz.currentPage() is auth and wiz.flow.result is None  # no live check ran
+    topic_error = auth.form.errors["topic"]
+    assert topic_error.isVisible()
+    assert "“ord ers!” is not a valid topic name" in topic_error.text()
+    assert "ASCII letters, digits" in topic_error.text()
+    assert "Kafka refuses “.” and “..”" in auth.form.errors["dead_letter_topic"].text()
+    assert field(wiz, "auth", "topic").text() == "ord ers!"  # what the user typed is kept
+    shoot(wiz, "kafka-auth-bad-topic")
+    fill_text(field(wiz, "auth", "topic"), "orders." + "x" * 242)
+    fill_text(field(wiz, "auth", "dead_letter_topic"), "orders.dlq")
+    assert wiz.flow.problems("auth") == {}  # 249 characters of the allowed ones: a valid name
+    wiz.reject()

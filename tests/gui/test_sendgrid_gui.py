@@ -55,7 +55,7 @@ def test_sendgrid_wizard(qtbot, window, sendgrid, shoot):
     rows = dict(wiz.flow.summary())
     assert rows["Sender (From) address"] == "billing@example.com"
     assert rows["Sandbox test sends (validated by SendGrid, nothing delivered)"] == "yes"
-    assert rows["Secrets"] == "API key — stored in the system keychain"
+    assert rows["Secrets"] == "API key — stored in your system keychain"
     shoot(wiz, "sendgrid-summary")
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
@@ -106,3 +106,49 @@ def test_round_trip_through_a_sandbox_is_refused_before_sending(qtbot, window, s
     r = window.desk.roundtrip(sg, window.desk.load_secrets(sg), imap, window.desk.load_secrets(imap))
     assert not r.ok and "sandbox" in r.error.message and sendgrid.sent == []
     dialog.reject()
+
+
+def _failed_step(steps):  # type: ignore[no-untyped-def]
+    return next(steps.topLevelItem(i) for i in range(steps.topLevelItemCount())
+                if steps.topLevelItem(i).text(0) == "✗")
+
+
+def test_sendgrid_errors_name_fields_by_their_labels_under_the_right_step(qtbot, window, sendgrid, shoot):
+    """A key of the wrong shape and an unconfirmed address override: the banner says “API key” and
+    “API address override” (never secrets.api_key / settings.api_base), the address failure is
+    under the address step (not the key's shape), and the hint names the checkbox by its label."""
+    key = sendgrid.add_key(["mail.send"])
+    wiz = start_wizard(window, "sg-labels", "sendgrid")
+    fill_text(field(wiz, "server", "from_address"), "billing@example.com")
+    fill_text(field(wiz, "server", "api_base"), sendgrid.base)  # not confirmed
+    wiz.next()
+    fill_text(field(wiz, "auth", "api_key"), key)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=10000)
+    vpage = wiz.page_named("validate")
+    banner = vpage.banner
+    text = banner.title.text() + banner.message.text() + banner.hint.text()
+    assert "settings." not in text and "secrets." not in text
+    assert banner.message.text().startswith(f"API address override: “{sendgrid.base}” is not SendGrid's address")
+    assert "“Send the API key to this API address override”" in banner.hint.text()
+    assert "Check the API address" in banner.title.text() and "key's shape" not in banner.title.text()
+    assert _failed_step(vpage.steps).text(1) == "Check the API address"
+    assert sendgrid.requests == []
+    shoot(wiz, "sendgrid-validate-unconfirmed-address")
+
+    wiz.back()
+    wiz.back()
+    field(wiz, "server", "api_base_confirmed").setChecked(True)
+    wiz.next()
+    fill_text(field(wiz, "auth", "api_key"), "notakey-123")
+    wiz.flow.result = None
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=10000)
+    text = banner.title.text() + banner.message.text() + banner.hint.text()
+    assert "secrets." not in text
+    assert banner.message.text().startswith("API key: this does not look like a SendGrid API key")
+    assert "“SG.”" in banner.hint.text()
+    assert _failed_step(vpage.steps).text(1) == "Check the key's shape"
+    assert sendgrid.requests == []
+    shoot(wiz, "sendgrid-validate-key-shape")
+    wiz.reject()

@@ -223,7 +223,7 @@ def test_focus_never_rests_on_back_after_a_test_send(qtbot, window, mail, certs)
     rows = dict(wiz.flow.summary())
     assert rows["Sender (From) address"] == mail.users[0].address
     assert rows["CA file"] == str(certs.ca.ca_file)
-    assert rows["Secrets"] == "Password — stored in the system keychain"
+    assert rows["Secrets"] == "Password — stored in your system keychain"
     wiz.reject()
 
 

@@ -212,3 +212,18 @@ def test_cli_produce_and_peek(tmp_path, app_home, kafka_plain):
     assert r.returncode == 0 and "Produce → read back" in r.stdout, r.stdout + r.stderr
     r = cli("peek", "--count", "2")
     assert r.returncode == 0 and "key=order-17" in r.stdout and "reason=schema mismatch" in r.stdout
+
+
+def test_an_invalid_topic_name_is_refused_before_any_network(desk):
+    """A saved or hand-made connector whose topic Kafka cannot have: a field error naming “Topic”
+    at the settings step, never a live look-up for “There is no topic named …”."""
+    c = conn(f"127.0.0.1:{closed_port()}")
+    c.settings["topic"] = "ord ers!"
+    r = desk.validate(c, {})
+    assert r.error.code == "bad_input" and r.error.step == "settings" and r.error.field == "settings.topic"
+    assert r.error.message.startswith("Topic: “ord ers!” is not a valid topic name")
+    assert [s.name for s in r.steps] == ["settings"]
+    c.settings.update(topic="orders", dead_letter_topic="x" * 250)
+    r = desk.validate(c, {})
+    assert r.error.field == "settings.dead_letter_topic"
+    assert r.error.message.startswith("Dead-letter topic: is too long (250 characters")

@@ -42,7 +42,7 @@ def test_valid_key_with_scopes_and_verified_sender(desk, sendgrid):
     r = desk.validate(conn(sendgrid.base), key(k))
     assert r.ok, r.error
     assert r.info["scopes"] == sorted(FULL) and r.info["sender_verified"] is True
-    assert [s.name for s in r.steps] == ["key", "scopes", "sender"]
+    assert [s.name for s in r.steps] == ["address", "key", "scopes", "sender"]
     assert "is a verified sender" in r.steps[-1].detail
 
 
@@ -78,14 +78,17 @@ def test_rate_limited_says_when_to_retry(desk, sendgrid):
 
 def test_key_shape_is_checked_before_any_request(desk, sendgrid):
     r = desk.validate(conn(sendgrid.base), key("not-a-sendgrid-key"))
-    assert r.error.code == "bad_input" and "api_key" in r.error.message and r.error.step == "key"
+    assert r.error.code == "bad_input" and r.error.step == "key" and r.error.field == "secrets.api_key"
+    assert r.error.message.startswith("API key: this does not look like a SendGrid API key")
+    assert "secrets." not in r.error.message and "“SG.”" in r.error.hint
     assert sendgrid.requests == []
 
 
 def test_api_base_must_be_https_unless_loopback(desk, sendgrid):
     k = sendgrid.add_key(FULL)
     r = desk.validate(conn("http://api.example.com"), key(k))
-    assert r.error.code == "bad_input" and "settings.api_base" in r.error.message
+    assert r.error.code == "bad_input" and r.error.step == "address" and r.error.field == "settings.api_base"
+    assert r.error.message.startswith("API address override: must be https")
 
 
 def test_connect_refused(desk):
@@ -250,7 +253,10 @@ def test_a_long_redirect_target_is_cut_short(desk, https_redirect):
 def test_an_unconfirmed_api_base_gets_no_key(desk, sendgrid):
     k = sendgrid.add_key(FULL)
     r = desk.validate(conn(sendgrid.base, api_base_confirmed=False), key(k))
-    assert r.error.code == "confirmation_required" and "settings.api_base" in r.error.message
+    assert r.error.code == "confirmation_required" and r.error.step == "address"
+    assert r.error.message.startswith(f"API address override: “{sendgrid.base}” is not SendGrid's address")
+    assert "settings." not in r.error.message
+    assert "Tick “Send the API key to this API address override”" in r.error.hint
     assert sendgrid.requests == []
     r = desk.test_send(conn(sendgrid.base, api_base_confirmed=False), key(k), "you@example.com")
     assert r.error.code == "confirmation_required" and sendgrid.requests == []

@@ -10,6 +10,7 @@ from typing import Any
 
 from desktop.connectors import registry
 from desktop.core import health
+from desktop.core.failures import read_outcome
 from desktop.core.service import Desk
 from tests.conftest import sendgrid_document
 from tests.integration.test_cli import cli
@@ -58,7 +59,7 @@ def test_every_list_read_with_reason_time_and_status_and_stats(app_home, sendgri
     assert bounce["time"] == datetime.fromtimestamp(NOW - 60, UTC).isoformat(timespec="milliseconds")
     assert found[3]["reason"] == "marked the message as spam"
     assert [d["requests"] for d in result.info["stats"]] == [12, 11, 10]
-    assert result.info["notes"] == []
+    assert result.info["notes"] == [] and result.info["unread"] == []
     assert sendgrid.violations == []
 
 
@@ -70,8 +71,14 @@ def test_a_key_without_read_scopes_is_told_which_scope_to_add(app_home, sendgrid
     assert "suppression.bounces.read" in result.error.hint
     partial = health.failures(_desk(app_home, sendgrid, ["mail.send", "suppression.bounces.read"], "sg-b"), "sg-b")
     assert partial.ok and [f["source"] for f in partial.info["failures"]] == ["sendgrid_bounce"]
-    assert any("suppression.blocks.read" in n for n in partial.info["notes"])
+    assert [u["what"] for u in partial.info["unread"]] == ["blocks", "invalid emails", "spam reports", "unsubscribes"]
+    assert "“suppression.blocks.read”" in partial.info["unread_hint"]
     assert any("stats.read" in n for n in partial.info["notes"])
+    outcome = read_outcome(partial.info)  # a part was read: never the all-clear "No failed sends"
+    assert outcome.state == "partial" and "4 of 5 lists could not be read" in outcome.title
+    assert outcome.message.startswith("Read: bounces — 1 failed send in bounces. Not read: blocks, invalid emails, "
+                                      "spam reports, unsubscribes (this key may not read them).")
+    assert read_outcome(health.failures(_desk(app_home, sendgrid, READ, "sg-all"), "sg-all").info).state == "found"
 
 
 def test_fifty_thousand_entries_are_read_in_documented_pages(app_home, sendgrid):

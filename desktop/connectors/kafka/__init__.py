@@ -3,6 +3,7 @@ The protocol code in :mod:`.session` (and kafka-python) loads when a check runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from desktop.core.contract import Action, ConnectorType, Fact, Listing, Row, Wording, plural
@@ -12,6 +13,7 @@ from desktop.core.model import Connector
 from desktop.core.pipeline import Run
 from desktop.core.record import replace
 from desktop.core.secret import Secret
+from desktop.core.textsafe import preview
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +30,23 @@ PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 OAUTH = {"security_protocol": ("SASL_PLAINTEXT", "SASL_SSL"), "sasl_mechanism": ("OAUTHBEARER",)}
 SASL = ("SASL_PLAINTEXT", "SASL_SSL")
 TLS = ("SSL", "SASL_SSL")
+TOPIC_RE = re.compile(r"[A-Za-z0-9._-]+")
+TOPIC_MAX = 249
+
+
+def topic_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a Kafka topic (Kafka's own rule: 1–249 ASCII letters, digits, “.”, “_”
+    and “-”, and not “.” or “..”), or None. Checked before anything goes to the network."""
+    if name in (".", ".."):
+        return f"“{name}” is not a valid topic name (Kafka refuses “.” and “..”)"
+    if len(name) > TOPIC_MAX:
+        return f"is too long ({len(name):,} characters; Kafka allows at most {TOPIC_MAX})"
+    if not TOPIC_RE.fullmatch(name):
+        bad = sorted({c for c in name if not TOPIC_RE.fullmatch(c)})
+        shown = ", ".join("a space" if c == " " else f"“{preview(c)}”" for c in bad[:5])
+        return (f"“{preview(name)}” is not a valid topic name: use only ASCII letters, digits, “.”, “_” and “-” "
+                f"(not: {shown})")
+    return None
 
 
 class KafkaConnector(ConnectorType):
@@ -42,8 +61,8 @@ class KafkaConnector(ConnectorType):
         server_text="Where the cluster is and how the connection is protected.",
         checks="Connector Desk reaches each bootstrap server, negotiates TLS, signs in and checks the topic",
         auth_title="Sign-in and topic",
-        auth_text="How Connector Desk signs in to the cluster, and the topic to check. Secrets go to the system "
-                  "keychain, never to a file.",
+        auth_text="How Connector Desk signs in to the cluster, and the topic to check. Secrets go to {secrets}, "
+                  "never to a file.",
         test_title="Admin details and test record",
         test_text="Produce a test record into the live topic and read it back (its consumers see it too; you are "
                   "asked first), or look at the newest dead-letter records. No consumer offsets are committed.",
@@ -82,9 +101,10 @@ class KafkaConnector(ConnectorType):
         Field("oauth_client_id", "Client id", "text", required=True, page="auth", when=OAUTH),
         Field("oauth_scope", "Scope", "text", page="auth", when=OAUTH,
               help="Optional: the scope the cluster expects in its tokens, space-separated."),
-        Field("topic", "Topic", "text", required=True, page="auth", placeholder="orders",
+        Field("topic", "Topic", "text", required=True, page="auth", placeholder="orders", check=topic_problem,
               help="Must exist; names are case-sensitive."),
         Field("dead_letter_topic", "Dead-letter topic", "text", page="auth", placeholder="orders.dlq",
+              check=topic_problem,
               help="Optional: where failed records go. Checked, and its newest records can be peeked at."),
         Field("consumer_group", "Consumer group", "text", page="auth", placeholder="workflow-orders",
               help="Optional: the group the trigger consumes as; checked to be describable."),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from desktop.connectors.base import ConnectorType
-from desktop.connectors.kafka import sasl
+from desktop.connectors.kafka import sasl, topic_problem
 from desktop.core import errors, net, oauth, tls
 from desktop.core.blocking import bounded
 from desktop.core.contract import counted
@@ -162,6 +162,9 @@ class KafkaChecks:
         label = "Check the settings" + (" and client certificate" if s.get("client_cert_file") else "")
         with run.step("settings", label) as st:
             servers = parse_servers(s.get("bootstrap_servers"))
+            for name in ("topic", "dead_letter_topic"):  # a saved or hand-written name: refused before any network
+                if s.get(name) and (problem := topic_problem(str(s[name]))):
+                    raise FieldError(f"settings.{name}", problem, label=self.ctype.field_label(f"settings.{name}"))
             ctx = client_tls(s, secrets)
             mechanism = str(s.get("sasl_mechanism")) if s.get("security_protocol") in SASL else None
             credential = self._credential_secret(mechanism, secrets)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from desktop.connectors.base import ConnectorType
-from desktop.connectors.sendgrid import API_BASES, is_sendgrid_host
+from desktop.connectors.sendgrid import API_BASES, CONNECTOR, is_sendgrid_host
 from desktop.core import errors, web
 from desktop.core.blocking import bounded
 from desktop.core.errors import ConnectorError, FieldError
@@ -35,26 +35,32 @@ RETRIES = 3
 
 
 def api_base(settings: Mapping[str, Any]) -> str:
+    """The API address the key goes to; an override that is not SendGrid's only once confirmed.
+    Errors name the fields by their labels (“API address override”)."""
+    override, confirm = CONNECTOR.field("api_base"), CONNECTOR.field("api_base_confirmed")
     base = str(settings.get("api_base") or API_BASES.get(str(settings.get("region")), API_BASES["global"]))
-    url = web.check_url(base, "settings.api_base")
+    try:
+        url = web.check_url(base, "settings.api_base")
+    except FieldError as exc:
+        raise FieldError(exc.field, exc.problem, label=override.label) from None
     if not is_sendgrid_host(url) and settings.get("api_base_confirmed") is not True:
         raise ConnectorError(errors.CONFIRMATION_REQUIRED,
-                             f"settings.api_base: “{web.shown(url)}” is not SendGrid's address; the API key is "
+                             f"{override.label}: “{web.shown(url)}” is not SendGrid's address; the API key is "
                              "sent there only once you confirm it. Nothing was sent.",
-                             "Confirm the API address override (in the app, or with --trust-api-base on the "
-                             "command line), or clear it to use SendGrid's own address.")
+                             f"Tick “{confirm.label}” (under “Advanced”; on the command line: --trust-api-base), "
+                             f"or clear “{override.label}” to use SendGrid's own address.")
     return url
 
 
 def check_key(secrets: Mapping[str, Secret]) -> Secret:
+    label = CONNECTOR.field_label("secrets.api_key")
     key = secrets.get("api_key")
     if not key:
-        raise FieldError("secrets.api_key", "is required")
+        raise FieldError("secrets.api_key", "is required", label=label)
     if not KEY_RE.match(key.reveal()):
-        raise ConnectorError(errors.BAD_INPUT,
-                             "secrets.api_key: this does not look like a SendGrid API key (SG.xxxx.yyyy). "
-                             "Nothing was sent.",
-                             "Copy the whole key shown once when it was created; it starts with “SG.”.")
+        raise FieldError("secrets.api_key", "this does not look like a SendGrid API key (SG.xxxx.yyyy). Nothing "
+                                            "was sent.",
+                         "Copy the whole key shown once when it was created; it starts with “SG.”.", label=label)
     return key
 
 
@@ -168,10 +174,12 @@ class SendGridChecks:
         self.ctype = ctype
 
     def _open(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> Http:
+        with run.step("address", "Check the API address") as st:
+            base = api_base(conn.settings)
+            st.detail = base if is_sendgrid_host(base) else f"{base} (confirmed: not SendGrid's own address)"
         with run.step("key", "Check the key's shape") as st:
             key = check_key(secrets)
-            base = api_base(conn.settings)
-            st.detail = f"SG.…{key.reveal()[-4:]} for {base}"
+            st.detail = f"SG.…{key.reveal()[-4:]}"
         return Http(run, base, key)
 
     def validate(self, conn: Connector, secrets: Mapping[str, Secret], run: Run) -> None:

@@ -27,6 +27,10 @@ STAT_METRICS = ("requests", "delivered", "deferred", "bounces", "blocks", "bounc
 _EMAIL = re.compile(r"^[^@\s/?#]{1,64}@[^@\s/?#]{1,255}$")
 
 
+def _words(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
 def read_scope(kind: str) -> str:
     return f"suppression.{kind}.read"
 
@@ -71,14 +75,14 @@ class Suppressions(SendGridChecks):
 
     def failures(self, conn: Connector, secrets: Mapping[str, Secret], run: Run, limit: int) -> None:
         """Every suppression list the key may read (each up to ``limit``, paged) → the newest
-        ``limit`` as failures; ``run.info["notes"]`` names lists that could not be read and why;
+        ``limit`` as failures; ``run.info["read"]`` / ``["unread"]`` / ``["unread_hint"]`` say which
+        lists were read, which could not be and why, and what to do (desktop.core.failures.read_outcome);
         ``run.info["stats"]`` the last days' delivery counts where the key may read stats."""
         limit = max(1, min(limit, MAX_LIMIT))
         http = self._open(conn, secrets, run)
         scopes = self._scopes(http, run)
         readable = [k for k in SUPPRESSION_LISTS if read_scope(k) in scopes]
-        notes = [f"This key may not read {k.replace('_', ' ')}: add the scope “{read_scope(k)}” to see them."
-                 for k in SUPPRESSION_LISTS if k not in readable]
+        unreadable = [k for k in SUPPRESSION_LISTS if k not in readable]
         if not readable:
             raise ConnectorError(errors.API_KEY_MISSING_SCOPE,
                                  "This key may not read suppressions (bounces, blocks, invalid emails, spam reports, "
@@ -87,7 +91,7 @@ class Suppressions(SendGridChecks):
                                  f"(scopes {', '.join(read_scope(k) for k in SUPPRESSION_LISTS)}).")
         found: list[Failure] = []
         for kind in readable:
-            with run.step(f"list_{kind}", f"Read the {kind.replace('_', ' ')} list") as st:
+            with run.step(f"list_{kind}", f"Read the {_words(kind)} list") as st:
                 entries: list[Any] = []
                 while len(entries) < limit:
                     size = min(PAGE, limit - len(entries))
@@ -99,7 +103,14 @@ class Suppressions(SendGridChecks):
                 st.detail = f"{len(entries)} address(es)"
         found.sort(key=lambda f: f.time or "", reverse=True)
         run.info["failures"] = [f.to_dict() for f in found[:limit]]
-        run.info["notes"] = notes
+        run.info["notes"] = []  # other things not read (stats); the lists not read are in "unread"
+        # What was read and what was not (desktop.core.failures.read_outcome): never an all-clear for a part.
+        run.info["read"] = [_words(k) for k in readable]
+        run.info["unread"] = [{"what": _words(k), "why": "this key may not read them", "scope": read_scope(k)}
+                              for k in unreadable]
+        if unreadable:
+            run.info["unread_hint"] = ("Edit the key under Settings → API Keys and give it Suppressions → Read Access "
+                                       f"(scopes {', '.join(f'“{read_scope(k)}”' for k in unreadable)}), then Refresh.")
         self._stats(http, run, scopes)
 
     def _stats(self, http: Http, run: Run, scopes: list[str]) -> None:

@@ -148,7 +148,8 @@ class AuthPage(FormPage):
     signin: Any = None  # the OAuth sign-in panel, for types whose sign-in keeps a refresh token
 
     def build_form(self) -> FieldForm:
-        form = FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets))
+        form = FieldForm(self.flow.fields_for(self.name), list(self.flow.ctype.secrets),
+                         secrets_place=self.flow.secrets_place)
         form.pick_requested.connect(self.pick)
         return form
 
@@ -271,7 +272,7 @@ class AuthPage(FormPage):
     def initializePage(self) -> None:
         wording = self.flow.ctype.test_wording(self.flow.draft.settings)
         self.setTitle(wording.auth_title)
-        self.setSubTitle(wording.auth_text)
+        self.setSubTitle(self.flow.auth_text())
         super().initializePage()
         self._show_preset_note()
 

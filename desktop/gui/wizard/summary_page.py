@@ -27,7 +27,7 @@ class SummaryPage(Page):
     def __init__(self, wiz: ConnectorWizard) -> None:
         super().__init__(wiz)
         self.setTitle(self.tr("Summary"))
-        self.setSubTitle(self.tr("Check the details, then save. Secrets go to the system keychain."))
+        self.setSubTitle(self.tr("Check the details, then save. Secrets go to {0}.").format(wiz.flow.secrets_place))
         v = QVBoxLayout(self)
         self.box = QGroupBox()
         self.form = QFormLayout(self.box)

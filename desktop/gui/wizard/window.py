@@ -66,8 +66,7 @@ class ConnectorWizard(QWizard):
 
     def field_labels(self) -> dict[str, str]:
         """Field name → label for the connector type being edited (errors name fields by them)."""
-        ctype = self.flow.ctype
-        return {**{f.name: f.label for f in ctype.fields}, **{s.name: s.label for s in ctype.secrets}}
+        return self.flow.ctype.labels()
 
     @property
     def busy(self) -> bool:
@@ -125,7 +124,7 @@ class ConnectorWizard(QWizard):
         old = self.flow.original_name
         summary.saving = True
         summary.completeChanged.emit()
-        summary.banner.busy(self.tr("Saving — storing secrets in the keychain…"))
+        summary.banner.busy(self.tr("Saving — storing secrets in {0}…").format(self.flow.secrets_place))
         desk, cache = self.desk, self.flow.token_cache
         self.runner.run(lambda _t, _e: desk.save(conn, secrets, old_name=old, status=status, token_cache=cache), "save",
                         on_finished=self._saved, on_failed=self._save_failed)

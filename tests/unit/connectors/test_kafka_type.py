@@ -63,3 +63,21 @@ def test_wording_checks_name_only_what_the_protocol_does() -> None:
                                         "checks the topic")
     assert [words[p].auth_title for p in words] == ["Topic", "Topic", "Sign-in and topic", "Sign-in and topic"]
     assert "certificate" in words["SSL"].auth_text and "certificate" not in words["PLAINTEXT"].auth_text
+
+
+def test_topic_names_follow_kafkas_rule_in_documents_and_before_any_network():
+    from desktop.connectors.kafka import CONNECTOR, topic_problem
+    from desktop.core.errors import FieldError
+    from desktop.core.fields import check_settings
+
+    for good in ("orders", "orders.dlq", "a", "A-b_c.9", "x" * 249, "..."):
+        assert topic_problem(good) is None, good
+    for bad in ("ord ers!", ".", "..", "x" * 250, "café", "a/b", "a:b"):
+        assert topic_problem(bad), bad
+    raw = {**CONNECTOR.default_settings(), "bootstrap_servers": "b:9092", "topic": "ord ers!",
+           "dead_letter_topic": "."}
+    _settings, problems = check_settings(CONNECTOR.fields, raw)
+    by_field = {p.field: p.problem for p in problems}
+    assert "is not a valid topic name" in by_field["settings.topic"]
+    assert "Kafka refuses" in by_field["settings.dead_letter_topic"]
+    assert all(isinstance(p, FieldError) for p in problems)
