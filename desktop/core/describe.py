@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from desktop import __version__
 from desktop.core.model import Connector, Status
+from desktop.core.secret import KEYCHAIN_PLACE
 
 if TYPE_CHECKING:
     from desktop.core.contract import ConnectorType
@@ -20,9 +21,7 @@ SUMMARY_OF = f"{__version__}/1"
 
 SHOWN_IN_SERVER = {"host", "port", "bootstrap_servers", "api_base", "provider", "timeout_s"}
 
-# Where a workspace keeps its secrets, as every page says it (Desk.secrets_place() picks one).
-KEYCHAIN_PLACE = "your system keychain"
-PASSPHRASE_PLACE = "the passphrase vault on this computer"
+
 
 
 def team_vault_place(name: str) -> str:

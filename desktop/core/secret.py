@@ -43,3 +43,8 @@ class Secret:
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")
+
+
+# Where a workspace keeps its secrets, as every page says it (Desk.secrets_place() picks one).
+KEYCHAIN_PLACE = "your system keychain"
+PASSPHRASE_PLACE = "the passphrase vault on this computer"

@@ -10,7 +10,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TIMEOUT_ENV = "CONNECTOR_DESK_KEYCHAIN_TIMEOUT"
 DEFAULT_TIMEOUT_S = 10.0

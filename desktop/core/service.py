@@ -118,14 +118,15 @@ class Desk:
     def secrets_place(self) -> str:
         """Where this workspace keeps secrets, as the pages say it: the team vault “team”, the
         passphrase vault, or your system keychain. Opens nothing (the GUI asks on its thread)."""
-        from desktop.core import describe
+        from desktop.core.secret import KEYCHAIN_PLACE, PASSPHRASE_PLACE
         if self.team is not None:
+            from desktop.core import describe
             return describe.team_vault_place(self.team.ws.name)
         if self._vault is not None:
-            return str(getattr(self._vault, "place", describe.KEYCHAIN_PLACE))
+            return str(getattr(self._vault, "place", KEYCHAIN_PLACE))
         import os
-        return describe.PASSPHRASE_PLACE if os.environ.get("CONNECTOR_DESK_VAULT") == "passphrase" \
-            else describe.KEYCHAIN_PLACE
+        return PASSPHRASE_PLACE if os.environ.get("CONNECTOR_DESK_VAULT") == "passphrase" \
+            else KEYCHAIN_PLACE
 
     def ctype(self, conn: Connector) -> ConnectorType:
         try:

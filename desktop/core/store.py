@@ -25,14 +25,17 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from desktop.core.atomic import file_lock, fsync_folder
 from desktop.core.errors import FieldError
 from desktop.core.logsetup import lazy_logger
 from desktop.core.model import Connector, Status
+from desktop.core.record import FrozenRecord, Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = lazy_logger(__name__)  # logging is imported when something is logged, not by a read
 
@@ -83,15 +86,18 @@ _LISTED_2 = ("SELECT c.name, c.type, c.doc, c.status_state, c.status_at, c.statu
              f"NULL, NULL, NULL, NULL, NULL, {_SECRET_NAMES} FROM connectors AS c ORDER BY c.rowid")
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(FrozenRecord):
     """What the list shows of a connector besides its name and status, computed when it is written
     (desktop.core.describe.summary). ``of``: the code that computed it (a newer one recomputes)."""
 
+    _fields = ("type_label", "server", "warnings", "of")
     type_label: str
     server: str
     warnings: tuple[str, ...]
     of: str
+
+    def __init__(self, type_label: str, server: str, warnings: tuple[str, ...], of: str) -> None:
+        self.__dict__.update(type_label=type_label, server=server, warnings=warnings, of=of)
 
 
 class CatalogueError(FieldError):
@@ -102,11 +108,13 @@ class CatalogueError(FieldError):
         super().__init__("catalogue", problem, hint)
 
 
-@dataclass
-class LoadReport:
-    recovered_from_backup: bool = False
-    problem: str = ""
-    notes: list[str] = field(default_factory=list)  # entries skipped, read-only use, …
+class LoadReport(Record):
+    _fields = ("recovered_from_backup", "problem", "notes")
+
+    def __init__(self, recovered_from_backup: bool = False, problem: str = "", notes: list[str] | None = None) -> None:
+        self.recovered_from_backup = recovered_from_backup
+        self.problem = problem
+        self.notes: list[str] = [] if notes is None else notes  # entries skipped, read-only use, …
 
 
 def encode_doc(conn: Connector) -> str:
@@ -144,7 +152,10 @@ def _status_row(status: Status) -> tuple[str, str | None, str | None, str | None
 
 # A row as Catalogue.listed() reads it (see ``_LISTED``): name, type, doc, the four status columns, the
 # summary columns, the secret names joined by SEP. The list keeps these tuples as they come.
-ListedRow = tuple[Any, ...]
+if TYPE_CHECKING:
+    ListedRow = tuple[Any, ...]
+else:
+    ListedRow = tuple
 NAME, TYPE, DOC, STATUS = 0, 1, 2, 3  # STATUS: the first of state, at, code, message
 DESCRIPTION, TYPE_LABEL, SERVER, WARNINGS, SUMMARY_BY, SECRETS = 7, 8, 9, 10, 11, 12
 
@@ -226,13 +237,16 @@ def row_connector(row: ListedRow) -> Connector:
                      status=Status(*row[STATUS:STATUS + 4]), previous_until=dict(d.get("previous_until", {})))
 
 
-@dataclass
-class Catalogue:
-    folder: Path
-    report: LoadReport = field(default_factory=LoadReport)
-    # The list's summary of a connector, written with it (set by the service layer, which has the
-    # connector types); None: rows are written without one and summarised when listed.
-    summarize: Callable[[Connector], Summary | None] | None = None
+class Catalogue(Record):
+    _fields = ("folder", "report", "summarize")
+
+    def __init__(self, folder: Path, report: LoadReport | None = None,
+                 summarize: Callable[[Connector], Summary | None] | None = None) -> None:
+        self.folder = folder
+        self.report = LoadReport() if report is None else report
+        # The list's summary of a connector, written with it (set by the service layer, which has the
+        # connector types); None: rows are written without one and summarised when listed.
+        self.summarize = summarize
 
     @property
     def path(self) -> Path:

@@ -29,21 +29,23 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from desktop import APP_ID
 from desktop.core import errors
 from desktop.core.atomic import file_lock, private_dir, write_atomic
-from desktop.core.describe import KEYCHAIN_PLACE, PASSPHRASE_PLACE
 from desktop.core.errors import ConnectorError, FieldError
 from desktop.core.model import secret_key  # noqa: F401 - the keychain item name, re-exported
-from desktop.core.secret import Secret
+from desktop.core.secret import KEYCHAIN_PLACE, PASSPHRASE_PLACE, Secret
 from desktop.core.secretservice import (
     Locked,
     SecretServiceOps,
     direct_session,
     keychain_timeout,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVICE = APP_ID
 ENVELOPE_OVER = 2000

@@ -9,12 +9,11 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.describe import KEYCHAIN_PLACE
 from desktop.core.errors import FieldError, InputErrors, field_sentence
 from desktop.core.fields import Field, SecretField, check_settings
 from desktop.core.model import Connector, check_admin, check_description, check_name
 from desktop.core.pipeline import RunResult
-from desktop.core.secret import Secret
+from desktop.core.secret import KEYCHAIN_PLACE, Secret
 
 if TYPE_CHECKING:
     from desktop.core.contract import ConnectorType

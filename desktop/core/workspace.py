@@ -13,15 +13,17 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from desktop.core import paths
 from desktop.core.atomic import write_atomic
 from desktop.core.errors import FieldError
+from desktop.core.record import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from desktop.core.contract import ConnectorType
     from desktop.core.service import Desk
 
@@ -32,20 +34,25 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 PATH_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
-@dataclass
-class Workspace:
+class Workspace(Record):
+    """Where connectors and their secrets live: ``local`` (this computer) or a team vault."""
+
+    _fields = ("name", "kind", "url", "mount", "prefix", "ca_file", "timeout_s")
     name: str
-    kind: str = "local"  # local | vault
-    url: str = ""
-    mount: str = "secret"
-    prefix: str = "connector-desk"
-    ca_file: str = ""
-    timeout_s: float = 10.0  # every call to the vault is bounded by this
+    kind: str  # local | vault
+    url: str
+    mount: str
+    prefix: str
+    ca_file: str
+    timeout_s: float  # every call to the vault is bounded by this
+
+    def __init__(self, name: str, kind: str = "local", url: str = "", mount: str = "secret",
+                 prefix: str = "connector-desk", ca_file: str = "", timeout_s: float = 10.0) -> None:
+        self.name, self.kind, self.url, self.mount = name, kind, url, mount
+        self.prefix, self.ca_file, self.timeout_s = prefix, ca_file, timeout_s
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("name")
-        return out
+        return {f: getattr(self, f) for f in self._fields if f != "name"}
 
 
 def _file(folder: Path | None = None) -> Path:
@@ -126,7 +133,7 @@ def listing(folder: Path | None = None) -> tuple[list[Workspace], str]:
     out = [Workspace(LOCAL)]
     for name, d in sorted(data["workspaces"].items()):
         if isinstance(d, dict):
-            out.append(Workspace(name, **{k: v for k, v in d.items() if k in Workspace.__dataclass_fields__}))
+            out.append(Workspace(name, **{k: v for k, v in d.items() if k in Workspace._fields and k != "name"}))
     return out, str(data.get("current") or LOCAL)
 
 

@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import errors
-from desktop.core.describe import KEYCHAIN_PLACE, summary
+from desktop.core.describe import summary
 from desktop.core.model import Connector
+from desktop.core.secret import KEYCHAIN_PLACE
 from desktop.core.service import Desk
 from desktop.core.store import (
     NAME,

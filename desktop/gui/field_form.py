@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.describe import KEYCHAIN_PLACE
 from desktop.core.fields import Field, SecretField
+from desktop.core.secret import KEYCHAIN_PLACE
 from desktop.gui.secret_edit import SecretEdit
 
 

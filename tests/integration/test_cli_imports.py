@@ -26,7 +26,8 @@ NOT_FOR_A_VALIDATION = ["keyring", "logging.handlers", "email.message", "email.p
 NOT_FOR_A_DOCUMENT = ["platformdirs", "sqlite3", "desktop.core.store", "tempfile", "logging", "dataclasses",
                       "inspect", "typing"]
 
-NOT_FOR_A_SAVED_ONE = ["logging", "concurrent.futures", *(["platformdirs"] if sys.platform == "linux" else [])]
+NOT_FOR_A_SAVED_ONE = ["logging", "concurrent.futures", "dataclasses", "inspect",  # typing: jeepney imports it
+                       *(["platformdirs"] if sys.platform == "linux" else [])]
 
 PROBE = """
 import json, sys
