@@ -48,8 +48,13 @@ def registry() -> dict[str, ConnectorType]:
 
     from desktop.core.contract import ConnectorType  # the window shows before any connector loads
 
-    names = [f"{__name__}.{name}" for name in _module_names(list(__path__))
-             if not name.startswith("_") and name != "base"]
+    import sys
+    if getattr(sys, "frozen", False):  # the frozen build: modules in an archive, not files (its importer
+        import pkgutil                 # lists them for pkgutil)
+        found = sorted(m.name for m in pkgutil.iter_modules(__path__))
+    else:
+        found = _module_names(list(__path__))
+    names = [f"{__name__}.{name}" for name in found if not name.startswith("_") and name != "base"]
     names += [n.strip() for n in os.environ.get("CONNECTOR_DESK_CONNECTORS", "").split(",") if n.strip()]
     types: dict[str, ConnectorType] = {}
     for name in names:
