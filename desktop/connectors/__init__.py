@@ -45,12 +45,12 @@ def _module_names(folders: list[str]) -> list[str]:
 @cache
 def registry() -> dict[str, ConnectorType]:
     import importlib
+    import sys
 
     from desktop.core.contract import ConnectorType  # the window shows before any connector loads
 
-    import sys
-    if getattr(sys, "frozen", False):  # the frozen build: modules in an archive, not files (its importer
-        import pkgutil                 # lists them for pkgutil)
+    if getattr(sys, "frozen", False):  # the frozen build: its modules are in an archive, not files;
+        import pkgutil  # its importer lists them for pkgutil
         found = sorted(m.name for m in pkgutil.iter_modules(__path__))
     else:
         found = _module_names(list(__path__))
