@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import FieldError, InputErrors, field_sentence
-from desktop.core.fields import Field, SecretField, check_settings
+from desktop.core.fields import Field, SecretField, check_settings, field_label
 from desktop.core.model import Connector, check_admin, check_description, check_name
 from desktop.core.pipeline import RunResult
 from desktop.core.secret import KEYCHAIN_PLACE, Secret
@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY = (
     "basics", "provider", "server", "auth", "validate", "admin", "summary")
 ALL_PAGES = (BASICS, PROVIDER, SERVER, AUTH, VALIDATE, ADMIN, SUMMARY)
-# The labels of the fields that are not a connector type's own, as the wizard's pages show them.
-BASIC_LABELS = {"name": "Name", "description": "Description", "type": "Type"}
-ADMIN_LABELS = {"name": "Admin name", "email": "Admin e-mail", "test_recipient": "Test recipient"}
+ADMIN_KEYS = ("name", "email", "test_recipient")  # the admin page's fields, in the summary's order
 
 
 class WizardFlow:
@@ -163,13 +161,12 @@ class WizardFlow:
         return [s for s in self.ctype.secrets if page == AUTH and s.applies(self.draft.settings)]
 
     def label(self, page: str, key: str) -> str:
-        """The label a field of ``page`` is shown with."""
+        """The label a field of ``page`` is shown with (the one table of labels: core.fields.field_label)."""
         if page == BASICS:
-            return BASIC_LABELS.get(key, key)
+            return field_label(key)
         if page == ADMIN:
-            return ADMIN_LABELS.get(key, key)
-        labels = {f.name: f.label for f in self.ctype.fields} | {s.name: s.label for s in self.ctype.secrets}
-        return labels.get(key, key)
+            return field_label(f"admin.{key}")
+        return self.ctype.field_label(key)
 
     def problems(self, page: str) -> dict[str, str]:
         """Field name → what to show beside it, a sentence naming the field by its label ("User name is
@@ -283,7 +280,7 @@ class WizardFlow:
                 rows.append((f.label, "yes" if value else "no"))
             elif value not in (None, "", []):
                 rows.append((f.label, ", ".join(value) if isinstance(value, list) else str(value)))
-        rows += [(label, str(c.admin[key])) for key, label in ADMIN_LABELS.items() if c.admin.get(key)]
+        rows += [(field_label(f"admin.{key}"), str(c.admin[key])) for key in ADMIN_KEYS if c.admin.get(key)]
         kept = [s.label for s in t.secrets if s.name in t.secrets_kept(c.settings, self.secrets)]
         rows.append(("Secrets", f"{', '.join(kept)} — stored in {self.secrets_place}" if kept else "none"))
         if self.validated_ok:

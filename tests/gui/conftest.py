@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QWidget
+
+from tests.servers.openbao import Bao
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +43,11 @@ def window(qtbot, app_home):  # type: ignore[no-untyped-def]
     yield win
     win.runner.cancel_all()
     win.runner.wait(3000)
+
+
+@pytest.fixture
+def bao(tmp_path: Path) -> Iterator[Bao]:
+    """A real OpenBao dev server (the team vault of the workspace tests)."""
+    server = Bao(tmp_path).start()
+    yield server
+    server.stop()

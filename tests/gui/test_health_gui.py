@@ -40,16 +40,24 @@ def _select_row(dialog: FailuresDialog, column: int, text: str) -> None:
     raise AssertionError(f"no row with {text!r}")
 
 
-def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_plain, shoot):
+def _orders_with_a_dead_letter(kafka_plain: Any, prefix: str, order: int) -> tuple[str, dict[str, Any]]:
+    """A topic and its dead-letter topic holding one record Spring sent there (order ``order``), and
+    the "orders" connector's document for them: (the topic, the document)."""
     from kafka import KafkaProducer
-    base = f"gui-{uuid.uuid4().hex[:6]}"
+    base = f"{prefix}-{uuid.uuid4().hex[:6]}"
     kafka_plain.create_topics(base, f"{base}.dlq")
     p = KafkaProducer(**kafka_plain.client_config())
-    p.send(f"{base}.dlq", key=b"order-9", value=b'{"order": 9}', headers=spring_headers(base, 0, 9)).get(timeout=20)
+    p.send(f"{base}.dlq", key=f"order-{order}".encode(), value=f'{{"order": {order}}}'.encode(),
+           headers=spring_headers(base, 0, order)).get(timeout=20)
     p.close()
+    return base, kafka_document(kafka_plain.bootstrap, name="orders", topic=base, dead_letter_topic=f"{base}.dlq",
+                                timeout_s=20)
+
+
+def test_dead_letters_shown_and_replayed_only_after_yes(qtbot, app_home, kafka_plain, shoot):
+    base, document = _orders_with_a_dead_letter(kafka_plain, "gui", 9)
     desk = Desk(registry(), app_home)
-    desk.import_document(kafka_document(kafka_plain.bootstrap, name="orders", topic=base,
-                                        dead_letter_topic=f"{base}.dlq", timeout_s=20), {})
+    desk.import_document(document, {})
     dialog = FailuresDialog(desk, desk.get("orders"))
     qtbot.addWidget(dialog)
     dialog.show()
@@ -212,14 +220,8 @@ def test_outbox_retried_in_the_background(qtbot, app_home):
 def test_replaying_a_dead_letter_again_asks_and_replays_on_purpose(qtbot, window, kafka_plain, shoot):
     # The second Replay said "[already_replayed] … add --force": a command-line flag, in the window.
     from tests.gui.test_keyboard_walk import BoxAnswer, _focus_window
-    base = f"again-{uuid.uuid4().hex[:6]}"
-    kafka_plain.create_topics(base, f"{base}.dlq")
-    from kafka import KafkaProducer
-    p = KafkaProducer(**kafka_plain.client_config())
-    p.send(f"{base}.dlq", key=b"order-5", value=b'{"order": 5}', headers=spring_headers(base, 0, 5)).get(timeout=20)
-    p.close()
-    window.desk.import_document(kafka_document(kafka_plain.bootstrap, name="orders", topic=base,
-                                               dead_letter_topic=f"{base}.dlq", timeout_s=20), {})
+    base, document = _orders_with_a_dead_letter(kafka_plain, "again", 5)
+    window.desk.import_document(document, {})
     window.reload(select="orders")
     qtbot.waitUntil(lambda: window.selected_name() == "orders", timeout=5000)
     window.failures_action.trigger()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import kafka_document
-from tests.gui.test_wizard import field, fill_text
+from tests.gui.test_wizard import field, fill_text, walk_to_summary
 
 
 def _pane(window: Any) -> str:
@@ -23,33 +23,40 @@ def _edit(qtbot: Any, window: Any, name: str) -> Any:
 
 
 def _save(qtbot: Any, wiz: Any) -> None:
-    while wiz.currentPage() is not wiz.page_named("summary"):
-        if wiz.currentPage() is wiz.page_named("validate"):
-            qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
-        wiz.next()
+    walk_to_summary(qtbot, wiz)
     with qtbot.waitSignal(wiz.saved, timeout=10000):
         wiz.accept()
 
 
-def test_last_check_follows_the_wizard_save_and_the_rename(qtbot, window, kafka_plain, shoot):
-    window.desk.import_document(kafka_document(kafka_plain.bootstrap, topic="Orders", timeout_s=20), {})
-    window.reload(select="orders-trigger")
-    qtbot.waitUntil(lambda: window.selected_name() == "orders-trigger", timeout=5000)
+def _checked_from_the_list(qtbot: Any, window: Any, name: str) -> None:
+    """Select ``name`` and validate it from the list, until its last check shows in the pane."""
+    window.reload(select=name)
+    qtbot.waitUntil(lambda: window.selected_name() == name, timeout=5000)
     window.validate_selected()
     qtbot.waitUntil(lambda: "Last check" in _pane(window) and "Validating" not in _pane(window), timeout=30000)
-    assert "There is no topic named" in _pane(window) and "Failed at" in _pane(window)
 
-    # Edit: the topic fixed, checked in the wizard, saved.
-    wiz = _edit(qtbot, window, "orders-trigger")
+
+def _checked_in_the_wizard(qtbot: Any, window: Any, name: str, setting: str, value: str) -> None:
+    """Edit ``name``: ``setting`` (on the sign-in page) set to ``value``, checked (it must pass), saved."""
+    wiz = _edit(qtbot, window, name)
     while wiz.currentPage() is not wiz.page_named("auth"):
         wiz.next()
-    fill_text(field(wiz, "auth", "topic"), "orders")
+    fill_text(field(wiz, "auth", setting), value)
     wiz.next()
     qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
     assert wiz.flow.result.ok, wiz.flow.result.error
     _save(qtbot, wiz)
     qtbot.waitUntil(lambda: "Valid at" in _pane(window), timeout=10000)
     qtbot.wait(100)
+
+
+def test_last_check_follows_the_wizard_save_and_the_rename(qtbot, window, kafka_plain, shoot):
+    window.desk.import_document(kafka_document(kafka_plain.bootstrap, topic="Orders", timeout_s=20), {})
+    _checked_from_the_list(qtbot, window, "orders-trigger")
+    assert "There is no topic named" in _pane(window) and "Failed at" in _pane(window)
+
+    # Edit: the topic fixed, checked in the wizard, saved.
+    _checked_in_the_wizard(qtbot, window, "orders-trigger", "topic", "orders")
     shoot(window, "last-check-after-wizard-save")
     pane = _pane(window)
     assert "There is no topic named" not in pane  # the old check is gone…
@@ -72,10 +79,7 @@ def test_a_save_without_a_check_of_its_values_drops_the_old_last_check(qtbot, wi
 
     from desktop.gui import ask
     window.desk.import_document(kafka_document(kafka_plain.bootstrap, topic="Orders", timeout_s=20), {})
-    window.reload(select="orders-trigger")
-    qtbot.waitUntil(lambda: window.selected_name() == "orders-trigger", timeout=5000)
-    window.validate_selected()
-    qtbot.waitUntil(lambda: "Last check" in _pane(window) and "Validating" not in _pane(window), timeout=30000)
+    _checked_from_the_list(qtbot, window, "orders-trigger")
     wiz = _edit(qtbot, window, "orders-trigger")
     while wiz.currentPage() is not wiz.page_named("validate"):
         wiz.next()
@@ -98,21 +102,9 @@ def test_imap_last_check_follows_the_mailbox_changed_in_the_wizard(qtbot, window
     env = {"CD_LC_PW": mailboxes.users[0].password}
     window.desk.import_document(imap_document(mailboxes, certs, name="inbox-watch", env="CD_LC_PW",
                                               mailbox="Archive/2024"), env)
-    window.reload(select="inbox-watch")
-    qtbot.waitUntil(lambda: window.selected_name() == "inbox-watch", timeout=5000)
-    window.validate_selected()
-    qtbot.waitUntil(lambda: "Last check" in _pane(window) and "Validating" not in _pane(window), timeout=30000)
+    _checked_from_the_list(qtbot, window, "inbox-watch")
     assert "Archive/2024" in _pane(window) and "Failed at" in _pane(window)
-    wiz = _edit(qtbot, window, "inbox-watch")
-    while wiz.currentPage() is not wiz.page_named("auth"):
-        wiz.next()
-    fill_text(field(wiz, "auth", "mailbox"), "Archive/2025")
-    wiz.next()
-    qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
-    assert wiz.flow.result.ok, wiz.flow.result.error
-    _save(qtbot, wiz)
-    qtbot.waitUntil(lambda: "Valid at" in _pane(window), timeout=10000)
-    qtbot.wait(100)
+    _checked_in_the_wizard(qtbot, window, "inbox-watch", "mailbox", "Archive/2025")
     pane = _pane(window)
     assert "Archive/2024" not in pane and "✗" not in pane  # the check of the old folder is gone
     assert "Last check (this session)" in pane

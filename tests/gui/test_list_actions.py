@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 from desktop.core.vault import service_name
 from desktop.gui import ask
 from tests.conftest import import_smtp_for
+from tests.gui.test_wizard import walk_to_summary
 
 
 def _answer(monkeypatch, button):  # type: ignore[no-untyped-def]
@@ -25,17 +26,6 @@ def _answer(monkeypatch, button):  # type: ignore[no-untyped-def]
     return asked
 
 
-def _walk_to_summary(qtbot, wiz):  # type: ignore[no-untyped-def]
-    summary = wiz.page_named("summary")
-    for _ in range(10):
-        if wiz.currentPage() is summary:
-            return
-        if wiz.currentPage() is wiz.page_named("validate"):
-            qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=20000)
-        wiz.next()
-    raise AssertionError("the wizard did not reach its summary")
-
-
 def test_edit_with_a_rename_moves_the_secrets(qtbot, window, app_home, mail, certs, monkeypatch):
     user = mail.users[1]
     import_smtp_for(window.desk, mail, certs, user, "old-name")
@@ -49,7 +39,7 @@ def test_edit_with_a_rename_moves_the_secrets(qtbot, window, app_home, mail, cer
     basics.name_edit.clear()
     qtbot.keyClicks(basics.name_edit, "new-name")
     asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
-    _walk_to_summary(qtbot, wiz)
+    walk_to_summary(qtbot, wiz)
     assert wiz.flow.result is not None and wiz.flow.result.ok, wiz.flow.result
     wiz.accept()
     qtbot.waitUntil(lambda: [c.name for c in window.model.connectors] == ["new-name"], timeout=10000)
@@ -67,7 +57,7 @@ def test_save_without_a_passing_check_asks_and_lists_the_failure(qtbot, window, 
     wiz = walk_to_validation(qtbot, window, mail, certs, "unchecked-mail", "not-the-password")
     assert wiz.flow.result.error.code == "auth_failed"
     asked = _answer(monkeypatch, QMessageBox.StandardButton.Cancel)
-    _walk_to_summary(qtbot, wiz)
+    walk_to_summary(qtbot, wiz)
     wiz.accept()  # Cancel in "Save without a passing check?": nothing is saved, the wizard stays open
     assert asked and wiz.isVisible()
     qtbot.wait(300)

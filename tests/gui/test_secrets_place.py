@@ -3,26 +3,14 @@ the passphrase vault, or the system keychain — never “the system keychain”
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from desktop.connectors import registry
 from desktop.core.service import Desk
 from desktop.gui.main_window import MainWindow
 from tests.conftest import sendgrid_document
 from tests.gui.test_wizard import field, fill_text, start_wizard
-from tests.servers.openbao import Bao
+from tests.gui.test_workspace_window import connect_team_vault
 
 TEAM = "the team vault “team”"
-
-
-@pytest.fixture
-def bao(tmp_path: Path) -> Iterator[Bao]:
-    server = Bao(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def _window(qtbot, desk):  # type: ignore[no-untyped-def]
@@ -40,15 +28,7 @@ def _empty_text(win) -> str:  # type: ignore[no-untyped-def]
 def test_a_team_vault_workspace_says_the_team_vault_everywhere(qtbot, app_home, bao, shoot):
     win = _window(qtbot, Desk(registry(), app_home))
     assert "Passwords and keys go to your system keychain" in _empty_text(win)
-    box = win.workspace_choice
-    box.activated.emit(box.findData(win.CONNECT))
-    dialog = win.workspace_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=2000)
-    dialog.name.setText("team")
-    dialog.address.setText(bao.url)
-    dialog.token.setText(bao.root_token)
-    dialog.connect_button.click()
-    qtbot.waitUntil(lambda: win.desk.team is not None and win.loaded and box.isEnabled(), timeout=15000)
+    connect_team_vault(qtbot, win, bao)
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.empty_page, timeout=5000)
     # The empty list page.
     assert f"Passwords and keys go to {TEAM}, never to a file." in _empty_text(win)
@@ -81,6 +61,7 @@ def test_a_team_vault_workspace_says_the_team_vault_everywhere(qtbot, app_home, 
     assert f"the previous value stays in {TEAM} for the grace period" in rotate.ui.intro.text()
     rotate.reject()
     # Back on this computer: the keychain again.
+    box = win.workspace_choice
     box.activated.emit(box.findData("local"))
     qtbot.waitUntil(lambda: win.desk.team is None and win.loaded and box.isEnabled(), timeout=10000)
     assert "Passwords and keys go to your system keychain" in _empty_text(win)

@@ -31,6 +31,18 @@ def start_wizard(window, name, type_name):  # type: ignore[no-untyped-def]
     return wiz
 
 
+def walk_to_summary(qtbot, wiz):  # type: ignore[no-untyped-def]
+    """Next through every page (waiting for the check on the validation page) to the summary."""
+    summary = wiz.page_named("summary")
+    for _ in range(10):
+        if wiz.currentPage() is summary:
+            return
+        if wiz.currentPage() is wiz.page_named("validate"):
+            qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=30000)
+        wiz.next()
+    raise AssertionError("the wizard did not reach its summary")
+
+
 def fill_text(widget, text):  # type: ignore[no-untyped-def]
     le = widget.property("line_edit") or widget
     le.setFocus()

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QScrollArea
 
-from tests.gui.test_wizard import field, fill_text, start_wizard
+from tests.gui.test_wizard import field, fill_text, start_wizard, walk_to_summary
 from tests.servers.ports import free_port
 
 PASTED = "Line one\r\nLine two\x1b[31mred"
@@ -143,17 +143,6 @@ def test_a_first_connector_may_not_name_a_bounce_mailbox_that_does_not_exist(qtb
     wiz.reject()
 
 
-def _walk_to_summary(qtbot: Any, wiz: Any) -> None:
-    summary = wiz.page_named("summary")
-    for _ in range(10):
-        if wiz.currentPage() is summary:
-            return
-        if wiz.currentPage() is wiz.page_named("validate"):
-            qtbot.waitUntil(lambda: wiz.flow.result is not None, timeout=20000)
-        wiz.next()
-    raise AssertionError("the wizard did not reach its summary")
-
-
 def test_the_summary_shows_the_user_name_as_it_will_be_stored(qtbot, window, shoot):
     wiz = start_wizard(window, "trimmed", "smtp")
     wiz.next()  # provider → server
@@ -163,7 +152,7 @@ def test_the_summary_shows_the_user_name_as_it_will_be_stored(qtbot, window, sho
     wiz.next()
     fill_text(field(wiz, "auth", "username"), "  alice@example.test  ")
     fill_text(field(wiz, "auth", "password"), "pw")
-    _walk_to_summary(qtbot, wiz)
+    walk_to_summary(qtbot, wiz)
     summary = wiz.page_named("summary")
     values = [lab.text() for lab in summary.box.findChildren(QLabel)]
     assert "alice@example.test" in values

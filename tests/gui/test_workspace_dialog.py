@@ -14,14 +14,6 @@ from desktop.core.teamvault import token_key
 from desktop.core.vault import open_vault
 from desktop.gui.worker import TaskRunner
 from desktop.gui.workspace_dialog import WorkspaceDialog
-from tests.servers.openbao import Bao
-
-
-@pytest.fixture
-def bao(tmp_path: Path) -> Iterator[Bao]:
-    server = Bao(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

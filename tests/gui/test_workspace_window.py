@@ -3,11 +3,6 @@ toolbar, see its connectors (not the local ones), switch back to this computer."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from desktop.connectors import registry
 from desktop.core import workspace
 from desktop.core.service import Desk
@@ -16,11 +11,18 @@ from tests.conftest import smtp_document
 from tests.servers.openbao import Bao
 
 
-@pytest.fixture
-def bao(tmp_path: Path) -> Iterator[Bao]:
-    server = Bao(tmp_path).start()
-    yield server
-    server.stop()
+def connect_team_vault(qtbot, win, bao: Bao) -> None:  # type: ignore[no-untyped-def]
+    """The user picks "Connect to a team vault…", names it "team", gives the address and a token, and
+    presses Connect; until the window shows the vault."""
+    box = win.workspace_choice
+    box.activated.emit(box.findData(win.CONNECT))
+    dialog = win.workspace_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.name.setText("team")
+    dialog.address.setText(bao.url)
+    dialog.token.setText(bao.root_token)
+    dialog.connect_button.click()
+    qtbot.waitUntil(lambda: win.desk.team is not None and win.loaded and box.isEnabled(), timeout=15000)
 
 
 def test_connect_to_a_team_vault_and_back(qtbot, app_home, bao, mail, certs, shoot):
@@ -32,14 +34,7 @@ def test_connect_to_a_team_vault_and_back(qtbot, app_home, bao, mail, certs, sho
     qtbot.waitUntil(lambda: win.loaded and win.workspace_choice.isEnabled(), timeout=5000)
     box = win.workspace_choice
     assert box.currentData() == "local" and box.findData(win.CONNECT) >= 0
-    box.activated.emit(box.findData(win.CONNECT))  # the user picks "Connect to a team vault…"
-    dialog = win.workspace_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=2000)
-    dialog.name.setText("team")
-    dialog.address.setText(bao.url)
-    dialog.token.setText(bao.root_token)
-    dialog.connect_button.click()
-    qtbot.waitUntil(lambda: win.desk.team is not None and win.loaded and box.isEnabled(), timeout=15000)
+    connect_team_vault(qtbot, win, bao)
     assert box.currentData() == "team" and win.windowTitle().endswith("— team")
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.empty_page, timeout=5000)  # the vault is empty
     win.desk.import_document(smtp_document(mail, certs, name="shared-mail", env="PW"), {"PW": "pw"})
